@@ -1,0 +1,42 @@
+"""Choosing the backend: Gemini, Vertex AI, or the embedded local server.
+
+`--backend auto` uses Gemini when an API key (or token, or a --base-url) is configured; otherwise
+it starts the local Live server in-process on a free loopback port and says so in one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from voicecli.client.endpoints import Endpoint, build_endpoint
+from voicecli.settings import Settings, replace
+
+
+def resolve_backend(settings: Settings) -> str:
+    """The concrete backend `auto` stands for with these settings."""
+    if settings.backend != "auto":
+        return settings.backend
+    if settings.has_key() or settings.base_url:
+        return "gemini"
+    return "local"
+
+
+@asynccontextmanager
+async def open_endpoint(
+    settings: Settings, notify: Callable[[str], None] | None = None
+) -> AsyncIterator[Endpoint]:
+    """Yield the endpoint to connect to; an embedded local server lives as long as the block."""
+    backend = resolve_backend(settings)
+    if backend != "local":
+        yield build_endpoint(replace(settings, backend=backend))
+        return
+    from voicecli.server import ServerConfig, start_server  # the local engine loads lazily
+
+    config = ServerConfig(host=settings.local_host, port=settings.local_port)
+    async with await start_server(config) as server:
+        if notify is not None:
+            why = "no API key configured; " if settings.backend == "auto" else ""
+            notify(f"voicecli: {why}using the local engine at {server.url}")
+        local = replace(settings, backend="gemini", base_url=server.url, api_key=None, token=None)
+        yield build_endpoint(local)

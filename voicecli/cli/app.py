@@ -1,0 +1,81 @@
+"""The typer app, its global options, and `main()`: the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Annotated
+
+import click
+import typer
+
+from voicecli import __version__
+from voicecli.cli import ask_cmd, models_cmd, serve_cmd
+from voicecli.cli.output import error_line
+from voicecli.errors import ExitCode, VoicecliError
+
+app = typer.Typer(
+    name="voicecli",
+    help="Talk to the Gemini Live API from the terminal (or to the built-in local engine).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"voicecli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks and debug logs (never keys).")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    if debug:
+        os.environ["VOICECLI_DEBUG"] = "1"
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+
+
+app.command("ask")(ask_cmd.ask)
+app.command("serve")(serve_cmd.serve)
+app.command("models")(models_cmd.models)
+
+
+def _debug_enabled(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get("VOICECLI_DEBUG") == "1"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; every failure ends here as one stderr line and a documented exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=args, prog_name="voicecli", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.UsageError as exc:
+        error_line(exc.format_message())
+        sys.exit(ExitCode.USAGE)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        error_line("interrupted")
+        sys.exit(ExitCode.INTERRUPTED)
+    except VoicecliError as exc:
+        if _debug_enabled(args):
+            raise
+        error_line(str(exc))
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the funnel: anything else is a bug, said in one line
+        if _debug_enabled(args):
+            raise
+        error_line(f"unexpected {exc.__class__.__name__}: {exc} (run with --debug for details)")
+        sys.exit(ExitCode.UNEXPECTED)
+    sys.exit(ExitCode.OK)

@@ -1,0 +1,99 @@
+"""`voicecli ask`: one question (text or a recorded WAV), one answer on stdout."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voicecli.ask import Answer, Question, ask as run_ask
+from voicecli.cli.options import (
+    ApiKey, ApiVersion, Backend, BaseUrl, ConfigPath, Location, Model, Project, Token,
+    settings_from_flags,
+)
+from voicecli.cli.output import JsonLines, is_interactive, notice
+
+
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question (omit with --audio).")] = None,
+    audio: Annotated[
+        Path | None,
+        typer.Option("--audio", help="Ask with a recorded question (any WAV/FLAC/OGG/MP3; - = stdin)."),
+    ] = None,
+    audio_out: Annotated[
+        Path | None, typer.Option("--audio-out", help="Save the spoken reply (24 kHz mono WAV).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the event stream as NDJSON.")] = False,
+    response: Annotated[
+        str | None, typer.Option("--response", help="auto | audio | text reply modality.")
+    ] = None,
+    system: Annotated[str | None, typer.Option("--system", help="System instruction.")] = None,
+    voice: Annotated[str | None, typer.Option("--voice", help="Prebuilt voice, e.g. Kore.")] = None,
+    language: Annotated[str | None, typer.Option("--language", help="BCP-47 code.")] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds to wait for the whole reply.")
+    ] = None,
+    backend: Backend = None,
+    model: Model = None,
+    api_key: ApiKey = None,
+    token: Token = None,
+    base_url: BaseUrl = None,
+    api_version: ApiVersion = None,
+    project: Project = None,
+    location: Location = None,
+    config: ConfigPath = None,
+) -> None:
+    """Ask one question and print the answer (for audio replies: what was said)."""
+    settings = settings_from_flags(
+        config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
+        api_version=api_version, project=project, location=location, response=response,
+        system_instruction=system, voice=voice, language=language, reply_timeout_s=timeout,
+    )
+    for warning in settings.warnings:
+        notice(warning)
+    q = _question(question, audio)
+    sink = JsonLines() if json_out else None
+    answer = asyncio.run(_ask_with_status(settings, q, audio_out, sink))
+    if not json_out:
+        _print_answer(answer)
+
+
+def _question(text: str | None, audio: Path | None) -> Question:
+    from voicecli.errors import UsageError
+
+    if audio is not None and text is not None:
+        raise UsageError("give either a question or --audio, not both")
+    if audio is None:
+        if text is None:
+            raise UsageError("missing question: voicecli ask \"...\" (or --audio question.wav)")
+        return Question(text=text)
+    from voicecli.audio.pcm import load_audio
+
+    source: str | bytes = sys.stdin.buffer.read() if str(audio) == "-" else str(audio)
+    return Question(audio_pcm16=load_audio(source).tobytes())
+
+
+async def _ask_with_status(settings, question, audio_out, sink) -> Answer:  # type: ignore[no-untyped-def]
+    status = _spinner() if sink is None and is_interactive(sys.stdout) else nullcontext()
+    with status:
+        return await run_ask(settings, question, audio_out=audio_out, on_json=sink, notify=notice)
+
+
+def _spinner():  # type: ignore[no-untyped-def]
+    if not is_interactive(sys.stderr):
+        return nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status("waiting for the reply…", spinner="dots")
+
+
+def _print_answer(answer: Answer) -> None:
+    text = answer.text.strip()
+    if text:
+        print(text, flush=True)
+    elif answer.audio_ms:
+        notice(f"(a spoken reply of {answer.audio_ms / 1000:.1f} s with no transcript)")

@@ -1,0 +1,73 @@
+"""`voicecli serve`: the local Live-protocol server."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from typing import Annotated
+
+import typer
+
+from voicecli.cli.output import notice
+from voicecli.errors import UsageError
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to bind (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", help="TCP port (0 = any free port).")] = 8765,
+    require_key: Annotated[
+        str | None,
+        typer.Option("--require-key", envvar="VOICECLI_SERVE_KEY",
+                     help="Accept only this key/token (VOICECLI_SERVE_KEY)."),
+    ] = None,
+    lifetime: Annotated[
+        float | None,
+        typer.Option("--lifetime", help="Send goAway this many seconds into each connection."),
+    ] = None,
+    fault: Annotated[
+        str | None,
+        typer.Option("--fault", envvar="VOICECLI_SERVE_FAULTS",
+                     help="Fault injection for tests, e.g. close-after=5:1011,goaway-after=2."),
+    ] = None,
+    pace: Annotated[
+        float, typer.Option("--pace", help="Reply audio pacing: 1 = real time, 0 = unpaced.")
+    ] = 1.0,
+    max_sessions: Annotated[int, typer.Option("--max-sessions", help="Concurrent sessions.")] = 64,
+) -> None:
+    """Run a local server that speaks the Gemini Live protocol with offline speech parts."""
+    from voicecli.server import FaultPlan, ServerConfig, serve_forever
+
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be 0–65535, not {port}")
+    try:
+        faults = FaultPlan.parse(fault) if fault else FaultPlan()
+    except ValueError as exc:
+        raise UsageError(f"--fault: {exc}") from None
+    if not _is_loopback(host):
+        notice(f"voicecli serve: warning: listening on {host}, reachable from other machines")
+    config = ServerConfig(
+        host=host, port=port, require_key=require_key, faults=faults,
+        connection_lifetime_s=lifetime, pace=pace, max_sessions=max_sessions,
+    )
+    try:
+        asyncio.run(serve_forever(config, on_ready=_announce))
+    except KeyboardInterrupt:
+        notice("voicecli serve: stopped")
+
+
+def _announce(server) -> None:  # type: ignore[no-untyped-def]
+    notice(f"voicecli serve: listening on {server.url}")
+    describe = getattr(server, "describe", None)
+    if callable(describe):
+        notice(f"voicecli serve: {describe()}")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

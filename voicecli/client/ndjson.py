@@ -1,0 +1,92 @@
+"""The NDJSON event stream: one JSON object per line with a `type` (README "NDJSON events").
+
+This is a public contract other tools parse; change it only by adding fields.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from voicecli.client.live import Reconnected, Reconnecting
+from voicecli.errors import VoicecliError
+from voicecli.protocol import events as ev
+from voicecli.protocol.messages import UsageMetadata
+
+
+def usage_json(usage: UsageMetadata | None) -> dict[str, Any] | None:
+    if usage is None:
+        return None
+    fields = {
+        "prompt_tokens": usage.prompt_token_count,
+        "response_tokens": usage.response_token_count
+        if usage.response_token_count is not None
+        else usage.candidates_token_count,
+        "total_tokens": usage.total_token_count,
+        "cached_tokens": usage.cached_content_token_count,
+        "thoughts_tokens": usage.thoughts_token_count,
+        "tool_use_prompt_tokens": usage.tool_use_prompt_token_count,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def event_json(event: object, *, audio_ms: float | None = None) -> dict[str, Any] | None:
+    """The NDJSON object for a session event, or None for events the stream does not carry."""
+    match event:
+        case ev.SetupComplete():
+            return {"type": "setup_complete", "session_id": event.session_id}
+        case ev.InputTranscript():
+            return {"type": "input_transcript", "text": event.text}
+        case ev.OutputTranscript():
+            return {"type": "output_transcript", "text": event.text}
+        case ev.ModelText():
+            return {"type": "text", "text": event.text}
+        case ev.Thought():
+            return {"type": "thought", "text": event.text}
+        case ev.ModelAudio():
+            ms = audio_ms if audio_ms is not None else len(event.data) / 2 / event.rate * 1000
+            return {"type": "audio", "bytes": len(event.data), "ms": round(ms, 1)}
+        case ev.ToolCallRequested():
+            return _tool_call_json(event)
+        case ev.ToolCallCancelled():
+            return {"type": "tool_cancel", "ids": list(event.ids)}
+        case ev.Interrupted():
+            return {"type": "interrupted"}
+        case ev.GenerationComplete():
+            return {"type": "generation_complete"}
+        case ev.GoAway():
+            return {"type": "go_away", "time_left_s": event.time_left_s}
+        case ev.Usage():
+            return {"type": "usage", **(usage_json(event.usage) or {})}
+        case ev.ResumptionUpdate():
+            return {"type": "resumption", "resumable": event.resumable}
+        case Reconnecting():
+            return {"type": "reconnect", "attempt": event.attempt, "reason": event.reason}
+        case Reconnected():
+            return {"type": "reconnected", "attempt": event.attempt, "resumed": event.resumed}
+    return None
+
+
+def _tool_call_json(event: ev.ToolCallRequested) -> dict[str, Any]:
+    calls = [{"id": c.id, "name": c.name, "args": c.args or {}} for c in event.calls]
+    if len(calls) == 1:
+        return {"type": "tool_call", **calls[0]}
+    return {"type": "tool_call", "calls": calls, **calls[0]}
+
+
+def turn_complete_json(
+    event: ev.TurnComplete, usage: UsageMetadata | None, latency_ms: float | None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "turn_complete", "usage": usage_json(usage)}
+    out["latency_ms"] = None if latency_ms is None else round(latency_ms, 1)
+    if event.reason:
+        out["reason"] = event.reason
+    return out
+
+
+def error_json(error: VoicecliError) -> dict[str, Any]:
+    return {"type": "error", "code": error.code, "message": str(error)}
+
+
+def dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,91 @@
+"""Building the `setup` message from settings (live-protocol.md §3.1), checked against §7."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voicecli.errors import CapabilityError
+from voicecli.protocol.messages import (
+    AudioTranscriptionConfig,
+    AutomaticActivityDetection,
+    Content,
+    ContextWindowCompression,
+    GenerationConfig,
+    Part,
+    PrebuiltVoiceConfig,
+    RealtimeInputConfig,
+    SessionResumptionConfig,
+    Setup,
+    SlidingWindow,
+    SpeechConfig,
+    VoiceConfig,
+)
+from voicecli.protocol.models import check_setup, model_info
+from voicecli.settings import Settings
+
+
+@dataclass(frozen=True)
+class SetupOptions:
+    """What the command needs on top of the settings."""
+
+    conversation: bool = False  # long-lived: context compression on (§3.1.8)
+    manual_activity: bool = False  # client sends activityStart/activityEnd (§5.4)
+    input_transcription: bool = False
+    needs_audio_out: bool = False
+
+
+def response_modality(settings: Settings, needs_audio_out: bool) -> str:
+    """AUDIO or TEXT: honour --response, else TEXT where the model can answer in text."""
+    info = model_info(settings.model)
+    if settings.response == "audio" or needs_audio_out:
+        if settings.response == "text":
+            raise CapabilityError("--response text cannot save spoken audio; drop --audio-out")
+        return "AUDIO"
+    if settings.response == "text":
+        return "TEXT"
+    if info is not None and "TEXT" in info.response_modalities:
+        return "TEXT"
+    return "AUDIO"
+
+
+def build_setup(settings: Settings, model_name: str, options: SetupOptions) -> Setup:
+    """The setup message for these settings; raises CapabilityError before anything is sent."""
+    modality = response_modality(settings, options.needs_audio_out)
+    setup = Setup(
+        model=model_name,
+        generation_config=GenerationConfig(
+            response_modalities=[modality], speech_config=_speech_config(settings)
+        ),
+        session_resumption=SessionResumptionConfig(),
+    )
+    if settings.system_instruction:
+        setup.system_instruction = Content(parts=[Part(text=settings.system_instruction)])
+    if modality == "AUDIO":
+        setup.output_audio_transcription = AudioTranscriptionConfig()
+    if options.input_transcription:
+        setup.input_audio_transcription = AudioTranscriptionConfig()
+    if options.manual_activity:
+        setup.realtime_input_config = RealtimeInputConfig(
+            automatic_activity_detection=AutomaticActivityDetection(disabled=True)
+        )
+    if options.conversation and settings.context_compression:
+        setup.context_window_compression = ContextWindowCompression(sliding_window=SlidingWindow())
+    check_setup(setup, api_version=settings.api_version, backend=_backend(settings))
+    return setup
+
+
+def _speech_config(settings: Settings) -> SpeechConfig | None:
+    if not settings.voice and not settings.language:
+        return None
+    config = SpeechConfig()
+    if settings.voice:
+        config.voice_config = VoiceConfig(
+            prebuilt_voice_config=PrebuiltVoiceConfig(voice_name=settings.voice)
+        )
+    if settings.language:
+        config.language_code = settings.language
+    return config
+
+
+def _backend(settings: Settings) -> str:
+    return "vertex" if settings.backend == "vertex" else "gemini"

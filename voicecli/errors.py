@@ -1,0 +1,115 @@
+"""Every error voicecli raises on purpose, and the exit code each one maps to.
+
+The tree (one funnel, ``voicecli.cli.main``, turns these into one stderr line and an exit code):
+
+    VoicecliError                      exit 1  unexpected
+    ├── UsageError                     exit 2  bad flags, bad config, bad input file
+    │   ├── ConfigError
+    │   ├── InputFileError
+    │   └── CapabilityError                    the chosen model rejects a setting (live-protocol.md §7)
+    ├── ProtocolError                  exit 1
+    │   ├── LocalProtocolError                 our own code misused the protocol
+    │   └── RemoteProtocolError                the peer broke the protocol (a broken frame, bad order)
+    ├── NetworkError                   exit 3  cannot reach the service, abnormal close (1006), timeouts
+    │   ├── SetupTimeout
+    │   └── ServiceUnavailable                 1011 internal / deadline / unavailable (retryable)
+    ├── AuthenticationError            exit 4  missing or rejected API key / token
+    └── ServiceRefused                 exit 5  model not found, policy, quota, invalid argument
+
+Messages say what to do. Nothing here may carry an API key: callers pass reasons that came from
+the service or from our own text, never a URL with a query string or a header value.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented process exit codes (README "Exit codes")."""
+
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2
+    NETWORK = 3
+    AUTH = 4
+    REFUSED = 5
+    INTERRUPTED = 130
+
+
+class VoicecliError(Exception):
+    """Base of every error voicecli raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.UNEXPECTED
+    code: str = "error"  # short machine-readable name for NDJSON `error` events
+
+
+class UsageError(VoicecliError):
+    exit_code = ExitCode.USAGE
+    code = "usage"
+
+
+class ConfigError(UsageError):
+    code = "config"
+
+
+class InputFileError(UsageError):
+    code = "input_file"
+
+
+class CapabilityError(UsageError):
+    """The chosen model is known to reject a setting; refused before anything is sent."""
+
+    code = "capability"
+
+
+class ProtocolError(VoicecliError):
+    code = "protocol"
+
+
+class LocalProtocolError(ProtocolError):
+    """Our own code tried something the protocol does not allow in the current state."""
+
+    code = "local_protocol"
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent something the protocol does not allow (broken frame, wrong order)."""
+
+    code = "remote_protocol"
+
+
+class NetworkError(VoicecliError):
+    exit_code = ExitCode.NETWORK
+    code = "network"
+
+
+class SetupTimeout(NetworkError):
+    code = "setup_timeout"
+
+
+class ServiceUnavailable(NetworkError):
+    """The service failed on its side (1011 internal, deadline, unavailable). Retryable."""
+
+    code = "service_unavailable"
+
+
+class AuthenticationError(VoicecliError):
+    exit_code = ExitCode.AUTH
+    code = "auth"
+
+
+class ServiceRefused(VoicecliError):
+    """The service refused the request: model not found, policy, quota, invalid argument."""
+
+    exit_code = ExitCode.REFUSED
+    code = "refused"
+
+
+class SessionClosed(VoicecliError):
+    """The connection closed with a code; ``classify`` turns it into the right error."""
+
+    def __init__(self, close_code: int, reason: str = "") -> None:
+        super().__init__(f"connection closed ({close_code}) {reason}".strip())
+        self.close_code = close_code
+        self.reason = reason

@@ -1,0 +1,256 @@
+"""Settings: defaults < config file < environment < flags.
+
+The config file is TOML (``config.example.toml`` documents every key). Its default location is
+``$XDG_CONFIG_HOME/voicecli/config.toml`` (``~/.config/voicecli/config.toml``), or the platform's
+equivalent on macOS and Windows; ``--config`` / ``VOICECLI_CONFIG`` choose another file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+import sys
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from voicecli.errors import ConfigError
+from voicecli.protocol.models import DEFAULT_MODEL
+
+BACKENDS = ("auto", "gemini", "vertex", "local")
+API_VERSIONS = ("v1beta", "v1alpha", "v1")
+
+
+class Secret:
+    """A credential whose value never shows up in repr, str, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass
+class Settings:
+    """Everything a command needs to reach a Live endpoint. Works without typer."""
+
+    backend: str = "auto"
+    model: str = DEFAULT_MODEL
+    api_key: Secret | None = field(default=None, repr=False)
+    token: Secret | None = field(default=None, repr=False)  # ephemeral auth_tokens/…
+    api_version: str = "v1beta"
+    base_url: str | None = None
+    project: str | None = None
+    location: str = "us-central1"
+    access_token: Secret | None = field(default=None, repr=False)  # Vertex OAuth token
+    voice: str | None = None
+    language: str | None = None
+    system_instruction: str | None = None
+    response: str = "auto"  # auto | audio | text
+    setup_timeout_s: float = 15.0
+    connect_timeout_s: float = 10.0
+    reply_timeout_s: float = 120.0
+    ping_interval_s: float = 20.0
+    ping_timeout_s: float = 60.0  # the service's pongs take 8–30 s (peers.md issue 18)
+    max_reconnects: int = 5
+    context_compression: bool = True
+    local_host: str = "127.0.0.1"
+    local_port: int = 0
+    config_path: Path | None = None
+    warnings: list[str] = field(default_factory=list, repr=False)
+
+    def has_key(self) -> bool:
+        return bool(self.api_key) or bool(self.token)
+
+
+# Config-file keys and environment variables, with the parser each value goes through.
+_FIELD_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "backend": str,
+    "model": str,
+    "api_key": lambda v: Secret(str(v)),
+    "token": lambda v: Secret(str(v)),
+    "api_version": str,
+    "base_url": str,
+    "project": str,
+    "location": str,
+    "access_token": lambda v: Secret(str(v)),
+    "voice": str,
+    "language": str,
+    "system_instruction": str,
+    "response": str,
+    "setup_timeout_s": float,
+    "connect_timeout_s": float,
+    "reply_timeout_s": float,
+    "ping_interval_s": float,
+    "ping_timeout_s": float,
+    "max_reconnects": int,
+    "context_compression": lambda v: _parse_bool(v),
+    "local_host": str,
+    "local_port": int,
+}
+
+_ENV_VARS: dict[str, tuple[str, ...]] = {
+    "backend": ("VOICECLI_BACKEND",),
+    "model": ("VOICECLI_MODEL",),
+    "api_key": ("VOICECLI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    "token": ("VOICECLI_TOKEN",),
+    "api_version": ("VOICECLI_API_VERSION",),
+    "base_url": ("VOICECLI_BASE_URL",),
+    "project": ("VOICECLI_PROJECT", "GOOGLE_CLOUD_PROJECT"),
+    "location": ("VOICECLI_LOCATION", "GOOGLE_CLOUD_LOCATION"),
+    "voice": ("VOICECLI_VOICE",),
+    "language": ("VOICECLI_LANGUAGE",),
+    "response": ("VOICECLI_RESPONSE",),
+    "reply_timeout_s": ("VOICECLI_REPLY_TIMEOUT",),
+}
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
+    """The platform's per-user config file for voicecli."""
+    if sys.platform == "win32" and env.get("APPDATA"):
+        return Path(env["APPDATA"]) / "voicecli" / "config.toml"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "voicecli" / "config.toml"
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "voicecli" / "config.toml"
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML config file into a flat dict of known keys; unknown keys are an error."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.__class__.__name__}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    flat = _flatten_sections(raw)
+    unknown = sorted(set(flat) - set(_FIELD_PARSERS))
+    if unknown:
+        raise ConfigError(
+            f"config file {path}: unknown key(s) {', '.join(unknown)}; "
+            "see config.example.toml for the keys voicecli reads"
+        )
+    return flat
+
+
+def _flatten_sections(raw: dict[str, Any]) -> dict[str, Any]:
+    """Accept both top-level keys and the documented [connection]/[voice]/… sections."""
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            flat.update(value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def world_readable_warning(path: Path, values: Mapping[str, Any]) -> str | None:
+    """A config file that holds a credential must not be readable by others."""
+    if not any(k in values for k in ("api_key", "token", "access_token")):
+        return None
+    if sys.platform == "win32":
+        return None
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        return (
+            f"warning: {path} holds an API key and is readable by other users; "
+            f"run: chmod 600 {path}"
+        )
+    return None
+
+
+def _apply(settings: Settings, values: Mapping[str, Any], origin: str) -> None:
+    for key, value in values.items():
+        if value is None:
+            continue
+        parser = _FIELD_PARSERS.get(key)
+        if parser is None:
+            raise ConfigError(f"{origin}: unknown setting {key!r}")
+        try:
+            parsed = value if isinstance(value, Secret) else parser(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{origin}: bad value for {key}") from None
+        setattr(settings, key, parsed)
+
+
+def _env_values(env: Mapping[str, str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for key, names in _ENV_VARS.items():
+        for name in names:
+            if env.get(name):
+                found[key] = env[name]
+                break
+    return found
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] = os.environ,
+    config_path: Path | None = None,
+) -> Settings:
+    """Build Settings from defaults < config file < environment < flags."""
+    settings = Settings()
+    explicit = config_path or (Path(env["VOICECLI_CONFIG"]) if env.get("VOICECLI_CONFIG") else None)
+    path = explicit or default_config_path(env)
+    if explicit is not None or path.is_file():
+        values = read_config_file(path)
+        _apply(settings, values, f"config file {path}")
+        settings.config_path = path
+        warning = world_readable_warning(path, values)
+        if warning:
+            settings.warnings.append(warning)
+    _apply(settings, _env_values(env), "environment")
+    _apply(settings, dict(flags or {}), "option")
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    if settings.backend not in BACKENDS:
+        raise ConfigError(f"--backend must be one of {', '.join(BACKENDS)}, not {settings.backend!r}")
+    if settings.api_version not in API_VERSIONS:
+        raise ConfigError(
+            f"--api-version must be one of {', '.join(API_VERSIONS)}, not {settings.api_version!r}"
+        )
+    if settings.response not in ("auto", "audio", "text"):
+        raise ConfigError(f"response must be auto, audio or text, not {settings.response!r}")
+    if settings.reply_timeout_s <= 0 or settings.setup_timeout_s <= 0:
+        raise ConfigError("timeouts must be positive numbers of seconds")
+
+
+def replace(settings: Settings, **changes: Any) -> Settings:
+    return dataclasses.replace(settings, **changes)
