@@ -73,7 +73,7 @@ async def ask(
 ) -> Answer:
     """Run one turn and return the answer. The reply audio goes to `audio_out` (24 kHz WAV)."""
     async with AsyncExitStack() as stack:
-        endpoint = await stack.enter_async_context(open_endpoint(settings, notify))
+        endpoint = await stack.enter_async_context(open_endpoint(settings, notify, pace=0))
         options = SetupOptions(
             manual_activity=question.audio_pcm16 is not None,
             input_transcription=question.audio_pcm16 is not None,

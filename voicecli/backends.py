@@ -24,16 +24,20 @@ def resolve_backend(settings: Settings) -> str:
 
 @asynccontextmanager
 async def open_endpoint(
-    settings: Settings, notify: Callable[[str], None] | None = None
+    settings: Settings, notify: Callable[[str], None] | None = None, *, pace: float = 1.0
 ) -> AsyncIterator[Endpoint]:
-    """Yield the endpoint to connect to; an embedded local server lives as long as the block."""
+    """Yield the endpoint to connect to; an embedded local server lives as long as the block.
+
+    `pace` is the embedded server's reply pacing (1 = real time, as heard; 0 = as fast as it is
+    made, for one-shot commands that do not play the reply).
+    """
     backend = resolve_backend(settings)
     if backend != "local":
         yield build_endpoint(replace(settings, backend=backend))
         return
     from voicecli.server import ServerConfig, start_server  # the local engine loads lazily
 
-    config = ServerConfig(host=settings.local_host, port=settings.local_port)
+    config = ServerConfig(host=settings.local_host, port=settings.local_port, pace=pace)
     async with await start_server(config) as server:
         if notify is not None:
             why = "no API key configured; " if settings.backend == "auto" else ""

@@ -9,7 +9,7 @@ The tree (one funnel, ``voicecli.cli.main``, turns these into one stderr line an
     │   └── CapabilityError                    the chosen model rejects a setting (live-protocol.md §7)
     ├── ProtocolError                  exit 1
     │   ├── LocalProtocolError                 our own code misused the protocol
-    │   └── RemoteProtocolError                the peer broke the protocol (a broken frame, bad order)
+    │   └── RemoteProtocolError        exit 3  the peer broke the protocol (a broken frame, bad order)
     ├── NetworkError                   exit 3  cannot reach the service, abnormal close (1006), timeouts
     │   ├── SetupTimeout
     │   └── ServiceUnavailable                 1011 internal / deadline / unavailable (retryable)
@@ -76,6 +76,7 @@ class LocalProtocolError(ProtocolError):
 class RemoteProtocolError(ProtocolError):
     """The peer sent something the protocol does not allow (broken frame, wrong order)."""
 
+    exit_code = ExitCode.NETWORK  # not our bug: the peer failed, like a broken connection
     code = "remote_protocol"
 
 

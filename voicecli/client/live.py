@@ -88,8 +88,20 @@ class LiveSession:
         self.dropped_while_reconnecting = 0
 
     async def __aenter__(self) -> LiveSession:
-        self._conn = await self._open(self._setup)
+        attempt = 0
+        while self._conn is None:
+            attempt += 1
+            try:
+                self._conn = await self._open(self._setup)
+            except VoicecliError as error:
+                if not _retryable(error) or attempt > self.options.max_reconnects:
+                    raise
+                self.reconnects += 1
+                await asyncio.sleep(self._backoff(attempt))
         return self
+
+    def _backoff(self, attempt: int) -> float:
+        return backoff_delay(attempt, self.options.backoff_base_s, self.options.backoff_cap_s)
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
@@ -197,9 +209,7 @@ class LiveSession:
             self.reconnects += 1
             yield Reconnecting(attempt, reason)
             if attempt > 1:
-                await asyncio.sleep(
-                    backoff_delay(attempt - 1, self.options.backoff_base_s, self.options.backoff_cap_s)
-                )
+                await asyncio.sleep(self._backoff(attempt - 1))
             try:
                 self._conn = await self._open(_with_resumption(self._setup, self._handle))
             except VoicecliError as error:

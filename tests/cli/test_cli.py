@@ -1,0 +1,177 @@
+"""The real `voicecli` entry point, run as a subprocess: output, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.speechgen import speech_pcm16
+
+SECRET = "AIzaSy-test-SECRET-do-not-print-0123456789"
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOICECLI_", "GEMINI", "GOOGLE"))}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")  # no user config leaks in
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def voicecli(
+    *args: str, env: dict[str, str], timeout: float = 90, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "voicecli", *args],
+        env=env,
+        input=stdin.decode("latin-1") if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, fragment: str) -> None:
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("voicecli: error:")]
+    assert len(lines) == 1, proc.stderr
+    assert fragment in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """`voicecli serve` as a real subprocess; yields (url, process)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicecli", "serve", "--port", str(port), "--pace", "0",
+         "--require-key", SECRET],
+        env=clean_env(tmp_path), stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert f"ws://127.0.0.1:{port}" in line, line
+    yield f"http://127.0.0.1:{port}", proc
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=15)
+
+
+def test_version_help_and_module_entry(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    proc = voicecli("--version", env=env)
+    assert proc.returncode == 0 and proc.stdout.startswith("voicecli 0.")
+    helped = voicecli("--help", env=env)
+    assert helped.returncode == 0 and "ask" in helped.stdout and "serve" in helped.stdout
+    script = Path(sys.executable).with_name("voicecli")
+    assert subprocess.run([str(script), "--version"], capture_output=True, text=True,
+                          env=env).stdout == proc.stdout
+
+
+def test_ask_text_on_embedded_local_engine(tmp_path: Path) -> None:
+    proc = voicecli("ask", "what is the capital of France", env=clean_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "capital of france" in proc.stdout.lower()
+    notes = proc.stderr.strip().splitlines()
+    assert len(notes) == 1 and "no API key configured; using the local engine" in notes[0]
+    assert "\x1b[" not in proc.stdout + proc.stderr  # not a terminal: no colour, no spinner
+
+
+def test_ask_json_is_ndjson_event_stream(tmp_path: Path) -> None:
+    proc = voicecli("ask", "--json", "hello there", env=clean_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    types = [e["type"] for e in events]
+    assert types[0] == "setup_complete" and types[-1] == "turn_complete"
+    assert "text" in types or "output_transcript" in types
+    final = events[-1]
+    assert final["usage"]["total_tokens"] > 0 and final["latency_ms"] >= 0
+
+
+def test_ask_audio_question_and_audio_out(tmp_path: Path) -> None:
+    pcm = np.frombuffer(speech_pcm16("what is the weather like in london today", 44100), np.int16)
+    stereo24 = np.stack([pcm, pcm], axis=1).astype(np.float64) / 32768
+    question = tmp_path / "question.wav"
+    sf.write(question, stereo24, 44100, subtype="PCM_24")
+    reply = tmp_path / "reply.wav"
+    proc = voicecli("ask", "--audio", str(question), "--audio-out", str(reply),
+                    env=clean_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "weather" in proc.stdout.lower()
+    info = sf.info(reply)
+    assert (info.samplerate, info.channels) == (24000, 1) and info.duration > 0.5
+    assert not reply.with_name("reply.wav.part").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["ask", "--audio", "/nonexistent/q.wav"], "/nonexistent/q.wav"),
+        (["ask"], "missing question"),
+        (["ask", "--backend", "cloud", "hi"], "--backend must be one of"),
+        (["ask", "--bogus-flag", "hi"], "No such option"),
+        (["ask", "--model", "gemini-3.8-live", "--response", "text", "hi"], "gemini-3.8-live"),
+        (["serve", "--fault", "explode=1"], "--fault"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(tmp_path: Path, args: list[str], fragment: str) -> None:
+    assert_one_line_error(voicecli(*args, env=clean_env(tmp_path)), 2, fragment)
+
+
+def test_corrupt_audio_file_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt ")  # truncated header
+    assert_one_line_error(voicecli("ask", "--audio", str(bad), env=clean_env(tmp_path)), 2, "bad.wav")
+
+
+def test_connection_refused_exit_3(tmp_path: Path) -> None:
+    env = clean_env(tmp_path, VOICECLI_BASE_URL=f"http://127.0.0.1:{free_port()}")
+    assert_one_line_error(voicecli("ask", "hi", env=env), 3, "cannot connect")
+
+
+def test_served_key_checks_and_never_printed(tmp_path: Path, served) -> None:  # type: ignore[no-untyped-def]
+    url, _ = served
+    ok = voicecli("ask", "hello", "--debug",
+                  env=clean_env(tmp_path, VOICECLI_BASE_URL=url, GEMINI_API_KEY=SECRET))
+    assert ok.returncode == 0, ok.stderr
+    assert "hello" in ok.stdout.lower()
+    assert SECRET not in ok.stdout + ok.stderr
+    wrong = voicecli("ask", "hello", env=clean_env(tmp_path, VOICECLI_BASE_URL=url,
+                                                   GEMINI_API_KEY="AIza-wrong-key"))
+    assert_one_line_error(wrong, 4, "API key not valid")
+    assert "AIza-wrong-key" not in wrong.stdout + wrong.stderr
+
+
+def test_unknown_model_is_refused_exit_5(tmp_path: Path, served) -> None:  # type: ignore[no-untyped-def]
+    url, _ = served
+    env = clean_env(tmp_path, VOICECLI_BASE_URL=url, GEMINI_API_KEY=SECRET)
+    proc = voicecli("ask", "--model", "gemini-9-imaginary", "hi", env=env)
+    assert_one_line_error(proc, 5, "gemini-9-imaginary")
+
+
+def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "voicecli", "serve", "--port", str(port)],
+                            env=clean_env(tmp_path), stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    assert "listening on" in proc.stderr.readline()
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=15) in (0, 130)
+    assert "Traceback" not in rest

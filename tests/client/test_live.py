@@ -1,0 +1,155 @@
+"""The client against the real local server on loopback: setup, errors, goAway, reconnection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+import websockets
+
+from voicecli.ask import Question, ask
+from voicecli.client.endpoints import build_endpoint
+from voicecli.client.live import ConnectOptions, LiveSession, Reconnected, Reconnecting
+from voicecli.client.setup import SetupOptions, build_setup
+from voicecli.errors import (
+    AuthenticationError,
+    NetworkError,
+    ServiceRefused,
+    SetupTimeout,
+)
+from voicecli.protocol import events as ev
+from voicecli.server import FaultPlan, ServerConfig, start_server
+from voicecli.settings import Secret, Settings
+
+FAST = ConnectOptions(setup_timeout_s=5, backoff_base_s=0.05, backoff_cap_s=0.2)
+
+
+@contextlib.asynccontextmanager
+async def server(**config: object) -> AsyncIterator[Settings]:
+    async with await start_server(ServerConfig(host="127.0.0.1", port=0, pace=0, **config)) as srv:
+        yield Settings(backend="gemini", base_url=srv.url, response="text")
+
+
+def text_setup(settings: Settings):  # type: ignore[no-untyped-def]
+    endpoint = build_endpoint(settings)
+    return endpoint, build_setup(settings, endpoint.model, SetupOptions(conversation=True))
+
+
+async def turn(live: LiveSession, text: str) -> tuple[str, list[object]]:
+    """Send one text turn and collect events up to its turnComplete."""
+    await live.send_text(text)
+    seen: list[object] = []
+    reply = ""
+    async for event in live.events():
+        seen.append(event)
+        if isinstance(event, ev.ModelText | ev.OutputTranscript):
+            reply += event.text
+        if isinstance(event, ev.TurnComplete):
+            return reply, seen
+    raise AssertionError("events ended")
+
+
+async def test_text_turn_round_trip() -> None:
+    async with server() as settings:
+        endpoint, setup = text_setup(settings)
+        async with LiveSession(endpoint, setup, FAST) as live:
+            assert live.setup_complete is not None
+            reply, seen = await turn(live, "the quick brown fox")
+    assert "quick brown fox" in reply.lower()
+    assert any(isinstance(e, ev.GenerationComplete) for e in seen)
+    assert live.resumption_handle  # §5.6: resumption was requested and a handle kept
+
+
+async def test_ask_library_api_without_typer() -> None:
+    async with server() as settings:
+        answer = await ask(settings, Question(text="hello library"))
+    assert "hello library" in answer.text.lower()
+    assert answer.usage is not None and answer.usage.total_token_count
+    assert answer.latency_ms is not None and answer.latency_ms >= 0
+
+
+async def test_goaway_rotates_and_resumes_the_conversation() -> None:
+    async with server(connection_lifetime_s=0.5, go_away_grace_s=4.0) as settings:
+        endpoint, setup = text_setup(settings)
+        async with LiveSession(endpoint, setup, FAST) as live:
+            await turn(live, "first turn")
+            notes: list[object] = []
+            async for event in live.events():  # the goAway arrives between turns
+                notes.append(event)
+                if isinstance(event, Reconnected):
+                    break
+            reply, _ = await turn(live, "second turn")
+    kinds = [type(n) for n in notes]
+    assert ev.GoAway in kinds and Reconnecting in kinds
+    assert notes[-1] == Reconnected(attempt=1, resumed=True)
+    assert "second turn" in reply.lower()
+
+
+async def test_retryable_close_reconnects_with_backoff() -> None:
+    async with server(faults=FaultPlan.parse("fail-first=2:1011")) as settings:
+        endpoint, setup = text_setup(settings)
+        async with LiveSession(endpoint, setup, FAST) as live:
+            reply, _ = await turn(live, "still here")
+            assert live.reconnects >= 1
+    assert "still here" in reply.lower()
+
+
+async def test_abnormal_drop_mid_session_reconnects() -> None:
+    async with server(faults=FaultPlan.parse("drop-after=3")) as settings:
+        endpoint, setup = text_setup(settings)
+        async with LiveSession(endpoint, setup, FAST) as live:
+            await live.send_text("one two three four five six seven")
+            notes = []
+            async for event in live.events():
+                notes.append(event)
+                if isinstance(event, Reconnected):
+                    break
+    assert any(isinstance(n, Reconnecting) and "1006" in n.reason for n in notes)
+
+
+async def test_gives_up_after_max_reconnects() -> None:
+    async with server(faults=FaultPlan.parse("fail-first=100:1011")) as settings:
+        endpoint, setup = text_setup(settings)
+        options = ConnectOptions(setup_timeout_s=5, max_reconnects=2, backoff_base_s=0.01)
+        with pytest.raises(NetworkError):
+            async with LiveSession(endpoint, setup, options):
+                pass
+
+
+async def test_unknown_model_is_refused_not_retried() -> None:
+    async with server() as settings:
+        settings.model = "gemini-does-not-exist"
+        endpoint, setup = text_setup(settings)
+        with pytest.raises(ServiceRefused, match="gemini-does-not-exist"):
+            async with LiveSession(endpoint, setup, FAST):
+                pass
+
+
+async def test_wrong_key_is_an_authentication_error() -> None:
+    async with server(require_key="right-key") as settings:
+        settings.api_key = Secret("wrong-key")
+        endpoint, setup = text_setup(settings)
+        with pytest.raises(AuthenticationError) as info:
+            async with LiveSession(endpoint, setup, FAST):
+                pass
+        assert "wrong-key" not in str(info.value)
+        settings.api_key = Secret("right-key")
+        endpoint, setup = text_setup(settings)
+        async with LiveSession(endpoint, setup, FAST) as live:
+            assert live.setup_complete is not None
+
+
+async def test_setup_timeout_when_the_peer_never_answers() -> None:
+    async def silent(ws: websockets.ServerConnection) -> None:
+        await asyncio.sleep(30)
+
+    async with websockets.serve(silent, "127.0.0.1", 0) as srv:
+        port = srv.sockets[0].getsockname()[1]
+        settings = Settings(backend="gemini", base_url=f"http://127.0.0.1:{port}", response="text")
+        endpoint, setup = text_setup(settings)
+        options = ConnectOptions(setup_timeout_s=0.3, max_reconnects=0)
+        with pytest.raises(SetupTimeout):
+            async with LiveSession(endpoint, setup, options):
+                pass
