@@ -20,7 +20,7 @@ from voicecli.backends import open_endpoint
 from voicecli.client.live import ConnectOptions, LiveSession
 from voicecli.client.ndjson import event_json, turn_complete_json
 from voicecli.client.setup import SetupOptions, build_setup
-from voicecli.errors import NetworkError, UsageError
+from voicecli.errors import NetworkError, ServiceRefused, UsageError
 from voicecli.protocol import events as ev
 from voicecli.protocol.messages import UsageMetadata
 from voicecli.settings import Settings
@@ -132,6 +132,8 @@ async def _collect_answer(
                 answer.usage = event.usage
             case ev.Interrupted():
                 answer.interrupted = True
+            case ev.ServerErrorPayload():
+                raise ServiceRefused(f"the service answered with an error: {_error_text(event)}")
         if isinstance(event, ev.TurnComplete):
             if first_reply_at is not None:
                 answer.latency_ms = (first_reply_at - asked_at) * 1000
@@ -157,6 +159,14 @@ async def _until(
             raise NetworkError("the connection ended before the reply was complete") from None
         except TimeoutError:
             raise NetworkError(f"no complete reply within {timeout_s:g} s (--timeout)") from None
+
+
+def _error_text(event: ev.ServerErrorPayload) -> str:
+    """§4.8: a frame with none of the known keys may be an error object {code, message}."""
+    payload = event.payload.get("error", event.payload)
+    if isinstance(payload, dict):
+        return " ".join(str(payload.get(k, "")) for k in ("code", "message")).strip() or "unknown"
+    return str(payload)[:200]
 
 
 def _is_reply_content(event: object) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from voicecli.errors import ConfigError
+from voicecli.logs import register_secret
 from voicecli.protocol.models import DEFAULT_MODEL
 
 BACKENDS = ("auto", "gemini", "vertex", "local")
@@ -31,6 +32,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        register_secret(value)
 
     def reveal(self) -> str:
         return self._value

@@ -23,13 +23,14 @@ from voicecli.protocol import events as ev
 from voicecli.server import FaultPlan, ServerConfig, start_server
 from voicecli.settings import Secret, Settings
 
+TEXT_MODEL = "gemini-live-2.5-flash-preview"  # half-cascade: answers in TEXT (§7.1)
 FAST = ConnectOptions(setup_timeout_s=5, backoff_base_s=0.05, backoff_cap_s=0.2)
 
 
 @contextlib.asynccontextmanager
 async def server(**config: object) -> AsyncIterator[Settings]:
     async with await start_server(ServerConfig(host="127.0.0.1", port=0, pace=0, **config)) as srv:
-        yield Settings(backend="gemini", base_url=srv.url, response="text")
+        yield Settings(backend="gemini", base_url=srv.url, response="text", model=TEXT_MODEL)
 
 
 def text_setup(settings: Settings):  # type: ignore[no-untyped-def]
@@ -147,7 +148,9 @@ async def test_setup_timeout_when_the_peer_never_answers() -> None:
 
     async with websockets.serve(silent, "127.0.0.1", 0) as srv:
         port = srv.sockets[0].getsockname()[1]
-        settings = Settings(backend="gemini", base_url=f"http://127.0.0.1:{port}", response="text")
+        settings = Settings(
+            backend="gemini", base_url=f"http://127.0.0.1:{port}", response="text", model=TEXT_MODEL
+        )
         endpoint, setup = text_setup(settings)
         options = ConnectOptions(setup_timeout_s=0.3, max_reconnects=0)
         with pytest.raises(SetupTimeout):

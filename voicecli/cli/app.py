@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import Annotated
 
-import click
 import typer
 
 from voicecli import __version__
 from voicecli.cli import ask_cmd, models_cmd, serve_cmd
 from voicecli.cli.output import error_line
 from voicecli.errors import ExitCode, VoicecliError
+from voicecli.logs import configure_logging
 
 app = typer.Typer(
     name="voicecli",
@@ -42,7 +41,7 @@ def _global_options(
 ) -> None:
     if debug:
         os.environ["VOICECLI_DEBUG"] = "1"
-        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    configure_logging(debug)
 
 
 app.command("ask")(ask_cmd.ask)
@@ -57,15 +56,20 @@ def _debug_enabled(argv: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; every failure ends here as one stderr line and a documented exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in args[1:]:  # accepted anywhere on the line, not only before the command
+        args = ["--debug", *[a for a in args if a != "--debug"]]
     command = typer.main.get_command(app)
     try:
         command.main(args=args, prog_name="voicecli", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.UsageError as exc:
+    except typer.TyperException as exc:  # usage errors from the option parser
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            print(exc.format_message())
+            sys.exit(ExitCode.OK)
         error_line(exc.format_message())
         sys.exit(ExitCode.USAGE)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         error_line("interrupted")
         sys.exit(ExitCode.INTERRUPTED)
     except VoicecliError as exc:

@@ -10,6 +10,7 @@ import typer
 
 from voicecli.cli.output import notice
 from voicecli.errors import UsageError
+from voicecli.logs import register_secret
 
 
 def serve(
@@ -45,6 +46,8 @@ def serve(
         faults = FaultPlan.parse(fault) if fault else FaultPlan()
     except ValueError as exc:
         raise UsageError(f"--fault: {exc}") from None
+    if require_key:
+        register_secret(require_key)
     if not _is_loopback(host):
         notice(f"voicecli serve: warning: listening on {host}, reachable from other machines")
     config = ServerConfig(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from voicecli.client.connection import LiveConnection
 from voicecli.client.endpoints import Endpoint
-from voicecli.errors import NetworkError, VoicecliError
+from voicecli.errors import NetworkError, ServiceUnavailable, VoicecliError
 from voicecli.protocol import ClientSession, FunctionResponse, Setup
 from voicecli.protocol import events as ev
 from voicecli.protocol.messages import Content, SessionResumptionConfig
@@ -94,7 +94,9 @@ class LiveSession:
             try:
                 self._conn = await self._open(self._setup)
             except VoicecliError as error:
-                if not _retryable(error) or attempt > self.options.max_reconnects:
+                # At start only the service's own transient failures are retried (1011 at setup);
+                # a refused or unreachable endpoint is reported at once.
+                if not isinstance(error, ServiceUnavailable) or attempt > self.options.max_reconnects:
                     raise
                 self.reconnects += 1
                 await asyncio.sleep(self._backoff(attempt))

@@ -1,0 +1,99 @@
+"""Barge-in (§5.3): user activity during a reply ends it with interrupted → turnComplete."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tests.speechgen import silence, speech_pcm16
+
+from .helpers import AUDIO_MODEL, Client, Frame, audio_of, running, session, setup_msg, text_of
+
+LONG = " ".join(["the quick brown fox jumps over the lazy dog"] * 4)  # ~12 s of reply
+USER = "hello there how are you"
+
+
+def _setup(handling: str | None = None) -> dict[str, object]:
+    config = {"automaticActivityDetection": {"silenceDurationMs": 400}}
+    if handling:
+        config["activityHandling"] = handling
+    return setup_msg(AUDIO_MODEL, "AUDIO", outputAudioTranscription={},
+                     inputAudioTranscription={}, realtimeInputConfig=config)
+
+
+async def _start_long_reply(c: Client) -> list[Frame]:
+    await c.send({"realtimeInput": {"text": LONG}})
+    return [await c.recv() for _ in range(8)]  # ~0.3 s of audio is out
+
+
+async def _speak_in_real_time(c: Client, sent_at: list[float]) -> None:
+    sent_at.append(time.monotonic())
+    await c.stream(speech_pcm16(USER) + silence(700), realtime=True)
+
+
+async def test_speech_interrupts_a_paced_reply_quickly() -> None:
+    async with running(pace=1.0) as server, session(server, _setup()) as c:
+        before = await _start_long_reply(c)
+        sent_at: list[float] = []
+        speaker = asyncio.create_task(_speak_in_real_time(c, sent_at))
+        during = await c.until("interrupted", timeout=10)
+        interrupted = during[-1]
+        after = await c.turn()
+        latency = interrupted.at - sent_at[0]
+        await speaker
+        answer = await c.turn(timeout=20)
+    print(f"\nbarge-in latency: {latency * 1000:.0f} ms")
+    turn = before + during + after
+    kinds = [f.kind() for f in turn]
+    assert "generationComplete" not in kinds
+    assert kinds[-2:] == ["interrupted", "turnComplete"]
+    assert latency < 0.5
+    played = len(audio_of(turn)) / 48000
+    assert 0.3 < played < 3.0  # the rest of the ~12 s reply was never sent
+    said = text_of(turn, "outputTranscription")
+    assert said and "You said: the quick brown fox".startswith(said[:20])
+    heard = text_of(answer, "inputTranscription")
+    assert heard and text_of(answer, "outputTranscription") == (
+        f"You said: {heard}. This is turn 2; before that you said: {LONG}.")
+
+
+async def test_no_interruption_lets_the_reply_finish() -> None:
+    async with running(pace=0.25) as server, session(server, _setup("NO_INTERRUPTION")) as c:
+        await c.send({"realtimeInput": {"text": LONG}})
+        await c.recv()
+        await c.stream(speech_pcm16(USER) + silence(700))
+        first = await c.turn(timeout=20)
+        second = await c.turn(timeout=20)
+    kinds = [f.kind() for f in first]
+    assert "interrupted" not in kinds and kinds[-2:] == ["generationComplete", "turnComplete"]
+    assert text_of(first, "outputTranscription") == f"You said: {LONG}."
+    assert text_of(second, "outputTranscription").startswith("You said: ")
+
+
+async def test_text_and_client_content_interrupt_too() -> None:
+    async with running(pace=1.0) as server, session(server, _setup()) as c:
+        await _start_long_reply(c)
+        await c.send({"realtimeInput": {"text": "stop"}})
+        cut = await c.turn()
+        assert [f.kind() for f in cut][-2:] == ["interrupted", "turnComplete"]
+        await c.recv()  # the answer to "stop" begins
+        await c.send({"clientContent": {"turns": [{"role": "user", "parts": [{"text": "x"}]}],
+                                        "turnComplete": True}})
+        cut2 = await c.turn()
+        assert [f.kind() for f in cut2][-2:] == ["interrupted", "turnComplete"]
+        final = await c.turn()
+    assert text_of(final, "outputTranscription").startswith("You said: x. This is turn ")
+
+
+async def test_activity_start_interrupts_in_manual_mode() -> None:
+    setup = setup_msg(AUDIO_MODEL, "AUDIO", realtimeInputConfig={
+        "automaticActivityDetection": {"disabled": True}})
+    async with running(pace=1.0) as server, session(server, setup) as c:
+        await _start_long_reply(c)
+        t0 = time.monotonic()
+        await c.send({"realtimeInput": {"activityStart": {}}})
+        cut = await c.turn()
+        assert cut[-2].kind() == "interrupted" and cut[-2].at - t0 < 0.2
+        await c.send({"realtimeInput": {"activityEnd": {}}})
+        answer = await c.turn()
+    assert audio_of(answer)

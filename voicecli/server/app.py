@@ -1,0 +1,162 @@
+"""Starting and stopping the local Live server (`voicecli serve`, and the embedded local engine)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from voicecli.server.config import ServerConfig
+from voicecli.server.connection import BUSY, Connection, Shared
+from voicecli.server.echo import EchoEngine
+from voicecli.server.engine import Engine
+from voicecli.server.handles import HandleStore
+from voicecli.server.routing import parse_route, safe_path
+from voicecli.server.speech_io import run_in, warm_up_tts
+
+log = logging.getLogger("voicecli.server")
+
+_warmed = False
+
+
+class _QuietLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """websockets' own messages (handshake failures, …) at debug level: never a traceback on
+    the user's terminal, and never the request line (it may carry `?key=`)."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        kwargs.pop("exc_info", None)
+        kwargs.pop("stack_info", None)
+        super().log(logging.DEBUG, msg, *args, **kwargs)
+
+
+class RunningServer:
+    """A started server. Use `await close()` or `async with` to stop it."""
+
+    def __init__(self, server: Server, shared: Shared, config: ServerConfig) -> None:
+        self._server = server
+        self.shared = shared
+        self.config = config
+        self.port: int = server.sockets[0].getsockname()[1] if server.sockets else config.port
+        host = config.host if config.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+        self.host = f"[{host}]" if ":" in host else host
+        self.url = f"ws://{self.host}:{self.port}"
+
+    @property
+    def sessions_active(self) -> int:
+        return self.shared.active
+
+    @property
+    def store(self) -> HandleStore:
+        return self.shared.store
+
+    def describe(self) -> str:
+        return self.config.describe()
+
+    async def close(self) -> None:
+        """Stop accepting, close open sessions (1001 going away), wait for them to end."""
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def __aenter__(self) -> RunningServer:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+async def start_server(config: ServerConfig, engine: Engine | None = None) -> RunningServer:
+    """Listen on `config.host:config.port` (port 0 = any free port) and return at once."""
+    shared = Shared(config, HandleStore(config.handle_ttl_s), engine or EchoEngine())
+
+    async def handler(ws: ServerConnection) -> None:
+        await Connection(ws, shared).run()
+
+    def process_request(connection: ServerConnection, request: Request) -> Response | None:
+        return _check_request(connection, request, shared)
+
+    server = await serve(
+        handler,
+        config.host,
+        config.port,
+        process_request=process_request,
+        max_size=config.max_frame_bytes,  # bigger frames: close 1009
+        max_queue=32,
+        compression=None,
+        close_timeout=5,
+        logger=_QuietLogger(log, {}),
+        server_header="voicecli",
+    )
+    running = RunningServer(server, shared, config)
+    log.debug("listening on %s (%s)", running.url, config.describe())
+    _warm_up()
+    return running
+
+
+def _check_request(
+    connection: ServerConnection, request: Request, shared: Shared
+) -> Response | None:
+    """HTTP-level refusals: 404 for anything but a Live path, 503 when full (§11)."""
+    if parse_route(request.path) is None:
+        log.debug("404 for %s", safe_path(request.path))
+        return _respond(connection, 404, "Not Found")
+    if shared.active >= shared.config.max_sessions:
+        return _respond(connection, 503, BUSY)
+    return None
+
+
+def _respond(connection: ServerConnection, status: int, text: str) -> Response:
+    response = connection.respond(status, text + "\n")
+    response.headers = Headers(
+        [(k, v) for k, v in response.headers.raw_items() if k.lower() != "server"]
+    )
+    return response
+
+
+def _warm_up() -> None:
+    """Load the speech models in the background, once per process."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
+
+    async def warm() -> None:
+        try:
+            await run_in("tts", warm_up_tts)
+            await run_in("asr", _load_recognizer)
+        except Exception:  # noqa: BLE001 - the first session will report a real failure
+            log.debug("speech warm-up failed", exc_info=True)
+
+    task = asyncio.get_running_loop().create_task(warm())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _load_recognizer() -> None:
+    from voicecli.speech.asr import Recognizer
+
+    Recognizer().close()
+
+
+async def serve_forever(
+    config: ServerConfig, on_ready: Callable[[RunningServer], None] | None = None
+) -> None:
+    """Run until cancelled (Ctrl-C in `voicecli serve`)."""
+    server = await start_server(config)
+    try:
+        if on_ready is not None:
+            on_ready(server)
+        await asyncio.Event().wait()
+    finally:
+        await server.close()

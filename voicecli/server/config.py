@@ -1,0 +1,39 @@
+"""`ServerConfig`: everything `voicecli serve` and the embedded local engine can tune."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from voicecli.server.faults import FaultPlan
+
+MIB = 1024 * 1024
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    #: When set, only this key/token is accepted (§1.1); otherwise any key, or none.
+    require_key: str | None = field(default=None, repr=False)
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    #: Send goAway this long after connecting, then close 1008 if the client overstays (§4.5).
+    connection_lifetime_s: float | None = None
+    go_away_grace_s: float = 10.0
+    max_frame_bytes: int = 8 * MIB
+    max_sessions: int = 64
+    #: Reply audio pacing: 1.0 = real time after a short lead, 0 = as fast as possible (§5.2).
+    pace: float = 1.0
+    handle_ttl_s: float = 7200.0
+    #: Wall-clock limit for the setup message after the upgrade.
+    setup_timeout_s: float = 30.0
+
+    def describe(self) -> str:
+        """One line for the log / the `serve` banner; never includes the key."""
+        parts = [f"pace {self.pace:g}", f"max {self.max_sessions} sessions"]
+        if self.require_key is not None:
+            parts.append("key required")
+        if self.connection_lifetime_s is not None:
+            parts.append(f"goAway after {self.connection_lifetime_s:g} s")
+        if self.faults:
+            parts.append(f"faults {self.faults.describe()}")
+        return ", ".join(parts)

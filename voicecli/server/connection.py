@@ -1,0 +1,228 @@
+"""One WebSocket connection: the thin asyncio adapter around `ServerSession` and `LiveSession`.
+
+Life of a connection (live-protocol.md §5.1): the first frame must be `setup`; the credential
+and the setup are checked (failures close the socket with the service's code and wording,
+§5.9); then `setupComplete`, and the reader loop feeds every frame to the session. A single
+writer task (`Outbox`) sends. Every failure ends in a close frame; nothing escapes to websockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from voicecli.errors import RemoteProtocolError
+from voicecli.protocol.session import ServerSession
+from voicecli.server.admission import INVALID_ARGUMENT, Refused, SessionPlan, admit
+from voicecli.server.audio_in import InvalidArgument
+from voicecli.server.config import ServerConfig
+from voicecli.server.engine import Engine
+from voicecli.server.faults import FrameFaults, close_reason
+from voicecli.server.handles import HandleStore
+from voicecli.server.live import LiveSession
+from voicecli.server.outbox import Outbox
+from voicecli.server.routing import (
+    Route,
+    credential_accepted,
+    find_credential,
+    parse_route,
+    safe_path,
+)
+
+log = logging.getLogger("voicecli.server")
+
+API_KEY_INVALID = "API key not valid. Please pass a valid API key."
+INVALID_JSON = "Invalid JSON payload received."
+GOAWAY_EXPIRED = (  # §4.5, §5.9 (the close frame cuts it at 123 bytes, as the service's does)
+    "Connection aborted because the client failed to close the connection after receiving a "
+    "GoAway signal once the session duration limit was reached"
+)
+INTERNAL = "Internal error occurred."
+BUSY = "The service is currently unavailable."
+CLOSE_WAIT_S = 5.0
+
+
+@dataclass
+class Shared:
+    """Server-wide state every connection sees."""
+
+    config: ServerConfig
+    store: HandleStore
+    engine: Engine
+    active: int = 0
+    accepted: int = 0  # connections so far (for the fail-first fault)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+def refusal_reason(exc: RemoteProtocolError) -> str:
+    """§5.9: unparsable frames get the protobuf parser's wording, the rest the generic one."""
+    return INVALID_JSON if str(exc).startswith("bad frame") else INVALID_ARGUMENT
+
+
+class Connection:
+    def __init__(self, ws: ServerConnection, shared: Shared) -> None:
+        self.ws = ws
+        self.shared = shared
+        self.config = shared.config
+        self.proto = ServerSession()
+        self.outbox = Outbox(ws, self.proto.data_to_send, FrameFaults(self.config.faults))
+        self.path = safe_path(ws.request.path if ws.request else "")
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def run(self) -> None:
+        """Serve the connection until either side closes it. Never raises."""
+        self.shared.active += 1
+        self.shared.accepted += 1
+        writer = asyncio.create_task(self.outbox.run())
+        try:
+            await self._serve(self.shared.accepted)
+        except Exception:  # noqa: BLE001 - log, close 1011, keep the server up
+            log.debug("session failed on %s", self.path, exc_info=True)
+            self.outbox.close(1011, INTERNAL)
+        finally:
+            self.shared.active -= 1
+            for task in self._tasks:
+                task.cancel()
+            await self._finish(writer)
+
+    async def _finish(self, writer: asyncio.Task[None]) -> None:
+        if not self.outbox.closed.is_set():
+            self.outbox.close(1000, "")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer, CLOSE_WAIT_S)
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.ws.state.name != "CLOSED":
+            self.ws.transport.abort()
+
+    async def _serve(self, index: int) -> None:
+        route = parse_route(self.ws.request.path if self.ws.request else "")
+        if route is None:  # process_request answers 404 first; this is a safety net
+            self.outbox.close(1008, "Not found.")
+            return
+        if self.shared.active > self.config.max_sessions:
+            self.outbox.close(1013, BUSY)
+            return
+        first = await self._first_frame()
+        if first is None:
+            return
+        plan = self._accept(first, route, index)
+        if plan is None:
+            return
+        live = self._open(plan, route)
+        await self._read(live)
+
+    async def _first_frame(self) -> str | bytes | None:
+        try:
+            async with asyncio.timeout(self.config.setup_timeout_s):
+                return await self.ws.recv()
+        except TimeoutError:
+            self.outbox.close(1008, "No setup message received in time.")
+        except ConnectionClosed:
+            pass
+        return None
+
+    def _accept(self, first: str | bytes, route: Route, index: int) -> SessionPlan | None:
+        """Credential, injected failures, then the setup itself (§1.1, §5.9, §11)."""
+        request = self.ws.request
+        presented = find_credential(request.path, request.headers) if request else None
+        if not credential_accepted(self.config.require_key, presented):
+            log.debug("rejected a connection on %s: missing or wrong key", self.path)
+            self.outbox.close(1007, API_KEY_INVALID)
+            return None
+        fail = self.config.faults.fail_first
+        if fail is not None and index <= fail[0]:
+            log.debug("fault: failing connection %d with %d", index, fail[1])
+            self.outbox.close(fail[1], close_reason(fail[1]))
+            return None
+        try:
+            self.proto.receive_data(first)
+            (setup,) = self.proto.events_received()
+            return admit(setup, route, self.shared.store)  # type: ignore[arg-type]
+        except RemoteProtocolError as exc:
+            log.debug("refused the first frame: %s", exc)
+            self.outbox.close(1007, refusal_reason(exc))
+        except Refused as exc:
+            log.debug("refused setup (%d): %s", exc.code, exc.why)
+            self.outbox.close(exc.code, exc.reason)
+        return None
+
+    def _open(self, plan: SessionPlan, route: Route) -> LiveSession:
+        session_id = str(uuid.uuid4()) if route.backend == "vertex" else None  # §4.1, §8
+        self.proto.send_setup_complete(session_id=session_id)
+        live = LiveSession(
+            plan, config=self.config, store=self.shared.store, engine=self.shared.engine,
+            proto=self.proto, outbox=self.outbox,
+        )
+        self.outbox.push()
+        live.checkpoint(resumable=True)  # §5.1: a sessionResumptionUpdate may follow at once
+        self._spawn(self._live(live))
+        lifetime = self._lifetime()
+        if lifetime is not None:
+            self._spawn(self._go_away(*lifetime))
+        log.debug("session open on %s (model %s)", self.path, plan.model)
+        return live
+
+    def _spawn(self, coro: object) -> None:
+        self._tasks.append(asyncio.create_task(coro))  # type: ignore[arg-type]
+
+    async def _live(self, live: LiveSession) -> None:
+        try:
+            await live.run()
+        except asyncio.CancelledError:
+            raise
+        except BaseException:  # noqa: BLE001 - a speech failure ends this session only
+            log.debug("session task failed", exc_info=True)
+            self.outbox.close(1011, INTERNAL)
+
+    def _lifetime(self) -> tuple[float, float] | None:
+        """(seconds until goAway, timeLeft) from the config and the goaway-after fault."""
+        plan = self.config.faults
+        options = []
+        if self.config.connection_lifetime_s is not None:
+            options.append((self.config.connection_lifetime_s, self.config.go_away_grace_s))
+        if plan.goaway_after_s is not None:
+            left = plan.goaway_time_left_s
+            grace = self.config.go_away_grace_s if left is None else left
+            options.append((plan.goaway_after_s, grace))
+        return min(options) if options else None
+
+    async def _go_away(self, after_s: float, time_left_s: float) -> None:
+        """§4.5: goAway, then 1008 if the client is still here when the time is up."""
+        await asyncio.sleep(after_s)
+        self.proto.send_go_away(time_left_s)
+        self.outbox.push()
+        await asyncio.sleep(time_left_s)
+        log.debug("client overstayed its goAway on %s", self.path)
+        self.outbox.close(1008, GOAWAY_EXPIRED)
+
+    async def _read(self, live: LiveSession) -> None:
+        try:
+            async for data in self.ws:
+                if self.outbox.closed.is_set():
+                    continue  # closing: drain what is in flight
+                if not await self._handle(live, data):
+                    return
+        except ConnectionClosed:
+            log.debug("connection lost on %s", self.path)
+
+    async def _handle(self, live: LiveSession, data: str | bytes) -> bool:
+        try:
+            self.proto.receive_data(data)
+            for msg in self.proto.events_received():
+                await live.handle(msg)
+        except RemoteProtocolError as exc:
+            log.debug("client broke the protocol: %s", exc)
+            self.outbox.close(1007, refusal_reason(exc))
+            return False
+        except InvalidArgument as exc:
+            log.debug("invalid argument: %s", exc.reason)
+            self.outbox.close(1007, exc.reason)
+            return False
+        return True

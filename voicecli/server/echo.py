@@ -1,0 +1,146 @@
+"""`EchoEngine`: an honest assistant that answers with the user's own words.
+
+It never pretends to understand. It says `You said: <words>.`, remembers earlier turns (so a
+resumed session visibly continues), and calls a declared function when the user names it: every
+word of the function's name (split on `_` and camelCase) must appear in what the user said.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from voicecli.server.engine import (
+    CallTools,
+    Conversation,
+    PlannedCall,
+    Prompt,
+    ReplyEvent,
+    Say,
+    ToolResult,
+    ToolResults,
+    ToolSpec,
+    UserText,
+)
+
+_WORD = re.compile(r"[A-Za-z0-9']+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+# Words that introduce an argument: "weather in Paris", "lights in the kitchen".
+_INTRO = ("in", "for", "at", "to", "about", "called", "named", "of", "on")
+_FILLER = {"the", "a", "an", "please", "my"}
+MAX_ECHO_WORDS = 60
+
+
+def name_words(name: str) -> list[str]:
+    """`get_current_weather` / `getCurrentWeather` → ["get", "current", "weather"]."""
+    words: list[str] = []
+    for piece in re.split(r"[_\-.:\s]+", name):
+        words.extend(w.lower() for w in _CAMEL.findall(piece))
+    return words
+
+
+def spoken_words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def named_tools(text: str, tools: list[ToolSpec]) -> list[ToolSpec]:
+    """The declared functions whose every name word occurs in `text` (case-insensitive)."""
+    said = set(spoken_words(text))
+    return [tool for tool in tools if (words := name_words(tool.name)) and set(words) <= said]
+
+
+def extract_args(text: str, tool: ToolSpec) -> dict[str, Any]:
+    """Fill the first declared string parameter from the words after the name, else `{}`."""
+    param = _first_string_param(tool.parameters)
+    if param is None:
+        return {}
+    words = _WORD.findall(text)
+    lowered = [w.lower() for w in words]
+    name = set(name_words(tool.name))
+    last = max((i for i, w in enumerate(lowered) if w in name), default=-1)
+    tail = words[last + 1 :]
+    for i, word in enumerate(tail):
+        if word.lower() in _INTRO:
+            tail = tail[i + 1 :]
+            break
+    while tail and tail[0].lower() in _FILLER:
+        tail = tail[1:]
+    return {param: " ".join(tail)} if tail else {}
+
+
+def _first_string_param(schema: dict[str, Any] | None) -> str | None:
+    properties = (schema or {}).get("properties") or {}
+    if not isinstance(properties, dict):
+        return None
+    required = list((schema or {}).get("required") or [])
+    ordered = [p for p in required if p in properties]
+    ordered += [p for p in properties if p not in required]
+    for name in ordered:
+        spec = properties.get(name)
+        if isinstance(spec, dict) and str(spec.get("type", "")).upper() == "STRING":
+            return str(name)
+    return None
+
+
+def describe_result(result: ToolResult) -> str:
+    """`get_current_weather returned {"condition": "rain"}` (an only `output` key unwrapped)."""
+    response: Any = result.response
+    if isinstance(response, dict) and set(response) == {"output"}:
+        response = response["output"]
+    return f"{result.name} returned {json.dumps(response, ensure_ascii=False)}"
+
+
+class EchoEngine:
+    """The default engine of `voicecli serve` (see the module docstring)."""
+
+    async def respond(
+        self, conversation: Conversation, prompt: Prompt
+    ) -> AsyncIterator[ReplyEvent]:
+        if isinstance(prompt, ToolResults):
+            for result in prompt.results:
+                yield Say(describe_result(result) + ".")
+            return
+        async for event in self._answer(conversation, prompt):
+            yield event
+
+    async def _answer(
+        self, conversation: Conversation, prompt: UserText
+    ) -> AsyncIterator[ReplyEvent]:
+        tools = named_tools(prompt.text, conversation.tools)
+        if tools:
+            async for event in self._call(prompt.text, tools):
+                yield event
+            return
+        yield Say(self._echo(conversation, prompt))
+
+    async def _call(self, text: str, tools: list[ToolSpec]) -> AsyncIterator[ReplyEvent]:
+        blocking = [t for t in tools if t.blocking]
+        background = [t for t in tools if not t.blocking]
+        if background:
+            yield CallTools([PlannedCall(t.name, extract_args(text, t)) for t in background], False)
+            names = " and ".join(t.name for t in background)
+            yield Say(f"I am calling {names}; the result will follow.")
+        if blocking:
+            request = CallTools([PlannedCall(t.name, extract_args(text, t)) for t in blocking])
+            yield request
+            for result in await request.results:
+                yield Say(describe_result(result) + ".")
+
+    @staticmethod
+    def _echo(conversation: Conversation, prompt: UserText) -> str:
+        words = _WORD.findall(prompt.text)
+        if not words:
+            return (
+                "I heard you, but I could not make out any words."
+                if prompt.spoken
+                else "You sent an empty message."
+            )
+        said = " ".join(words[:MAX_ECHO_WORDS])
+        reply = f"You said: {said}."
+        earlier = conversation.user_turns()[:-1]
+        if earlier:
+            previous = " ".join(_WORD.findall(earlier[-1])[:MAX_ECHO_WORDS]) or "nothing"
+            reply += f" This is turn {len(earlier) + 1}; before that you said: {previous}."
+        return reply

@@ -1,0 +1,112 @@
+"""What an answering engine sees and produces.
+
+The session layer owns the wire: it turns user audio into text (ASR), the engine's text into
+speech (TTS) and transcripts, assigns function-call ids, and keeps the history of what was
+actually sent. An engine only decides *what to say*: given the `Conversation` and a `Prompt`,
+it yields `Say` text deltas and `CallTools` requests. For a blocking call the engine awaits
+`CallTools.results` (the session resolves it when the matching `toolResponse` arrives, §5.5);
+cancelling the iteration (barge-in, §5.3) is always allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One entry of the conversation history."""
+
+    role: str  # "user" | "model"
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A declared function (§3.1.4); `parameters` is the declared schema, verbatim."""
+
+    name: str
+    parameters: dict[str, Any] | None = None
+    blocking: bool = True
+
+
+@dataclass
+class Conversation:
+    """The session as an engine sees it. `history` ends with the prompt being answered."""
+
+    model: str
+    modality: str = "AUDIO"  # "AUDIO" | "TEXT"
+    system_instruction: str = ""
+    tools: list[ToolSpec] = field(default_factory=list)
+    voice: str | None = None
+    language: str | None = None
+    history: list[Turn] = field(default_factory=list)
+
+    def user_turns(self) -> list[str]:
+        return [turn.text for turn in self.history if turn.role == "user"]
+
+
+@dataclass(frozen=True)
+class UserText:
+    """A user turn: typed text, or what was recognised of speech (`spoken=True`)."""
+
+    text: str
+    spoken: bool = False
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """One `functionResponses[]` entry, as received."""
+
+    id: str
+    name: str
+    response: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolResults:
+    """Results of non-blocking calls that arrived after their turn ended (§3.4 WHEN_IDLE)."""
+
+    results: tuple[ToolResult, ...]
+
+
+Prompt = UserText | ToolResults
+
+
+@dataclass(frozen=True)
+class Say:
+    """A text delta of the reply."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass
+class CallTools:
+    """Ask the client to run functions. The session sets `ids` and resolves `results`."""
+
+    calls: list[PlannedCall]
+    blocking: bool = True
+    ids: list[str] = field(default_factory=list)
+    results: asyncio.Future[list[ToolResult]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+ReplyEvent = Say | CallTools
+
+
+class Engine(Protocol):
+    """Produces the model's side of a turn."""
+
+    def respond(self, conversation: Conversation, prompt: Prompt) -> AsyncIterator[ReplyEvent]:
+        """Yield the reply to `prompt`; the session may stop iterating at any point."""
+        ...

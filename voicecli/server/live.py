@@ -1,0 +1,268 @@
+"""One accepted Live session: client messages in, model turns out (live-protocol.md §3, §5).
+
+`LiveSession.handle` reacts to each client message without waiting on speech work: audio goes
+through VAD at once (so barge-in is immediate, §5.3) and into the recogniser's bounded queue;
+finished user turns queue up as prompts, answered one at a time by `Reply` tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from voicecli.protocol.messages import (
+    ClientContent,
+    ClientMessage,
+    Content,
+    FunctionResponse,
+    RealtimeInput,
+    ToolResponse,
+)
+from voicecli.protocol.session import ServerSession
+from voicecli.server.admission import SessionPlan
+from voicecli.server.audio_in import Began, InputAudio, Step
+from voicecli.server.config import ServerConfig
+from voicecli.server.engine import (
+    CallTools,
+    Engine,
+    Prompt,
+    ToolResult,
+    ToolResults,
+    Turn,
+    UserText,
+)
+from voicecli.server.handles import HandleStore, Snapshot
+from voicecli.server.hearing import Ears
+from voicecli.server.outbox import Outbox
+from voicecli.server.reply import Reply
+from voicecli.server.speech_io import espeak_voice
+from voicecli.server.tokens import history_tokens, trim_history
+
+log = logging.getLogger("voicecli.server")
+
+MAX_QUEUED_PROMPTS = 32
+
+
+@dataclass
+class Queued:
+    prompt: Prompt
+    heard_s: float = 0.0
+    recorded: bool = False  # already in the history (clientContent turns, §3.2)
+
+
+class LiveSession:
+    def __init__(
+        self,
+        plan: SessionPlan,
+        *,
+        config: ServerConfig,
+        store: HandleStore,
+        engine: Engine,
+        proto: ServerSession,
+        outbox: Outbox,
+    ) -> None:
+        self.plan = plan
+        self.config = config
+        self.store = store
+        self.engine = engine
+        self.proto = proto
+        self.outbox = outbox
+        self.conversation = plan.conversation
+        self.output_transcription = plan.output_transcription
+        self.voice = espeak_voice(self.conversation.voice, self.conversation.language)
+        self.input = InputAudio(plan.aad)
+        self.ears = Ears(self.conversation.language, self._heard)
+        self.prompts: asyncio.Queue[Queued] = asyncio.Queue(MAX_QUEUED_PROMPTS)
+        self.current: Reply | None = None
+        self.pending: dict[str, CallTools] = {}  # call id → the request it belongs to
+        self._answers: dict[str, ToolResult] = {}
+        self.failed: BaseException | None = None
+
+    # ---- tasks ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Recognition and turn-taking; runs until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.ears.run())
+            group.create_task(self._turns())
+
+    async def _turns(self) -> None:
+        try:
+            while True:
+                queued = await self.prompts.get()
+                reply = self._start(queued)
+                await asyncio.wait({reply.task})  # type: ignore[arg-type]
+                self.current = None
+        finally:
+            if self.current is not None and self.current.task is not None:
+                self.current.task.cancel()
+
+    def _start(self, queued: Queued) -> Reply:
+        prompt = queued.prompt
+        if isinstance(prompt, UserText) and not queued.recorded:
+            self.conversation.history.append(Turn("user", prompt.text))
+        self._compress()
+        reply = Reply(self, prompt, queued.heard_s)
+        reply.task = asyncio.create_task(self._reply(reply))
+        self.current = reply
+        return reply
+
+    async def _reply(self, reply: Reply) -> None:
+        try:
+            await reply.run()
+        except asyncio.CancelledError:
+            pass  # barge-in (already reported by Reply.interrupt) or the end of the connection
+        except Exception as exc:  # noqa: BLE001 - an engine bug must not kill the server
+            log.debug("reply failed", exc_info=True)
+            self.failed = exc
+            self.outbox.close(1011, "Internal error occurred.")
+
+    # ---- client messages --------------------------------------------------------------------
+
+    async def handle(self, msg: ClientMessage) -> None:
+        """React to one client message (after setup). Raises `InvalidArgument` (close 1007)."""
+        if isinstance(msg, RealtimeInput):
+            await self._realtime(msg)
+        elif isinstance(msg, ClientContent):
+            self._client_content(msg)
+        elif isinstance(msg, ToolResponse):
+            self._tool_response(msg.function_responses or [])
+
+    async def _realtime(self, msg: RealtimeInput) -> None:
+        steps: list[Step] = []
+        if msg.audio is not None:
+            steps += self.input.audio(msg.audio)
+        for chunk in (msg.media_chunks or [])[:1]:  # §3.3: all but the first are ignored
+            if (chunk.mime_type or "audio/").startswith("audio/"):
+                steps += self.input.audio(chunk)
+        if msg.activity_start is not None:
+            steps += self.input.activity_start()
+        if msg.activity_end is not None:
+            steps += self.input.activity_end()
+        if msg.audio_stream_end:
+            steps += self.input.stream_end()
+        for step in steps:
+            if isinstance(step, Began) and self.plan.interrupts:
+                self.interrupt()  # §5.3: start of user activity cuts the model off
+            await self.ears.put(step)
+        if msg.text is not None:
+            if self.plan.interrupts:
+                self.interrupt()
+            self._queue(Queued(UserText(msg.text)))
+
+    def _client_content(self, msg: ClientContent) -> None:
+        """§3.2: turns are appended in order; turnComplete generates now and interrupts."""
+        if msg.turn_complete:
+            self.interrupt()
+        last_user = None
+        for content in msg.turns or []:
+            text = _text_of(content)
+            role = "model" if content.role == "model" else "user"
+            self.conversation.history.append(Turn(role, text))
+            if role == "user":
+                last_user = text
+        if msg.turn_complete:
+            if last_user is None:
+                last_user = next(
+                    (t.text for t in reversed(self.conversation.history) if t.role == "user"), ""
+                )
+            self._queue(Queued(UserText(last_user), recorded=True))
+
+    async def _heard(self, text: str, seconds: float) -> None:
+        """The recogniser finished an utterance."""
+        if self.plan.input_transcription and text:
+            self.proto.send_input_transcription(text, finished=True)
+            self.outbox.push()
+        self._queue(Queued(UserText(text, spoken=True), heard_s=seconds))
+
+    def _queue(self, queued: Queued) -> None:
+        try:
+            self.prompts.put_nowait(queued)
+        except asyncio.QueueFull:
+            log.debug("prompt dropped: %d prompts already waiting", self.prompts.qsize())
+
+    def interrupt(self) -> None:
+        """Barge-in: end the current model turn now (§5.3)."""
+        if self.current is not None:
+            self.current.interrupt()
+
+    # ---- tool calls (§5.5) ------------------------------------------------------------------
+
+    def expect_results(self, request: CallTools) -> None:
+        for call_id in request.ids:
+            self.pending[call_id] = request
+
+    def cancel_calls(self, ids: list[str]) -> None:
+        """§4.4: report calls that will not be waited for any more."""
+        live = [i for i in ids if self.pending.pop(i, None) is not None]
+        if live:
+            self.proto.send_tool_call_cancellation(live)
+            self.outbox.push()
+
+    def _tool_response(self, responses: list[FunctionResponse]) -> None:
+        for response in responses:
+            request = self.pending.get(response.id or "")
+            if request is None:
+                log.debug("function response for an unknown or cancelled call ignored")
+                continue
+            result = ToolResult(response.id or "", response.name or "", response.response or {})
+            if not response.will_continue:
+                del self.pending[result.id]
+            if request.blocking:
+                self._answer_blocking(request, result)
+            else:
+                self._answer_background(result, str(response.scheduling or "WHEN_IDLE"))
+        if self.current is None and not self.pending:
+            self.checkpoint(resumable=True)
+
+    def _answer_blocking(self, request: CallTools, result: ToolResult) -> None:
+        self._answers[result.id] = result
+        if all(i in self._answers for i in request.ids) and not request.results.done():
+            request.results.set_result([self._answers.pop(i) for i in request.ids])
+
+    def _answer_background(self, result: ToolResult, scheduling: str) -> None:
+        """§3.4: SILENT only informs; INTERRUPT cuts in; WHEN_IDLE waits for the current turn."""
+        scheduling = scheduling.upper()
+        if scheduling == "SILENT":
+            return
+        if scheduling == "INTERRUPT":
+            self.interrupt()
+        self._queue(Queued(ToolResults((result,))))
+
+    # ---- bookkeeping for Reply ----------------------------------------------------------------
+
+    def prompt_text(self) -> str:
+        """What the model reads for a turn (for the usage estimate)."""
+        return self.conversation.system_instruction + " ".join(
+            t.text for t in self.conversation.history
+        )
+
+    def turn_ended(self) -> None:
+        self.checkpoint(resumable=not self.pending)
+
+    def checkpoint(self, resumable: bool) -> None:
+        """§4.6: a new handle when resuming here would lose nothing, else resumable false."""
+        if not self.plan.resumption:
+            return
+        if resumable:
+            snapshot = Snapshot(self.plan.model, tuple(self.conversation.history))
+            self.proto.send_resumption_update(self.store.issue(snapshot), True)
+        else:
+            self.proto.send_resumption_update(None, False)
+        self.outbox.push()
+
+    def _compress(self) -> None:
+        """§3.1.8 sliding window, before running a turn."""
+        if self.plan.compression is None:
+            return
+        trigger, target = self.plan.compression
+        conv = self.conversation
+        before = history_tokens(conv.history, conv.system_instruction)
+        conv.history = trim_history(conv.history, trigger, target, conv.system_instruction)
+        if history_tokens(conv.history, conv.system_instruction) < before:
+            log.debug("context compressed from %d tokens", before)
+
+
+def _text_of(content: Content) -> str:
+    return " ".join(p.text for p in content.parts or [] if p.text)

@@ -1,0 +1,112 @@
+"""The offline speech parts, driven from asyncio without blocking the event loop.
+
+Every call into pocketsphinx or espeak runs on one of two small thread pools (one for speech
+synthesis, one for recognition) so a busy synthesizer never starves recognition. Models load once
+per process (the speech package caches them); `warm_up()` does it ahead of the first session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+log = logging.getLogger("voicecli.server")
+
+T = TypeVar("T")
+
+TTS_WORKERS = 2  # espeak holds a process-wide lock, more threads would only queue
+ASR_WORKERS = 4
+MAX_SPOKEN_CHARS = 240  # split longer sentences at commas / spaces (first audio sooner)
+
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+
+
+@functools.cache
+def _pool(kind: str) -> ThreadPoolExecutor:
+    workers = TTS_WORKERS if kind == "tts" else ASR_WORKERS
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"voicecli-{kind}")
+
+
+async def run_in(kind: str, fn: Callable[..., T], *args: Any) -> T:
+    """Run blocking speech work `fn(*args)` on the `kind` pool ("tts" or "asr")."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_pool(kind), functools.partial(fn, *args))
+
+
+def split_sentences(text: str, limit: int = MAX_SPOKEN_CHARS) -> list[str]:
+    """Sentences (ending punctuation kept), long ones cut at commas or spaces near `limit`."""
+    pieces: list[str] = []
+    for sentence in _SENTENCE.split(text):
+        while len(sentence) > limit:
+            cut = max(sentence.rfind(", ", 0, limit), sentence.rfind(" ", 0, limit))
+            cut = cut + 1 if cut > 0 else limit
+            pieces.append(sentence[:cut])
+            sentence = sentence[cut:]
+        pieces.append(sentence)
+    return [piece for piece in pieces if piece.strip()]
+
+
+@functools.cache
+def _synthesizer(espeak_voice: str) -> Any:
+    from voicecli.speech.tts import Synthesizer
+
+    return Synthesizer(espeak_voice)
+
+
+def espeak_voice(live_voice: str | None, language: str | None) -> str:
+    from voicecli.speech.tts import voice_for
+
+    return voice_for(live_voice, language)
+
+
+async def synthesize(text: str, voice: str, stop: threading.Event) -> AsyncIterator[bytes]:
+    """Stream 24 kHz PCM16 chunks of `text` as espeak produces them.
+
+    Setting `stop` (or closing the iterator) aborts synthesis at the next chunk. The chunks of
+    one call are buffered without limit, so callers pass one sentence at a time.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
+    abandoned = threading.Event()
+
+    def on_chunk(chunk: bytes) -> bool:
+        if stop.is_set() or abandoned.is_set():
+            return True
+        loop.call_soon_threadsafe(queue.put_nowait, chunk)
+        return False
+
+    def work() -> None:
+        result: BaseException | None = None
+        try:
+            if not stop.is_set():
+                _synthesizer(voice).synthesize(text, on_chunk)
+        except BaseException as exc:  # noqa: BLE001 - handed to the event loop below
+            result = exc
+        loop.call_soon_threadsafe(queue.put_nowait, result)
+
+    job = loop.run_in_executor(_pool("tts"), work)
+    try:
+        while (item := await queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        abandoned.set()
+        if not job.done():
+            job.add_done_callback(_ignore_result)
+
+
+def _ignore_result(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.debug("speech synthesis failed after abort", exc_info=future.exception())
+
+
+def warm_up_tts(voice: str = "en-us") -> None:
+    """Load espeak and a voice (blocking; call on a pool)."""
+    _synthesizer(voice)

@@ -1,0 +1,82 @@
+"""Token estimates for `usageMetadata` (live-protocol.md §4.7) and context compression (§3.1.8).
+
+The service counts real tokens; the local server estimates: text ≈ 4 characters per token,
+audio 32 tokens per second (the documented rate for audio input).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from voicecli.protocol.messages import ModalityTokenCount, UsageMetadata
+from voicecli.server.engine import Turn
+
+CHARS_PER_TOKEN = 4
+AUDIO_TOKENS_PER_S = 32
+PCM16_BYTES_PER_S_24K = 48_000
+
+
+def text_tokens(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
+
+
+def audio_tokens(seconds: float) -> int:
+    return math.ceil(seconds * AUDIO_TOKENS_PER_S) if seconds > 0 else 0
+
+
+def history_tokens(history: Sequence[Turn], system_instruction: str = "") -> int:
+    return text_tokens(system_instruction) + sum(text_tokens(t.text) for t in history)
+
+
+@dataclass
+class TurnUsage:
+    """Counts per modality for one turn; `prompt` covers everything the model read."""
+
+    prompt: Counter[str] = field(default_factory=Counter)
+    response: Counter[str] = field(default_factory=Counter)
+
+    def prompt_text(self, text: str) -> None:
+        self.prompt["TEXT"] += text_tokens(text)
+
+    def prompt_audio(self, seconds: float) -> None:
+        self.prompt["AUDIO"] += audio_tokens(seconds)
+
+    def response_text(self, text: str) -> None:
+        self.response["TEXT"] += text_tokens(text)
+
+    def response_audio(self, seconds: float) -> None:
+        self.response["AUDIO"] += audio_tokens(seconds)
+
+    def to_usage(self) -> UsageMetadata:
+        """The `usageMetadata` of the turn (§4.7)."""
+        prompt = sum(self.prompt.values())
+        response = sum(self.response.values())
+        return UsageMetadata(
+            prompt_token_count=prompt,
+            response_token_count=response,
+            total_token_count=prompt + response,
+            prompt_tokens_details=_details(self.prompt),
+            response_tokens_details=_details(self.response),
+        )
+
+
+def _details(counts: Counter[str]) -> list[ModalityTokenCount]:
+    return [
+        ModalityTokenCount(modality=m, token_count=n) for m, n in sorted(counts.items()) if n > 0
+    ]
+
+
+def trim_history(history: list[Turn], trigger: int, target: int, system: str = "") -> list[Turn]:
+    """§3.1.8 sliding window: once over `trigger` tokens, drop the oldest turns until at most
+    `target` remain, restarting at a user turn. The system instruction is always kept."""
+    if history_tokens(history, system) <= trigger:
+        return history
+    kept = list(history)
+    while kept and history_tokens(kept, system) > target:
+        kept.pop(0)
+        while kept and kept[0].role != "user":
+            kept.pop(0)
+    return kept
