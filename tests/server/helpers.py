@@ -15,7 +15,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from voicecli.server import RunningServer, ServerConfig, start_server
+from voicecli.server import FaultPlan, RunningServer, ServerConfig, start_server
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 TEXT_MODEL = "models/gemini-live-2.5-flash-preview"  # half-cascade: answers in TEXT (§7.1)
@@ -81,6 +81,15 @@ class Client:
             if frame.kind() == kind:
                 return got
 
+    async def until_said(self, chars: int = 12, timeout: float = 20.0) -> list[Frame]:
+        """Frames until `chars` of outputTranscription (or text) arrived, or the turn ended."""
+        got: list[Frame] = []
+        while len(text_of(got, "outputTranscription") + text_of(got)) < chars:
+            got.append(await self.recv(timeout))
+            if got[-1].kind() == "turnComplete":
+                break
+        return got
+
     async def turn(self, timeout: float = 20.0) -> list[Frame]:
         return await self.until("turnComplete", timeout)
 
@@ -127,8 +136,9 @@ async def session(
 
 
 @asynccontextmanager
-async def running(**config: Any) -> AsyncIterator[RunningServer]:
+async def running(faults_spec: str = "", **config: Any) -> AsyncIterator[RunningServer]:
     config.setdefault("port", 0)
+    config["faults"] = FaultPlan.parse(faults_spec)
     config.setdefault("pace", 0.0)
     async with await start_server(ServerConfig(**config)) as server:
         yield server

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -19,9 +20,9 @@ def utterance() -> bytes:
     return silence(300) + speech_pcm16(PHRASE) + silence(300)
 
 
-@pytest.fixture(scope="module")
-def recognizer() -> Recognizer:
-    with Recognizer() as r:
+@pytest.fixture
+def recognizer() -> Iterator[Recognizer]:
+    with Recognizer() as r:  # pooled: only the first one loads the model
         yield r
 
 
@@ -38,7 +39,9 @@ def test_streamed_20ms_chunks_give_partials_and_final(recognizer: Recognizer,
     final = recognizer.finish()
     assert {"weather", "london"} <= set(final.split())
     assert partials[0] == ""  # silence first
-    assert "weather" in partials[-1]  # hypotheses grow while audio streams in
+    heard = [p for p in partials if p]
+    assert len(heard) > 20  # hypotheses appear while audio streams in ...
+    assert len(set(heard[-1].split()) & set(final.split())) >= 4  # ... and approach the final
     assert recognizer.finish() == ""  # no open utterance any more
 
 

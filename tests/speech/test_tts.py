@@ -77,7 +77,7 @@ def test_returning_true_aborts_promptly_and_engine_recovers() -> None:
     elapsed = time.perf_counter() - start
     assert len(seen) == 3 and all(len(c) == CHUNK_BYTES for c in seen)
     assert elapsed < 0.5  # full synthesis of ~40 s would go on; an abort returns at once
-    assert about_equal(len(synth.synthesize_bytes(LONG)), len(full))  # the next utterance is complete
+    assert about_equal(len(synth.synthesize_bytes(LONG)), len(full))  # next one is complete
 
 
 def test_exception_in_callback_propagates_and_stops() -> None:

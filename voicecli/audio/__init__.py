@@ -1,0 +1,1 @@
+"""Audio plumbing: decoding, resampling and WAV writing (see ``pcm``)."""

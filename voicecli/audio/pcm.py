@@ -125,7 +125,8 @@ def _short(exc: Exception) -> str:
 
 
 def _float_to_int16(samples: np.ndarray) -> np.ndarray:
-    scaled = np.rint(np.asarray(samples, dtype=np.float64) * 32768.0)
+    finite = np.nan_to_num(np.asarray(samples, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
+    scaled = np.rint(finite * 32768.0)
     return np.clip(scaled, -32768, 32767).astype(np.int16)
 
 
@@ -263,6 +264,9 @@ def write_wav_atomic(path: str | os.PathLike[str], pcm16: bytes, rate: int) -> N
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"{target}: cannot write ({e.strerror or e})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

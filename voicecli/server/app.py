@@ -27,9 +27,12 @@ _warmed = False
 
 class _QuietLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     """websockets' own messages (handshake failures, …) at debug level: never a traceback on
-    the user's terminal, and never the request line (it may carry `?key=`)."""
+    the user's terminal. Its wire traces ("< GET /…?key=…", "< x-goog-api-key: …") are dropped:
+    they carry credentials."""
 
     def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if isinstance(msg, str) and msg[:2] in ("< ", "> ", "= ", "! ", "% ", "x ", "- "):
+            return
         kwargs.pop("exc_info", None)
         kwargs.pop("stack_info", None)
         super().log(logging.DEBUG, msg, *args, **kwargs)

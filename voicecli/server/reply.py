@@ -14,9 +14,11 @@ import logging
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
+from voicecli.errors import LocalProtocolError
 from voicecli.protocol.messages import FunctionCall
 from voicecli.server.engine import CallTools, Prompt, Say, ToolResults, Turn, UserText
 from voicecli.server.pacing import PlaybackClock
@@ -100,7 +102,7 @@ class Reply:
                     await self._say(event.text)
                 else:
                     await self._call(event)
-        s.proto.send_generation_complete()
+        self._mark(s.proto.send_generation_complete)
         s.outbox.push()
         await asyncio.sleep(self.clock.remaining_s())  # §5.2: turnComplete after playback
         self._end(interrupted=False)
@@ -119,7 +121,7 @@ class Reply:
         s = self.session
         self.ended = True
         if interrupted:
-            s.proto.send_interrupted()
+            self._mark(s.proto.send_interrupted)
             if self.call_ids:
                 s.cancel_calls(self.call_ids)
         self.usage.response_audio(self.audio_s)
@@ -128,6 +130,15 @@ class Reply:
             s.conversation.history.append(Turn("model", self.said.strip()))
         s.outbox.push()
         s.turn_ended()
+
+    @staticmethod
+    def _mark(send: Callable[[], None]) -> None:
+        """generationComplete / interrupted, unless nothing opened the turn (a turn that ended
+        by speech and was cut off before its first output): then turnComplete alone ends it."""
+        try:
+            send()
+        except LocalProtocolError as exc:
+            log.debug("not sent: %s", exc)
 
     # ---- output ---------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Offline speech parts for the local engine: ``asr``, ``tts`` and ``vad``."""

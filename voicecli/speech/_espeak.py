@@ -127,5 +127,5 @@ def data_dir() -> Path | None:
     d = engine().data_dir
     if d:
         return Path(d)
-    system = Path("/usr/lib/x86_64-linux-gnu/espeak-ng-data")
-    return system if system.is_dir() else None
+    candidates = [*Path("/usr/lib").glob("*/espeak-ng-data"), Path("/usr/share/espeak-ng-data")]
+    return next((p for p in candidates if (p / "lang").is_dir()), None)

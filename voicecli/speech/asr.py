@@ -2,7 +2,10 @@
 
 Demo quality (about 60 % word error rate on synthetic speech, ../shared/components.md §3), but
 fully offline. Loading a decoder takes ~0.5 s, so decoders are pooled per process: a Recognizer
-borrows one on creation and gives it back on :meth:`Recognizer.close`.
+borrows one on creation (its cepstral-mean adaptation reset to :data:`CMN_INIT`, so results do
+not depend on what the decoder heard before) and gives it back on :meth:`Recognizer.close`.
+Within one Recognizer the adaptation carries over between utterances, as it should for one
+speaker.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ import pocketsphinx
 from voicecli.errors import ConfigError
 
 RATE = 16000
+# Initial cepstral mean (live CMN then adapts). pocketsphinx's default "40,3,-1" is a generic
+# microphone; this one was measured after four espeak utterances at -20 dBFS, and raised keyword
+# hits on fresh decoders from 22/40 to 30/40 on the local engine's synthetic speech.
+CMN_INIT = "55.49,2.10,-1.66,17.88,-8.73,4.16,-4.63,-13.27,-5.74,-8.82,11.86,-6.99,0.37"
 _POOL_MAX = 4
 _pool: list[pocketsphinx.Decoder] = []
 _pool_lock = threading.Lock()
@@ -28,15 +35,19 @@ def supports_language(code: str | None) -> bool:
 @functools.cache
 def _config_json() -> str:
     pocketsphinx.set_loglevel("FATAL")
-    config = pocketsphinx.Config(loglevel="FATAL", samprate=RATE)
+    config = pocketsphinx.Config(loglevel="FATAL", samprate=RATE, cmninit=CMN_INIT)
     return config.dumps()
 
 
 def _acquire() -> pocketsphinx.Decoder:
+    """A decoder from the pool (or a new one) with its cepstral mean reset to :data:`CMN_INIT`."""
     with _pool_lock:
-        if _pool:
-            return _pool.pop()
-    return pocketsphinx.Decoder(pocketsphinx.Config.parse_json(_config_json()))
+        decoder = _pool.pop() if _pool else None
+    if decoder is None:
+        decoder = pocketsphinx.Decoder(pocketsphinx.Config.parse_json(_config_json()))
+    # live CMN adapts to the audio it hears; a new stream must not inherit the last one's
+    decoder.set_cmn(CMN_INIT)
+    return decoder
 
 
 def _release(decoder: pocketsphinx.Decoder) -> None:
@@ -103,11 +114,11 @@ class Recognizer:
     def close(self) -> None:
         """Return the decoder to the process pool (idempotent)."""
         if self._decoder is not None:
-            dec, self._decoder = self._decoder, None
+            decoder, self._decoder = self._decoder, None
             if self._in_utt:
-                dec.end_utt()
+                decoder.end_utt()
                 self._in_utt = False
-            _release(dec)
+            _release(decoder)
 
     def __enter__(self) -> Recognizer:
         return self

@@ -87,14 +87,18 @@ class Synthesizer:
 
     ``voice`` is an espeak voice (``"en-us+f3"``, ``"de"``) or a Gemini voice name (``"Puck"``);
     None means ``"en-us"``. Instances are cheap; espeak itself is initialised once per process and
-    every synthesis holds a module lock, so concurrent calls from worker threads run one at a time.
+    every synthesis holds a module lock, so concurrent calls from worker threads run one at a time
+    (``on_chunk`` runs under that lock: keep it quick, e.g. put the chunk on a queue).
+
+    espeak carries its pitch-flutter phase from one utterance to the next, so repeating a text
+    gives audio of the same words and nearly the same length, but not identical bytes.
     """
 
     RATE = RATE
 
     def __init__(self, voice: str | None = None, words_per_minute: int = 175) -> None:
         if not 80 <= words_per_minute <= 450:
-            raise ConfigError(f"speech rate must be 80-450 words per minute, got {words_per_minute}")
+            raise ConfigError(f"speech rate must be 80-450 words/minute, got {words_per_minute}")
         name = (voice or DEFAULT_VOICE).strip()
         self.voice = voice_for(name) if name.lower() in _LIVE_BY_LOWER else name
         self.words_per_minute = words_per_minute
@@ -148,13 +152,12 @@ class _Run:
         return self.stopped
 
     def finish(self) -> None:
+        """After espeak returns: re-raise a callback error, else deliver the resampler's tail."""
         if self.error is not None:
             raise self.error
         if not self.stopped:
             self.pending += self.resampler.process(b"", last=True)
             self._emit(final=True)
-            if self.error is not None:
-                raise self.error
 
     def _emit(self, final: bool) -> None:
         while len(self.pending) >= CHUNK_BYTES or (final and self.pending):

@@ -1,8 +1,8 @@
 """Voice activity segmentation honouring the Live API's ``automaticActivityDetection`` settings.
 
 Frames of 30 ms are classified by pocketsphinx's WebRTC GMM VAD (mode 3, the strictest), and a
-frame quieter than :data:`ENERGY_FLOOR_DBFS` never counts as speech. A small state machine turns
-frame decisions into segments:
+frame quieter than :data:`ENERGY_FLOOR_DBFS` never counts as speech (digital silence, hiss).
+A small state machine turns frame decisions into segments:
 
 * **Start** is committed when enough of the recent frames are speech
   (live-protocol.md §3.1.5, "HIGH detects start of speech more often"):
@@ -39,7 +39,7 @@ import pocketsphinx
 
 from voicecli.errors import ConfigError
 
-ENERGY_FLOOR_DBFS = -55.0
+ENERGY_FLOOR_DBFS = -60.0
 VAD_MODE = 3
 DEFAULT_PREFIX_MS = 300
 DEFAULT_SILENCE_MS = {"HIGH": 800, "LOW": 1200}
@@ -112,7 +112,8 @@ class SpeechSegmenter:
         self.rate = rate
         self.frame_bytes: int = self._vad.frame_bytes
         frame_ms = self.frame_bytes / 2 / rate * 1000
-        start, end = _level(settings.start_sensitivity, "START"), _level(settings.end_sensitivity, "END")
+        start = _level(settings.start_sensitivity, "START")
+        end = _level(settings.end_sensitivity, "END")
         self.start_frames, self.start_window = START_RULE[start]
         self.resume_frames = END_RESUME_FRAMES[end]
         silence_ms = _non_negative(settings.silence_duration_ms, "silenceDurationMs",
