@@ -35,7 +35,7 @@ def test_registered_secret_values_are_masked_anywhere() -> None:
 def test_filter_rewrites_records_with_args(caplog: pytest.LogCaptureFixture) -> None:
     Secret("another-secret-123")
     logger = logging.getLogger("voicecli.test")
-    record = logger.makeRecord("x", logging.DEBUG, __file__, 1, "header %s", ("another-secret-123",),
-                               None)
+    args = ("another-secret-123",)
+    record = logger.makeRecord("x", logging.DEBUG, __file__, 1, "header %s", args, None)
     assert RedactingFilter().filter(record)
     assert record.getMessage() == "header <redacted>"

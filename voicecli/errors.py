@@ -6,11 +6,11 @@ The tree (one funnel, ``voicecli.cli.main``, turns these into one stderr line an
     ├── UsageError                     exit 2  bad flags, bad config, bad input file
     │   ├── ConfigError
     │   ├── InputFileError
-    │   └── CapabilityError                    the chosen model rejects a setting (live-protocol.md §7)
+    │   └── CapabilityError                    the model rejects a setting (live-protocol.md §7)
     ├── ProtocolError                  exit 1
     │   ├── LocalProtocolError                 our own code misused the protocol
-    │   └── RemoteProtocolError        exit 3  the peer broke the protocol (a broken frame, bad order)
-    ├── NetworkError                   exit 3  cannot reach the service, abnormal close (1006), timeouts
+    │   └── RemoteProtocolError        exit 3  the peer broke the protocol (broken frame, order)
+    ├── NetworkError                   exit 3  unreachable, abnormal close (1006), timeouts
     │   ├── SetupTimeout
     │   └── ServiceUnavailable                 1011 internal / deadline / unavailable (retryable)
     ├── AuthenticationError            exit 4  missing or rejected API key / token

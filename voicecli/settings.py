@@ -243,7 +243,8 @@ def load_settings(
 
 def validate(settings: Settings) -> None:
     if settings.backend not in BACKENDS:
-        raise ConfigError(f"--backend must be one of {', '.join(BACKENDS)}, not {settings.backend!r}")
+        choices = ", ".join(BACKENDS)
+        raise ConfigError(f"--backend must be one of {choices}, not {settings.backend!r}")
     if settings.api_version not in API_VERSIONS:
         raise ConfigError(
             f"--api-version must be one of {', '.join(API_VERSIONS)}, not {settings.api_version!r}"

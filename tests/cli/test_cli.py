@@ -21,7 +21,8 @@ SECRET = "AIzaSy-test-SECRET-do-not-print-0123456789"
 
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOICECLI_", "GEMINI", "GOOGLE"))}
+    private = ("VOICECLI_", "GEMINI", "GOOGLE")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(private)}
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")  # no user config leaks in
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
@@ -136,7 +137,8 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path, args: list[str], frag
 def test_corrupt_audio_file_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt ")  # truncated header
-    assert_one_line_error(voicecli("ask", "--audio", str(bad), env=clean_env(tmp_path)), 2, "bad.wav")
+    proc = voicecli("ask", "--audio", str(bad), env=clean_env(tmp_path))
+    assert_one_line_error(proc, 2, "bad.wav")
 
 
 def test_connection_refused_exit_3(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -144,7 +143,7 @@ async def test_wrong_key_is_an_authentication_error() -> None:
 
 async def test_setup_timeout_when_the_peer_never_answers() -> None:
     async def silent(ws: websockets.ServerConnection) -> None:
-        await asyncio.sleep(30)
+        await ws.wait_closed()  # accepts the upgrade, never answers setup
 
     async with websockets.serve(silent, "127.0.0.1", 0) as srv:
         port = srv.sockets[0].getsockname()[1]

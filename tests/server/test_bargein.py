@@ -5,12 +5,22 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from tests.speechgen import silence, speech_pcm16
+from voicecli.server.speech_io import warm_up
 
 from .helpers import AUDIO_MODEL, Client, Frame, audio_of, running, session, setup_msg, text_of
 
 LONG = " ".join(["the quick brown fox jumps over the lazy dog"] * 4)  # ~12 s of reply
 USER = "hello there how are you"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _speech_loaded() -> None:
+    """Load the speech models first: pocketsphinx holds the GIL while it loads (~0.2 s), which
+    would stall the shared event loop in the middle of a latency measurement."""
+    warm_up()
 
 
 def _setup(handling: str | None = None) -> dict[str, object]:

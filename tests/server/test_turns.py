@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from voicecli.server import RunningServer
 
-from .helpers import AUDIO_MODEL, connect, session, setup_msg, text_of, audio_of
+from .helpers import AUDIO_MODEL, audio_of, connect, session, setup_msg, text_of
 
 
 async def test_text_turn_frame_sequence(local_server: RunningServer) -> None:

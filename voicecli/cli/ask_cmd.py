@@ -10,24 +10,39 @@ from typing import Annotated
 
 import typer
 
-from voicecli.ask import Answer, Question, ask as run_ask
+from voicecli.ask import Answer, Question
+from voicecli.ask import ask as run_ask
 from voicecli.cli.options import (
-    ApiKey, ApiVersion, Backend, BaseUrl, ConfigPath, Location, Model, Project, Token,
+    ApiKey,
+    ApiVersion,
+    Backend,
+    BaseUrl,
+    ConfigPath,
+    Location,
+    Model,
+    Project,
+    Token,
     settings_from_flags,
 )
 from voicecli.cli.output import JsonLines, is_interactive, notice
 
 
 def ask(
-    question: Annotated[str | None, typer.Argument(help="The question (omit with --audio).")] = None,
+    question: Annotated[
+        str | None, typer.Argument(help="The question (omit with --audio).")
+    ] = None,
     audio: Annotated[
         Path | None,
-        typer.Option("--audio", help="Ask with a recorded question (any WAV/FLAC/OGG/MP3; - = stdin)."),
+        typer.Option(
+            "--audio", help="Ask with a recorded question (WAV/FLAC/OGG/MP3; - = stdin)."
+        ),
     ] = None,
     audio_out: Annotated[
         Path | None, typer.Option("--audio-out", help="Save the spoken reply (24 kHz mono WAV).")
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the event stream as NDJSON.")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the event stream as NDJSON.")
+    ] = False,
     response: Annotated[
         str | None, typer.Option("--response", help="auto | audio | text reply modality.")
     ] = None,

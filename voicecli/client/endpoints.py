@@ -134,7 +134,9 @@ def gcloud_access_token() -> str:
     except (OSError, subprocess.TimeoutExpired):
         out = None
     if out is None or out.returncode != 0 or not out.stdout.strip():
-        raise AuthenticationError("`gcloud auth print-access-token` failed; run `gcloud auth login`")
+        raise AuthenticationError(
+            "`gcloud auth print-access-token` failed; run `gcloud auth login`"
+        )
     return out.stdout.strip()
 
 

@@ -96,7 +96,8 @@ class LiveSession:
             except VoicecliError as error:
                 # At start only the service's own transient failures are retried (1011 at setup);
                 # a refused or unreachable endpoint is reported at once.
-                if not isinstance(error, ServiceUnavailable) or attempt > self.options.max_reconnects:
+                transient = isinstance(error, ServiceUnavailable)
+                if not transient or attempt > self.options.max_reconnects:
                     raise
                 self.reconnects += 1
                 await asyncio.sleep(self._backoff(attempt))

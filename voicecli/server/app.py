@@ -18,7 +18,7 @@ from voicecli.server.echo import EchoEngine
 from voicecli.server.engine import Engine
 from voicecli.server.handles import HandleStore
 from voicecli.server.routing import parse_route, safe_path
-from voicecli.server.speech_io import run_in, warm_up_tts
+from voicecli.server.speech_io import run_in, warm_up
 
 log = logging.getLogger("voicecli.server")
 
@@ -133,8 +133,7 @@ def _warm_up() -> None:
 
     async def warm() -> None:
         try:
-            await run_in("tts", warm_up_tts)
-            await run_in("asr", _load_recognizer)
+            await run_in("asr", warm_up)
         except Exception:  # noqa: BLE001 - the first session will report a real failure
             log.debug("speech warm-up failed", exc_info=True)
 
@@ -144,12 +143,6 @@ def _warm_up() -> None:
 
 
 _background: set[asyncio.Task[None]] = set()
-
-
-def _load_recognizer() -> None:
-    from voicecli.speech.asr import Recognizer
-
-    Recognizer().close()
 
 
 async def serve_forever(

@@ -11,13 +11,15 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 
 from voicecli.server.audio_in import ASR_RATE, Began, Ended, Heard, Step
-from voicecli.server.speech_io import run_in
+from voicecli.server.speech_io import pool, run_in
 
 log = logging.getLogger("voicecli.server")
 
 MAX_QUEUED_STEPS = 256  # ~5 s of 20 ms chunks
+FEED_BYTES = 3200  # 100 ms of 16 kHz PCM16: ~15 ms with the GIL held per decode call
 BYTES_PER_S = ASR_RATE * 2
 
 OnHeard = Callable[[str, float], Awaitable[None]]
@@ -54,15 +56,28 @@ class _Recognizer:
 
 
 class Ears:
-    """Feed `Step`s with `put`; `on_heard(text, seconds)` is awaited at the end of each one."""
+    """Feed `Step`s with `put`; `on_heard(text, seconds)` is awaited at the end of each one.
+
+    pocketsphinx keeps the GIL while it decodes, so a long `feed` on a worker thread would still
+    stall the event loop (and barge-in, and audio pacing). Audio therefore goes to the decoder
+    in pieces of at most `FEED_BYTES`, and the decoder is fetched as soon as audio arrives
+    (`prepare`), not at the moment speech starts.
+    """
 
     def __init__(self, language: str | None, on_heard: OnHeard) -> None:
         self.language = language
         self._on_heard = on_heard
         self._queue: asyncio.Queue[Step] = asyncio.Queue(MAX_QUEUED_STEPS)
+        self._loading: asyncio.Future[_Recognizer] | None = None
         self._recognizer: _Recognizer | None = None
         self._open = False
         self._bytes = 0
+
+    def prepare(self) -> None:
+        """Start loading a decoder in the background (idempotent)."""
+        if self._loading is None:
+            loop = asyncio.get_running_loop()
+            self._loading = loop.run_in_executor(_asr_pool(), _Recognizer, self.language)
 
     async def put(self, step: Step) -> None:
         await self._queue.put(step)
@@ -77,9 +92,13 @@ class Ears:
                 for step in _merge(batch):
                     await self._handle(step)
         finally:
-            if self._recognizer is not None:
-                # after any decode still running on the pool; returns the decoder to its pool
-                asyncio.get_running_loop().run_in_executor(None, self._recognizer.close)
+            self._release()
+
+    def _release(self) -> None:
+        """Return the decoder after any decode still running on the pool."""
+        if self._loading is None:
+            return
+        self._loading.add_done_callback(_close_loaded)
 
     async def _handle(self, step: Step) -> None:
         if isinstance(step, Began):
@@ -87,20 +106,39 @@ class Ears:
         elif isinstance(step, Heard):
             if not self._open:
                 await self._begin(b"")
-            self._bytes += len(step.pcm)
-            await run_in("asr", self._recognizer.feed, step.pcm)
+            await self._feed(step.pcm)
         elif isinstance(step, Ended) and self._open:
             self._open = False
-            text = await run_in("asr", self._recognizer.finish)
+            text = await run_in("asr", self._rec().finish)
             await self._on_heard(text, self._bytes / BYTES_PER_S)
 
     async def _begin(self, preroll: bytes) -> None:
-        if self._recognizer is None:
-            self._recognizer = await run_in("asr", _Recognizer, self.language)
-        await run_in("asr", self._recognizer.start)
-        self._open, self._bytes = True, len(preroll)
-        if preroll:
-            await run_in("asr", self._recognizer.feed, preroll)
+        self.prepare()
+        assert self._loading is not None
+        self._recognizer = await self._loading
+        await run_in("asr", self._rec().start)
+        self._open, self._bytes = True, 0
+        await self._feed(preroll)
+
+    async def _feed(self, pcm: bytes) -> None:
+        self._bytes += len(pcm)
+        for i in range(0, len(pcm), FEED_BYTES):
+            await run_in("asr", self._rec().feed, pcm[i : i + FEED_BYTES])
+
+    def _rec(self) -> _Recognizer:
+        assert self._recognizer is not None
+        return self._recognizer
+
+
+def _asr_pool() -> Executor:
+    return pool("asr")
+
+
+def _close_loaded(future: asyncio.Future[_Recognizer]) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return
+    recognizer = future.result()
+    asyncio.get_running_loop().run_in_executor(_asr_pool(), recognizer.close)
 
 
 # A fresh pocketsphinx decoder starts its live cepstral mean normalisation at the model's
@@ -121,10 +159,11 @@ def _prime_cmn(recognizer: object) -> None:
 
 
 def _merge(steps: list[Step]) -> list[Step]:
-    """Join runs of `Heard` so the decoder gets fewer, larger pieces."""
+    """Join runs of small `Heard` chunks (up to `FEED_BYTES`): fewer trips to the pool."""
     merged: list[Step] = []
     for step in steps:
-        if isinstance(step, Heard) and merged and isinstance(merged[-1], Heard):
+        if (isinstance(step, Heard) and merged and isinstance(merged[-1], Heard)
+                and len(merged[-1].pcm) + len(step.pcm) <= FEED_BYTES):
             merged[-1] = Heard(merged[-1].pcm + step.pcm)
         else:
             merged.append(step)

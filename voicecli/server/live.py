@@ -131,6 +131,8 @@ class LiveSession:
 
     async def _realtime(self, msg: RealtimeInput) -> None:
         steps: list[Step] = []
+        if msg.audio is not None or msg.media_chunks or msg.activity_start is not None:
+            self.ears.prepare()  # load the decoder before speech starts
         if msg.audio is not None:
             steps += self.input.audio(msg.audio)
         for chunk in (msg.media_chunks or [])[:1]:  # §3.3: all but the first are ignored

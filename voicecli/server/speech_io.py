@@ -28,7 +28,7 @@ _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 
 
 @functools.cache
-def _pool(kind: str) -> ThreadPoolExecutor:
+def pool(kind: str) -> ThreadPoolExecutor:
     workers = TTS_WORKERS if kind == "tts" else ASR_WORKERS
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"voicecli-{kind}")
 
@@ -36,7 +36,7 @@ def _pool(kind: str) -> ThreadPoolExecutor:
 async def run_in(kind: str, fn: Callable[..., T], *args: Any) -> T:
     """Run blocking speech work `fn(*args)` on the `kind` pool ("tts" or "asr")."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_pool(kind), functools.partial(fn, *args))
+    return await loop.run_in_executor(pool(kind), functools.partial(fn, *args))
 
 
 def split_sentences(text: str, limit: int = MAX_SPOKEN_CHARS) -> list[str]:
@@ -90,7 +90,7 @@ async def synthesize(text: str, voice: str, stop: threading.Event) -> AsyncItera
             result = exc
         loop.call_soon_threadsafe(queue.put_nowait, result)
 
-    job = loop.run_in_executor(_pool("tts"), work)
+    job = loop.run_in_executor(pool("tts"), work)
     try:
         while (item := await queue.get()) is not None:
             if isinstance(item, BaseException):
@@ -107,6 +107,9 @@ def _ignore_result(future: asyncio.Future[None]) -> None:
         log.debug("speech synthesis failed after abort", exc_info=future.exception())
 
 
-def warm_up_tts(voice: str = "en-us") -> None:
-    """Load espeak and a voice (blocking; call on a pool)."""
+def warm_up(voice: str = "en-us") -> None:
+    """Load espeak and one pocketsphinx decoder into its pool (blocking, ~0.5 s once)."""
     _synthesizer(voice)
+    from voicecli.speech.asr import Recognizer
+
+    Recognizer().close()
