@@ -154,11 +154,15 @@ async def _until(
         if remaining <= 0:
             raise NetworkError(f"no complete reply within {timeout_s:g} s (--timeout)")
         try:
-            yield await asyncio.wait_for(anext(events), timeout=remaining)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation (Ctrl-C)
+            # when the awaited event arrives in the same loop iteration.
+            async with asyncio.timeout(remaining):
+                event = await anext(events)
         except StopAsyncIteration:
             raise NetworkError("the connection ended before the reply was complete") from None
         except TimeoutError:
             raise NetworkError(f"no complete reply within {timeout_s:g} s (--timeout)") from None
+        yield event
 
 
 def _error_text(event: ev.ServerErrorPayload) -> str:

@@ -50,6 +50,11 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, fra
     assert "Traceback" not in proc.stderr
 
 
+def default_sigint() -> None:
+    """Children of a background job inherit an ignored SIGINT; give them the terminal default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -63,7 +68,7 @@ def served(tmp_path: Path):  # type: ignore[no-untyped-def]
     proc = subprocess.Popen(
         [sys.executable, "-m", "voicecli", "serve", "--port", str(port), "--pace", "0",
          "--require-key", SECRET],
-        env=clean_env(tmp_path), stderr=subprocess.PIPE, text=True,
+        env=clean_env(tmp_path), stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
     )
     assert proc.stderr is not None
     line = proc.stderr.readline()
@@ -144,6 +149,10 @@ def test_corrupt_audio_file_exit_2(tmp_path: Path) -> None:
 def test_connection_refused_exit_3(tmp_path: Path) -> None:
     env = clean_env(tmp_path, VOICECLI_BASE_URL=f"http://127.0.0.1:{free_port()}")
     assert_one_line_error(voicecli("ask", "hi", env=env), 3, "cannot connect")
+    as_json = voicecli("ask", "--json", "hi", env=env)
+    assert_one_line_error(as_json, 3, "cannot connect")
+    last = json.loads(as_json.stdout.splitlines()[-1])
+    assert last["type"] == "error" and last["code"] == "network" and "cannot connect" in last["message"]
 
 
 def test_served_key_checks_and_never_printed(tmp_path: Path, served) -> None:  # type: ignore[no-untyped-def]
@@ -169,7 +178,8 @@ def test_unknown_model_is_refused_exit_5(tmp_path: Path, served) -> None:  # typ
 def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "voicecli", "serve", "--port", str(port)],
-                            env=clean_env(tmp_path), stderr=subprocess.PIPE, text=True)
+                            env=clean_env(tmp_path), stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     assert proc.stderr is not None
     assert "listening on" in proc.stderr.readline()
     time.sleep(0.2)
@@ -177,3 +187,32 @@ def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     rest = proc.stderr.read()
     assert proc.wait(timeout=15) in (0, 130)
     assert "Traceback" not in rest
+
+
+def test_ctrl_c_mid_reply_keeps_the_audio_received(tmp_path: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "voicecli", "serve", "--port", str(port), "--pace", "1"],
+        env=clean_env(tmp_path), stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
+    )
+    assert server.stderr is not None and "listening" in server.stderr.readline()
+    reply = tmp_path / "reply.wav"
+    words = " ".join(["this is a long question that takes a while to say back"] * 4)
+    client = subprocess.Popen(
+        [sys.executable, "-m", "voicecli", "ask", "--audio-out", str(reply), words],
+        env=clean_env(tmp_path, VOICECLI_BASE_URL=f"http://127.0.0.1:{port}"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
+    )
+    part = reply.with_name("reply.wav.part")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (not part.exists() or sf.info(part).frames < 24000):
+        time.sleep(0.05)
+    client.send_signal(signal.SIGINT)
+    _, err = client.communicate(timeout=15)
+    server.send_signal(signal.SIGINT)
+    server.wait(timeout=15)
+    assert client.returncode == 130, err
+    assert "Traceback" not in err and err.strip().endswith("voicecli: error: interrupted")
+    info = sf.info(reply)
+    assert info.samplerate == 24000 and info.frames >= 24000  # at least the second we saw arrive
+    assert not part.exists()

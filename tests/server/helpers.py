@@ -65,33 +65,33 @@ class Client:
     async def send(self, msg: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(msg))
 
-    async def recv(self, timeout: float = 20.0) -> Frame:
-        raw = await asyncio.wait_for(self.ws.recv(), timeout)
+    async def recv(self, limit_s: float = 20.0) -> Frame:
+        raw = await asyncio.wait_for(self.ws.recv(), limit_s)
         frame = Frame(raw, time.monotonic(), json.loads(raw))
         self.frames.append(frame)
         return frame
 
-    async def until(self, kind: str, timeout: float = 20.0) -> list[Frame]:
+    async def until(self, kind: str, limit_s: float = 20.0) -> list[Frame]:
         """Frames up to and including the first of `kind`."""
         got: list[Frame] = []
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + limit_s
         while True:
             frame = await self.recv(max(0.01, deadline - time.monotonic()))
             got.append(frame)
             if frame.kind() == kind:
                 return got
 
-    async def until_said(self, chars: int = 12, timeout: float = 20.0) -> list[Frame]:
+    async def until_said(self, chars: int = 12, limit_s: float = 20.0) -> list[Frame]:
         """Frames until `chars` of outputTranscription (or text) arrived, or the turn ended."""
         got: list[Frame] = []
         while len(text_of(got, "outputTranscription") + text_of(got)) < chars:
-            got.append(await self.recv(timeout))
+            got.append(await self.recv(limit_s))
             if got[-1].kind() == "turnComplete":
                 break
         return got
 
-    async def turn(self, timeout: float = 20.0) -> list[Frame]:
-        return await self.until("turnComplete", timeout)
+    async def turn(self, limit_s: float = 20.0) -> list[Frame]:
+        return await self.until("turnComplete", limit_s)
 
     async def stream(self, pcm: bytes, rate: int = 16000, realtime: bool = False) -> None:
         step = rate * 2 * CHUNK_MS // 1000
@@ -100,12 +100,12 @@ class Client:
             if realtime:
                 await asyncio.sleep(CHUNK_MS / 1000)
 
-    async def closed(self, timeout: float = 10.0) -> tuple[int | None, str]:
+    async def closed(self, limit_s: float = 10.0) -> tuple[int | None, str]:
         """Wait for the server to close; (code, reason) of its close frame."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(limit_s):
                 while True:
-                    await self.recv(timeout)
+                    await self.recv(limit_s)
         except ConnectionClosed:
             pass
         frame = self.ws.protocol.close_rcvd

@@ -47,12 +47,12 @@ async def test_speech_interrupts_a_paced_reply_quickly() -> None:
         before = await _start_long_reply(c)
         sent_at: list[float] = []
         speaker = asyncio.create_task(_speak_in_real_time(c, speech, sent_at))
-        during = await c.until("interrupted", timeout=10)
+        during = await c.until("interrupted", limit_s=10)
         interrupted = during[-1]
         after = await c.turn()
         latency = interrupted.at - sent_at[0]
         await speaker
-        answer = await c.until_said(timeout=20)
+        answer = await c.until_said(limit_s=20)
     print(f"\nbarge-in latency: {latency * 1000:.0f} ms")
     turn = before + during + after
     kinds = [f.kind() for f in turn]
@@ -73,8 +73,8 @@ async def test_no_interruption_lets_the_reply_finish() -> None:
         await c.send({"realtimeInput": {"text": LONG}})
         await c.recv()
         await c.stream(speech)
-        first = await c.turn(timeout=20)
-        second = await c.until_said(timeout=20)
+        first = await c.turn(limit_s=20)
+        second = await c.until_said(limit_s=20)
     kinds = [f.kind() for f in first]
     assert "interrupted" not in kinds and kinds[-2:] == ["generationComplete", "turnComplete"]
     assert text_of(first, "outputTranscription") == f"You said: {LONG}."

@@ -160,12 +160,12 @@ async def test_unknown_handle_or_other_model_closes_1007(local_server: RunningSe
 async def test_go_away_then_1008_when_the_client_overstays() -> None:
     async with running(connection_lifetime_s=0.3, go_away_grace_s=0.4) as server:
         async with session(server) as c:
-            go_away = await c.recv(timeout=5)
+            go_away = await c.recv(limit_s=5)
             assert go_away.msg == {"goAway": {"timeLeft": "0.4s"}}
             code, reason = await c.closed()
             waited = time.monotonic() - go_away.at
         async with session(server) as polite:  # closing in time is fine
-            await polite.recv(timeout=5)
+            await polite.recv(limit_s=5)
             await polite.ws.close()
             assert polite.ws.close_code == 1000
     assert 0.3 <= waited <= 1.5

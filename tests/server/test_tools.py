@@ -56,7 +56,8 @@ async def test_barge_in_cancels_the_pending_call(local_server: RunningServer) ->
         assert kinds == ["interrupted", "toolCallCancellation", "turnComplete"]
         assert cut[1].msg["toolCallCancellation"] == {"ids": [call["id"]]}
         answer = await c.turn()
-        assert text_of(answer) == "You said: never mind. This is turn 2; before that you said: get current weather in Oslo."
+        assert text_of(answer) == ("You said: never mind. This is turn 2; before that you said: "
+                                   "get current weather in Oslo.")
         await c.send(_response(call, "late"))  # a late answer to a cancelled call is ignored
         await c.send({"realtimeInput": {"text": "still here"}})
         last = await c.turn()

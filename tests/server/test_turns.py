@@ -101,7 +101,8 @@ async def test_empty_text_is_answered_honestly(local_server: RunningServer) -> N
 
 async def test_vertex_path_gets_a_session_id(local_server: RunningServer) -> None:
     path = "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
-    model = "projects/p/locations/us-central1/publishers/google/models/gemini-live-2.5-flash-native-audio"
+    model = ("projects/p/locations/us-central1/publishers/google/models/"
+             "gemini-live-2.5-flash-native-audio")
     async with connect(local_server, path) as c:
         await c.send({"setup": {"model": model}})
         first = await c.recv()

@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
         args = ["--debug", *[a for a in args if a != "--debug"]]
     command = typer.main.get_command(app)
     try:
-        command.main(args=args, prog_name="voicecli", standalone_mode=False)
+        # Not standalone: typer returns the code of an Exit (130 for Ctrl-C) instead of exiting.
+        code = command.main(args=args, prog_name="voicecli", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.TyperException as exc:  # usage errors from the option parser
@@ -82,4 +83,6 @@ def main(argv: list[str] | None = None) -> None:
             raise
         error_line(f"unexpected {exc.__class__.__name__}: {exc} (run with --debug for details)")
         sys.exit(ExitCode.UNEXPECTED)
-    sys.exit(ExitCode.OK)
+    if code == ExitCode.INTERRUPTED:
+        error_line("interrupted")
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)

@@ -25,6 +25,8 @@ from voicecli.cli.options import (
     settings_from_flags,
 )
 from voicecli.cli.output import JsonLines, is_interactive, notice
+from voicecli.client.ndjson import error_json
+from voicecli.errors import VoicecliError
 
 
 def ask(
@@ -72,7 +74,12 @@ def ask(
         notice(warning)
     q = _question(question, audio)
     sink = JsonLines() if json_out else None
-    answer = asyncio.run(_ask_with_status(settings, q, audio_out, sink))
+    try:
+        answer = asyncio.run(_ask_with_status(settings, q, audio_out, sink))
+    except VoicecliError as exc:
+        if sink is not None:  # the stream ends with an `error` event; stderr still gets the line
+            sink(error_json(exc))
+        raise
     if not json_out:
         _print_answer(answer)
 

@@ -191,7 +191,8 @@ class LiveSession:
         if remaining <= 0:
             return None
         try:
-            return await asyncio.wait_for(conn.receive(), timeout=remaining)
+            async with asyncio.timeout(remaining):  # not wait_for: see ask._until
+                return await conn.receive()
         except TimeoutError:
             return None
 
