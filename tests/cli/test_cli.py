@@ -152,7 +152,8 @@ def test_connection_refused_exit_3(tmp_path: Path) -> None:
     as_json = voicecli("ask", "--json", "hi", env=env)
     assert_one_line_error(as_json, 3, "cannot connect")
     last = json.loads(as_json.stdout.splitlines()[-1])
-    assert last["type"] == "error" and last["code"] == "network" and "cannot connect" in last["message"]
+    assert (last["type"], last["code"]) == ("error", "network")
+    assert "cannot connect" in last["message"]
 
 
 def test_served_key_checks_and_never_printed(tmp_path: Path, served) -> None:  # type: ignore[no-untyped-def]
