@@ -257,3 +257,10 @@ def test_broken_client_frames_raise_remote_protocol_error(frame: str, words: str
 def test_decode_rejects_non_frames() -> None:
     with pytest.raises(RemoteProtocolError):
         decode_server(12)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("data", ["AAA*AAAA", "AA==AAAA", "AAAA AAA", "AAAAA"])
+def test_base64_with_characters_outside_the_alphabet_is_rejected(data: str) -> None:
+    frame = {"serverContent": {"modelTurn": {"parts": [{"inlineData": {"data": data}}]}}}
+    with pytest.raises(RemoteProtocolError, match="base64"):
+        decode_server(json.dumps(frame))

@@ -8,7 +8,9 @@ import json
 import pytest
 from websockets.exceptions import ConnectionClosedError
 
-from .helpers import connect, running, session, text_of
+from voicecli.server import RunningServer, ServerConfig, serve_forever
+
+from .helpers import AUDIO_MODEL, audio_of, connect, running, session, setup_msg, text_of
 
 
 async def test_close_after_n_frames() -> None:
@@ -74,8 +76,8 @@ async def test_fail_first_connections_then_serve() -> None:
 
 
 async def test_twenty_sessions_at_once() -> None:
-    async def one(server: object, i: int) -> str:
-        async with session(server) as c:  # type: ignore[arg-type]
+    async def one(server: RunningServer, i: int) -> str:
+        async with session(server) as c:
             await c.send({"realtimeInput": {"text": f"number {i}"}})
             return text_of(await c.turn())
 
@@ -83,3 +85,40 @@ async def test_twenty_sessions_at_once() -> None:
         answers = await asyncio.gather(*(one(server, i) for i in range(20)))
         assert server.sessions_active <= 20
     assert answers == [f"You said: number {i}." for i in range(20)]
+
+
+async def test_five_audio_sessions_share_the_synthesizer() -> None:
+    async def one(server: RunningServer, i: int) -> tuple[str, int]:
+        setup = setup_msg(AUDIO_MODEL, "AUDIO", outputAudioTranscription={})
+        async with session(server, setup) as c:
+            await c.send({"realtimeInput": {"text": f"voice {i}"}})
+            frames = await c.turn()
+            return text_of(frames, "outputTranscription"), len(audio_of(frames))
+
+    async with running() as server:
+        results = await asyncio.gather(*(one(server, i) for i in range(5)))
+    assert [r[0] for r in results] == [f"You said: voice {i}." for i in range(5)]
+    assert all(size > 24000 for _, size in results)
+
+
+async def test_serve_forever_runs_until_cancelled() -> None:
+    ready: list[RunningServer] = []
+    started = asyncio.Event()
+
+    def on_ready(server: RunningServer) -> None:
+        ready.append(server)
+        started.set()
+
+    task = asyncio.create_task(serve_forever(ServerConfig(port=0, pace=0), on_ready))
+    await asyncio.wait_for(started.wait(), 10)
+    server = ready[0]
+    assert server.url == f"ws://127.0.0.1:{server.port}" and "pace 0" in server.describe()
+    async with session(server) as c:
+        await c.send({"realtimeInput": {"text": "up"}})
+        assert text_of(await c.turn()) == "You said: up."
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    with pytest.raises(OSError):
+        async with connect(server):
+            pass

@@ -99,14 +99,17 @@ async def test_empty_text_is_answered_honestly(local_server: RunningServer) -> N
     assert text_of(frames) == "You sent an empty message."
 
 
-async def test_vertex_path_gets_a_session_id(local_server: RunningServer) -> None:
+async def test_vertex_path_gets_a_session_id_and_vertex_usage(local_server: RunningServer) -> None:
     path = "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
     model = ("projects/p/locations/us-central1/publishers/google/models/"
              "gemini-live-2.5-flash-native-audio")
     async with connect(local_server, path) as c:
         await c.send({"setup": {"model": model}})
         first = await c.recv()
+        await c.send({"realtimeInput": {"text": "hi"}})
+        usage = (await c.turn())[-1].msg["usageMetadata"]
     assert len(first.msg["setupComplete"]["sessionId"]) == 36
+    assert usage["candidatesTokenCount"] > 0 and "responseTokenCount" not in usage  # §8
 
 
 async def test_paced_turn_waits_for_playback_before_turn_complete() -> None:

@@ -58,6 +58,7 @@ class SessionPlan:
     resumption: bool
     compression: tuple[int, int] | None  # (trigger, target) tokens (§3.1.8)
     restored: Snapshot | None = None
+    backend: str = "gemini"  # "vertex" on the aiplatform path (§8)
 
 
 def not_found(model: str, route: Route) -> Refused:
@@ -99,6 +100,7 @@ def admit(setup: Setup, route: Route, store: HandleStore) -> SessionPlan:
         resumption=setup.session_resumption is not None,
         compression=_compression(setup.context_window_compression),
         restored=restored,
+        backend=route.backend,
     )
 
 

@@ -44,6 +44,9 @@ class Outbox:
         self.closed = asyncio.Event()  # set once the writer stopped (close sent or socket gone)
         self.frames_sent = 0
         self._closing = False
+        self._unsent = 0
+        self._idle = asyncio.Event()  # set when nothing is queued (or the writer has stopped)
+        self._idle.set()
 
     def push(self) -> None:
         """Queue everything the session has produced since the last push."""
@@ -52,19 +55,13 @@ class Outbox:
             return
         for data in self._pull():
             self._queue.put_nowait(data)
+            self._unsent += 1
+            self._idle.clear()
 
     async def drain(self) -> None:
         """Wait until every queued frame has been written (or the writer has stopped)."""
         self.push()
-        if self.closed.is_set():
-            return
-        join = asyncio.ensure_future(self._queue.join())
-        stop = asyncio.ensure_future(self.closed.wait())
-        try:
-            await asyncio.wait({join, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            join.cancel()
-            stop.cancel()
+        await self._idle.wait()
 
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already queued (§5.9: errors are reported by closing).
@@ -81,14 +78,15 @@ class Outbox:
         try:
             while True:
                 item = await self._queue.get()
-                try:
-                    if isinstance(item, tuple):
-                        await self._close(*item)
-                        return
-                    if not await self._send(item):
-                        return
-                finally:
-                    self._queue.task_done()
+                if isinstance(item, tuple):
+                    await self._close(*item)
+                    return
+                sent = await self._send(item)
+                self._unsent -= 1
+                if self._unsent == 0:
+                    self._idle.set()
+                if not sent:
+                    return
         except ConnectionClosed:
             log.debug("connection closed while sending")
         finally:
@@ -119,8 +117,7 @@ class Outbox:
         await self._ws.close(code, reason)
 
     def _stop(self) -> None:
-        if not self.closed.is_set():
-            self.closed.set()
-        while not self._queue.empty():  # nothing more goes out; release waiters in drain()
+        self.closed.set()
+        self._idle.set()  # nothing more goes out; release waiters in drain()
+        while not self._queue.empty():
             self._queue.get_nowait()
-            self._queue.task_done()

@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 import threading
+import uuid
 from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
@@ -35,8 +36,10 @@ WORDS_PER_TEXT_DELTA = 3
 SPOKEN_CHARS_PER_S = 14.0  # espeak at 175 words per minute, for spreading the transcript
 
 
-def new_call_id() -> str:
-    """Gemini API style: `function-call-` and 19 digits (§4.3)."""
+def new_call_id(backend: str = "gemini") -> str:
+    """Gemini API style: `function-call-` and 19 digits; Vertex uses UUIDs (§4.3, §8)."""
+    if backend == "vertex":
+        return str(uuid.uuid4())
     return "function-call-" + str(secrets.randbelow(9 * 10**18) + 10**18)
 
 
@@ -125,7 +128,7 @@ class Reply:
             if self.call_ids:
                 s.cancel_calls(self.call_ids)
         self.usage.response_audio(self.audio_s)
-        s.proto.send_turn_complete(usage=self.usage.to_usage())
+        s.proto.send_turn_complete(usage=self.usage.to_usage(vertex=s.plan.backend == "vertex"))
         if self.said.strip():
             s.conversation.history.append(Turn("model", self.said.strip()))
         s.outbox.push()
@@ -191,7 +194,7 @@ class Reply:
 
     async def _call(self, request: CallTools) -> None:
         s = self.session
-        request.ids = [new_call_id() for _ in request.calls]
+        request.ids = [new_call_id(s.plan.backend) for _ in request.calls]
         calls = [
             FunctionCall(id=i, name=c.name, args=c.args)
             for i, c in zip(request.ids, request.calls, strict=True)

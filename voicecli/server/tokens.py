@@ -50,17 +50,22 @@ class TurnUsage:
     def response_audio(self, seconds: float) -> None:
         self.response["AUDIO"] += audio_tokens(seconds)
 
-    def to_usage(self) -> UsageMetadata:
-        """The `usageMetadata` of the turn (§4.7)."""
+    def to_usage(self, vertex: bool = False) -> UsageMetadata:
+        """The `usageMetadata` of the turn (§4.7); Vertex names the response `candidates` (§8)."""
         prompt = sum(self.prompt.values())
         response = sum(self.response.values())
-        return UsageMetadata(
+        usage = UsageMetadata(
             prompt_token_count=prompt,
-            response_token_count=response,
             total_token_count=prompt + response,
             prompt_tokens_details=_details(self.prompt),
-            response_tokens_details=_details(self.response),
         )
+        if vertex:
+            usage.candidates_token_count = response
+            usage.candidates_tokens_details = _details(self.response)
+        else:
+            usage.response_token_count = response
+            usage.response_tokens_details = _details(self.response)
+        return usage
 
 
 def _details(counts: Counter[str]) -> list[ModalityTokenCount]:
