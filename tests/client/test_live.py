@@ -155,3 +155,32 @@ async def test_setup_timeout_when_the_peer_never_answers() -> None:
         with pytest.raises(SetupTimeout):
             async with LiveSession(endpoint, setup, options):
                 pass
+
+
+async def test_ephemeral_token_uses_the_constrained_method() -> None:
+    async with server(require_key="auth_tokens/abc") as settings:
+        settings.token = Secret("auth_tokens/abc")
+        settings.api_version = "v1alpha"
+        endpoint, setup = text_setup(settings)
+        assert endpoint.url.endswith("v1alpha.GenerativeService.BidiGenerateContentConstrained")
+        async with LiveSession(endpoint, setup, FAST) as live:
+            reply, _ = await turn(live, "token works")
+    assert "token works" in reply.lower()
+
+
+async def test_vertex_endpoint_and_model_path() -> None:
+    async with server(require_key="ya29.token") as settings:
+        vertex = Settings(backend="vertex", base_url=settings.base_url, project="proj",
+                          location="us-central1", access_token=Secret("ya29.token"),
+                          model="gemini-live-2.5-flash-native-audio")
+        endpoint = build_endpoint(vertex)
+        assert "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent" in (
+            endpoint.url
+        )
+        setup = build_setup(vertex, endpoint.model, SetupOptions())
+        assert setup.generation_config is not None
+        assert setup.generation_config.response_modalities == ["AUDIO"]
+        async with LiveSession(endpoint, setup, FAST) as live:
+            reply, seen = await turn(live, "vertex path")
+    assert "vertex path" in reply.lower()
+    assert any(isinstance(e, ev.ModelAudio) for e in seen)

@@ -106,3 +106,21 @@ async def test_response_without_id_closes_1007(local_server: RunningServer) -> N
         await c.send({"toolResponse": {"functionResponses": [
             {"name": "get_current_weather", "response": {"output": json.dumps(1)}}]}})
         assert await c.closed() == (1007, "Request contains an invalid argument.")
+
+
+async def test_interrupt_scheduling_cuts_the_current_reply() -> None:
+    """§3.4 INTERRUPT: the result interrupts what the model is saying and is answered now."""
+    setup = _tools("NON_BLOCKING", generationConfig={"responseModalities": ["AUDIO"]},
+                   outputAudioTranscription={})
+    async with running(pace=0.2) as server, session(server, setup) as c:
+        await c.send({"realtimeInput": {"text": "get current weather"}})
+        first = await c.turn()
+        call = first[0].msg["toolCall"]["functionCalls"][0]
+        await c.send({"realtimeInput": {"text": " ".join(["a long answer follows"] * 8)}})
+        await c.until("audio")
+        await c.send(_response(call, {"alert": "storm"}, scheduling="INTERRUPT"))
+        cut = await c.turn()
+        result = await c.until_said(45)
+    assert [f.kind() for f in cut][-2:] == ["interrupted", "turnComplete"]
+    assert text_of(result, "outputTranscription").startswith(
+        'get_current_weather returned {"alert": "storm"}')

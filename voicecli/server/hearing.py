@@ -138,7 +138,10 @@ def _close_loaded(future: asyncio.Future[_Recognizer]) -> None:
     if future.cancelled() or future.exception() is not None:
         return
     recognizer = future.result()
-    asyncio.get_running_loop().run_in_executor(_asr_pool(), recognizer.close)
+    try:
+        asyncio.get_running_loop().run_in_executor(_asr_pool(), recognizer.close)
+    except RuntimeError:  # the loop or the pool is shutting down: the process is ending
+        log.debug("decoder not returned to the pool at shutdown")
 
 
 # A fresh pocketsphinx decoder starts its live cepstral mean normalisation at the model's
