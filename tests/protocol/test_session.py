@@ -143,6 +143,19 @@ def test_generation_complete_after_a_requested_turn_without_output(pair: Pair) -
     assert kinds(pair.to_client()) == ["GenerationComplete", "TurnComplete"]
 
 
+def test_server_vad_end_of_speech_requests_a_turn(pair: Pair) -> None:
+    # §5.4: with automatic activity detection the server decides the user's turn ended; a
+    # barge-in before any output then still reads interrupted → turnComplete (§5.3).
+    pair.client.send_audio(b"\x00\x01" * 160)
+    pair.to_server()
+    with pytest.raises(LocalProtocolError, match="no model turn"):
+        pair.server.send_interrupted()
+    pair.server.request_turn()
+    pair.server.send_interrupted()
+    pair.server.send_turn_complete()
+    assert kinds(pair.to_client()) == ["Interrupted", "TurnComplete"]
+
+
 def test_tool_call_round_trip(pair: Pair) -> None:
     args = {"some_key": 1, "someKey": 2}
     pair.server.send_tool_call([FunctionCall(id="function-call-1", name="get", args=args),

@@ -300,6 +300,11 @@ class ServerSession(_Session):
         self._track_server_message(msg)
         self._outgoing.append(encode_pretty(msg))
 
+    def request_turn(self) -> None:
+        """The server itself ended the user's turn (its VAD heard the end of speech, §5.4), so a
+        model turn is requested: generationComplete or interrupted may follow without output."""
+        self._turn.request()
+
     def send_setup_complete(self, session_id: str | None = None) -> None:
         self.send(ServerMessage(setup_complete=SetupComplete(session_id=session_id)))
 

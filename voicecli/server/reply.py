@@ -10,16 +10,13 @@ path: it stops synthesis and sending at once and reports `interrupted` → `tool
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import secrets
 import threading
 import uuid
-from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from voicecli.errors import LocalProtocolError
 from voicecli.protocol.messages import FunctionCall
 from voicecli.server.engine import CallTools, Prompt, Say, ToolResults, Turn, UserText
 from voicecli.server.pacing import PlaybackClock
@@ -29,7 +26,6 @@ from voicecli.server.tokens import PCM16_BYTES_PER_S_24K, TurnUsage
 if TYPE_CHECKING:
     from voicecli.server.live import LiveSession
 
-log = logging.getLogger("voicecli.server")
 
 OUTPUT_RATE = 24000
 WORDS_PER_TEXT_DELTA = 3
@@ -94,6 +90,7 @@ class Reply:
         self.ended = False
         self.task: asyncio.Task[None] | None = None
         self.usage.prompt_audio(heard_s)
+        session.proto.request_turn()  # whatever ended the user's turn (VAD, activityEnd, text)
 
     async def run(self) -> None:
         s = self.session
@@ -105,7 +102,7 @@ class Reply:
                     await self._say(event.text)
                 else:
                     await self._call(event)
-        self._mark(s.proto.send_generation_complete)
+        s.proto.send_generation_complete()
         s.outbox.push()
         await asyncio.sleep(self.clock.remaining_s())  # §5.2: turnComplete after playback
         self._end(interrupted=False)
@@ -124,7 +121,7 @@ class Reply:
         s = self.session
         self.ended = True
         if interrupted:
-            self._mark(s.proto.send_interrupted)
+            s.proto.send_interrupted()
             if self.call_ids:
                 s.cancel_calls(self.call_ids)
         self.usage.response_audio(self.audio_s)
@@ -133,15 +130,6 @@ class Reply:
             s.conversation.history.append(Turn("model", self.said.strip()))
         s.outbox.push()
         s.turn_ended()
-
-    @staticmethod
-    def _mark(send: Callable[[], None]) -> None:
-        """generationComplete / interrupted, unless nothing opened the turn (a turn that ended
-        by speech and was cut off before its first output): then turnComplete alone ends it."""
-        try:
-            send()
-        except LocalProtocolError as exc:
-            log.debug("not sent: %s", exc)
 
     # ---- output ---------------------------------------------------------------------------
 
