@@ -35,8 +35,7 @@ class _Recognizer:
             log.debug("no offline recogniser for %s; using English", language)
             language = None
         self._lock = threading.Lock()
-        self._inner = Recognizer(language)
-        _prime_cmn(self._inner)
+        self._inner = Recognizer(language)  # starts from asr.CMN_INIT, not the model default
 
     def start(self) -> None:
         with self._lock:
@@ -142,23 +141,6 @@ def _close_loaded(future: asyncio.Future[_Recognizer]) -> None:
         asyncio.get_running_loop().run_in_executor(_asr_pool(), recognizer.close)
     except RuntimeError:  # the loop or the pool is shutting down: the process is ending
         log.debug("decoder not returned to the pool at shutdown")
-
-
-# A fresh pocketsphinx decoder starts its live cepstral mean normalisation at the model's
-# "40,3,-1" and recognises its first utterances badly (word recall about 25 % on espeak speech,
-# about 55 % from this starting point, which is where the mean settles after a few utterances).
-_DEFAULT_CMN = "40,3,-1,0,0,0,0,0,0,0,0,0,0"
-_SETTLED_CMN = "56.9,0.8,2.2,20.5,-11.9,1.2,-24,-0.8,-3.8,1.5,7.2,-12.7,8.0"
-
-
-def _prime_cmn(recognizer: object) -> None:
-    """Start a fresh decoder from a settled CMN (workaround; leaves a tuned decoder alone)."""
-    decoder = getattr(recognizer, "_decoder", None)
-    try:
-        if decoder is not None and decoder.get_cmn().replace(" ", "") == _DEFAULT_CMN:
-            decoder.set_cmn(_SETTLED_CMN)
-    except Exception:  # noqa: BLE001 - an optional tweak; recognition works without it
-        log.debug("could not set the initial CMN", exc_info=True)
 
 
 def _merge(steps: list[Step]) -> list[Step]:
