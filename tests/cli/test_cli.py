@@ -176,6 +176,23 @@ def test_unknown_model_is_refused_exit_5(tmp_path: Path, served) -> None:  # typ
     assert_one_line_error(proc, 5, "gemini-9-imaginary")
 
 
+def test_broken_server_frame_is_one_line_exit_3(tmp_path: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "voicecli", "serve", "--port", str(port), "--pace", "0",
+         "--fault", "malformed-every=3"],
+        env=clean_env(tmp_path), stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
+    )
+    assert server.stderr is not None and "listening" in server.stderr.readline()
+    try:
+        env = clean_env(tmp_path, VOICECLI_BASE_URL=f"http://127.0.0.1:{port}")
+        proc = voicecli("ask", "hello there friend", env=env)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=15)
+    assert_one_line_error(proc, 3, "sent a broken frame: not JSON")
+
+
 def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "voicecli", "serve", "--port", str(port)],

@@ -115,7 +115,11 @@ class LiveConnection:
             data = await self._ws.recv(decode=False)
         except ConnectionClosed as exc:
             raise _closed_error(exc) from None
-        self.session.receive_data(data)
+        try:
+            self.session.receive_data(data)
+        except RemoteProtocolError as exc:
+            detail = str(exc).removeprefix("bad frame: ")
+            raise RemoteProtocolError(f"the server sent a broken frame: {detail}") from None
         return self.session.events_received()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
@@ -196,4 +200,4 @@ def _closed_error(exc: ConnectionClosed) -> VoicecliError:
     return error
 
 
-__all__ = ["LiveConnection", "RemoteProtocolError"]
+__all__ = ["LiveConnection"]

@@ -29,7 +29,12 @@ class ServerConfig:
 
     def describe(self) -> str:
         """One line for the log / the `serve` banner; never includes the key."""
-        parts = [f"pace {self.pace:g}", f"max {self.max_sessions} sessions"]
+        parts = [
+            "engine: echo assistant (VAD: webrtc frames via pocketsphinx; ASR: pocketsphinx en-US;"
+            " voice: espeak-ng)",
+            f"pace {self.pace:g}",
+            f"max {self.max_sessions} sessions",
+        ]
         if self.require_key is not None:
             parts.append("key required")
         if self.connection_lifetime_s is not None:
