@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -184,3 +185,43 @@ async def test_vertex_endpoint_and_model_path() -> None:
             reply, seen = await turn(live, "vertex path")
     assert "vertex path" in reply.lower()
     assert any(isinstance(e, ev.ModelAudio) for e in seen)
+
+
+async def test_goaway_mid_turn_rotates_on_a_timer_when_the_server_goes_quiet() -> None:
+    """peers.md issues 17–19: after goAway the service may stop sending; the deadline must be a
+    timer, and the old socket must be closed before the resume (issue 18)."""
+    from voicecli.protocol import ServerSession
+
+    log: list[str] = []
+
+    async def scripted(ws: websockets.ServerConnection) -> None:
+        proto = ServerSession()
+        proto.receive_data(await ws.recv())
+        setup = proto.events_received()[0]
+        resumed = bool(setup.session_resumption and setup.session_resumption.handle)
+        log.append("setup resumed" if resumed else "setup new")
+        proto.send_setup_complete()
+        proto.send_resumption_update("H1", True)
+        if not resumed:
+            proto.send_model_text("Half a reply")  # a turn is in progress …
+            proto.send_go_away(3.0)  # … and then nothing more arrives on this connection
+        for frame in proto.data_to_send():
+            await ws.send(frame)
+        await ws.wait_closed()
+        log.append(f"closed {ws.close_code}")
+
+    async with websockets.serve(scripted, "127.0.0.1", 0) as srv:
+        port = srv.sockets[0].getsockname()[1]
+        settings = Settings(backend="gemini", base_url=f"http://127.0.0.1:{port}",
+                            response="text", model=TEXT_MODEL)
+        endpoint, setup = text_setup(settings)
+        started = asyncio.get_running_loop().time()
+        async with asyncio.timeout(10), LiveSession(endpoint, setup, FAST) as live:
+            async for event in live.events():
+                if isinstance(event, Reconnected):
+                    waited = asyncio.get_running_loop().time() - started
+                    break
+        await asyncio.sleep(0.1)
+    assert event == Reconnected(attempt=1, resumed=True)
+    assert 0.5 < waited < 3.0  # rotated by the timer, before timeLeft ran out
+    assert log[:3] == ["setup new", "closed 1000", "setup resumed"]
