@@ -72,13 +72,14 @@ async def ask(
     notify: Callable[[str], None] | None = None,
 ) -> Answer:
     """Run one turn and return the answer. The reply audio goes to `audio_out` (24 kHz WAV)."""
+    options = SetupOptions(
+        manual_activity=question.audio_pcm16 is not None,
+        input_transcription=question.audio_pcm16 is not None,
+        needs_audio_out=audio_out is not None,
+    )
+    build_setup(settings, settings.model, options)  # refuse a bad setting before starting anything
     async with AsyncExitStack() as stack:
         endpoint = await stack.enter_async_context(open_endpoint(settings, notify, pace=0))
-        options = SetupOptions(
-            manual_activity=question.audio_pcm16 is not None,
-            input_transcription=question.audio_pcm16 is not None,
-            needs_audio_out=audio_out is not None,
-        )
         setup = build_setup(settings, endpoint.model, options)
         writer = stack.enter_context(_reply_writer(audio_out)) if audio_out else None
         live = await stack.enter_async_context(
