@@ -225,3 +225,40 @@ async def test_goaway_mid_turn_rotates_on_a_timer_when_the_server_goes_quiet() -
     assert event == Reconnected(attempt=1, resumed=True)
     assert 0.5 < waited < 3.0  # rotated by the timer, before timeLeft ran out
     assert log[:3] == ["setup new", "closed 1000", "setup resumed"]
+
+
+async def test_tool_calls_still_owed_survive_a_resume() -> None:
+    from voicecli.protocol import FunctionCall, FunctionResponse, ServerSession
+
+    answered: list[str] = []
+
+    async def scripted(ws: websockets.ServerConnection) -> None:
+        proto = ServerSession()
+        proto.receive_data(await ws.recv())
+        setup = proto.events_received()[0]
+        proto.send_setup_complete()
+        proto.send_resumption_update("H1", True)
+        if not (setup.session_resumption and setup.session_resumption.handle):
+            proto.send_tool_call([FunctionCall(id="function-call-7", name="lookup", args={})])
+            proto.send_go_away(0.5)
+        for frame in proto.data_to_send():
+            await ws.send(frame)
+        async for frame in ws:  # the resumed connection receives the response
+            proto.receive_data(frame)
+            for msg in proto.events_received():
+                answered.extend(r.id for r in msg.function_responses or [])
+
+    async with websockets.serve(scripted, "127.0.0.1", 0) as srv:
+        port = srv.sockets[0].getsockname()[1]
+        settings = Settings(backend="gemini", base_url=f"http://127.0.0.1:{port}",
+                            response="text", model=TEXT_MODEL)
+        endpoint, setup = text_setup(settings)
+        async with asyncio.timeout(10), LiveSession(endpoint, setup, FAST) as live:
+            async for event in live.events():
+                if isinstance(event, Reconnected):
+                    break
+            response = FunctionResponse(id="function-call-7", name="lookup", response={"ok": 1})
+            await live.send_tool_response([response])
+            while not answered:
+                await asyncio.sleep(0.01)
+    assert answered == ["function-call-7"]

@@ -61,10 +61,14 @@ class LiveConnection:
         setup_timeout_s: float = 15.0,
         ping_interval_s: float | None = 20.0,
         ping_timeout_s: float | None = 60.0,
+        owed_tool_calls: frozenset[str] = frozenset(),
     ) -> LiveConnection:
-        """Connect, send `setup` and wait for `setupComplete` (§5.1)."""
+        """Connect, send `setup` and wait for `setupComplete` (§5.1).
+
+        `owed_tool_calls`: ids a resumed session still expects responses for (§5.6).
+        """
         ws = await _connect(endpoint, connect_timeout_s, ping_interval_s, ping_timeout_s)
-        conn = cls(ws, ClientSession(), endpoint)
+        conn = cls(ws, ClientSession(outstanding_tool_calls=owed_tool_calls), endpoint)
         try:
             await conn._handshake(setup, setup_timeout_s)
         except BaseException:

@@ -205,6 +205,7 @@ class LiveSession:
     async def _reconnect(self, reason: str) -> AsyncIterator[Reconnecting | Reconnected]:
         old, self._conn = self._conn, None
         self._rotate_at = None
+        owed = old.session.pending_tool_calls if old is not None else frozenset()
         if old is not None:
             await old.close(1000)  # close the old socket before resuming (peers.md issue 18)
         attempt = 0
@@ -215,7 +216,8 @@ class LiveSession:
             if attempt > 1:
                 await asyncio.sleep(self._backoff(attempt - 1))
             try:
-                self._conn = await self._open(_with_resumption(self._setup, self._handle))
+                resumed = _with_resumption(self._setup, self._handle)
+                self._conn = await self._open(resumed, owed if self._handle else frozenset())
             except VoicecliError as error:
                 if not _retryable(error) or attempt >= self.options.max_reconnects:
                     raise
@@ -231,7 +233,9 @@ class LiveSession:
             action = self._backlog.popleft()
             await self._conn.send(action)
 
-    async def _open(self, setup: Setup) -> LiveConnection:
+    async def _open(
+        self, setup: Setup, owed_tool_calls: frozenset[str] = frozenset()
+    ) -> LiveConnection:
         endpoint = self._endpoint() if callable(self._endpoint) else self._endpoint
         o = self.options
         return await LiveConnection.open(
@@ -241,6 +245,7 @@ class LiveSession:
             setup_timeout_s=o.setup_timeout_s,
             ping_interval_s=o.ping_interval_s,
             ping_timeout_s=o.ping_timeout_s,
+            owed_tool_calls=owed_tool_calls,
         )
 
 
