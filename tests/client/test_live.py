@@ -231,6 +231,7 @@ async def test_tool_calls_still_owed_survive_a_resume() -> None:
     from voicecli.protocol import FunctionCall, FunctionResponse, ServerSession
 
     answered: list[str] = []
+    got_answer = asyncio.Event()
 
     async def scripted(ws: websockets.ServerConnection) -> None:
         proto = ServerSession()
@@ -247,6 +248,7 @@ async def test_tool_calls_still_owed_survive_a_resume() -> None:
             proto.receive_data(frame)
             for msg in proto.events_received():
                 answered.extend(r.id for r in msg.function_responses or [])
+                got_answer.set()
 
     async with websockets.serve(scripted, "127.0.0.1", 0) as srv:
         port = srv.sockets[0].getsockname()[1]
@@ -259,6 +261,5 @@ async def test_tool_calls_still_owed_survive_a_resume() -> None:
                     break
             response = FunctionResponse(id="function-call-7", name="lookup", response={"ok": 1})
             await live.send_tool_response([response])
-            while not answered:
-                await asyncio.sleep(0.01)
+            await got_answer.wait()
     assert answered == ["function-call-7"]
