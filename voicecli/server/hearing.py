@@ -1,88 +1,71 @@
 """Speech recognition for one session: utterance steps in, recognised text out, in order.
 
-Decoding runs on the ASR thread pool (`speech_io.run_in`); the queue between the reader and the
-recogniser is bounded, so a client that sends audio faster than it can be decoded is slowed
-down by TCP backpressure instead of growing memory.
+Decoding happens in the shared recognition process (`voicecli.speech.asr_process`): pocketsphinx
+holds the GIL while it decodes, which in this process would stall the event loop (barge-in,
+audio pacing, every other session). The calls that wait for that process run on the ASR thread
+pool (`speech_io.run_in`). The queue between the reader and the recogniser is bounded, so a
+client that sends audio faster than it can be decoded is slowed down by TCP backpressure
+instead of growing memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 
 from voicecli.server.audio_in import ASR_RATE, Began, Ended, Heard, Step
 from voicecli.server.speech_io import pool, run_in
+from voicecli.speech.asr_process import RemoteRecognizer
 
 log = logging.getLogger("voicecli.server")
 
 MAX_QUEUED_STEPS = 256  # ~5 s of 20 ms chunks
-FEED_BYTES = 3200  # 100 ms of 16 kHz PCM16: ~15 ms with the GIL held per decode call
+MERGE_BYTES = 16000  # join queued audio into pieces of up to 0.5 s: fewer round trips
 BYTES_PER_S = ASR_RATE * 2
 
 OnHeard = Callable[[str, float], Awaitable[None]]
 
 
-class _Recognizer:
-    """A Recognizer whose calls never overlap, even when a cancelled task left one running."""
+def _open_recognizer(language: str | None) -> RemoteRecognizer:
+    """A recogniser for `language`, English if there is no model for it (blocking)."""
+    from voicecli.speech.asr import supports_language
 
-    def __init__(self, language: str | None) -> None:
-        from voicecli.speech.asr import Recognizer, supports_language
-
-        if not supports_language(language):
-            log.debug("no offline recogniser for %s; using English", language)
-            language = None
-        self._lock = threading.Lock()
-        self._inner = Recognizer(language)  # starts from asr.CMN_INIT, not the model default
-
-    def start(self) -> None:
-        with self._lock:
-            self._inner.start()
-
-    def feed(self, pcm: bytes) -> str:
-        with self._lock:
-            return str(self._inner.feed(pcm))
-
-    def finish(self) -> str:
-        with self._lock:
-            return str(self._inner.finish())
-
-    def close(self) -> None:
-        with self._lock:
-            self._inner.close()
+    if not supports_language(language):
+        log.debug("no offline recogniser for %s; using English", language)
+        language = None
+    return RemoteRecognizer(language)  # starts from asr.CMN_INIT, not the model default
 
 
 class Ears:
     """Feed `Step`s with `put`; `on_heard(text, seconds)` is awaited at the end of each one.
 
-    pocketsphinx keeps the GIL while it decodes, so a long `feed` on a worker thread would still
-    stall the event loop (and barge-in, and audio pacing). Audio therefore goes to the decoder
-    in pieces of at most `FEED_BYTES`, and the decoder is fetched as soon as audio arrives
-    (`prepare`), not at the moment speech starts.
+    The recogniser is opened as soon as audio arrives (`prepare`), not at the moment speech
+    starts. Its calls never overlap, even when a cancelled task left one running on the pool
+    (`RemoteRecognizer` is thread-safe).
     """
 
     def __init__(self, language: str | None, on_heard: OnHeard) -> None:
         self.language = language
         self._on_heard = on_heard
         self._queue: asyncio.Queue[Step] = asyncio.Queue(MAX_QUEUED_STEPS)
-        self._loading: asyncio.Future[_Recognizer] | None = None
-        self._recognizer: _Recognizer | None = None
+        self._loading: asyncio.Future[RemoteRecognizer] | None = None
+        self._recognizer: RemoteRecognizer | None = None
         self._open = False
         self._bytes = 0
 
     def prepare(self) -> None:
-        """Start loading a decoder in the background (idempotent)."""
+        """Start opening the recogniser in the background (idempotent)."""
         if self._loading is None:
             loop = asyncio.get_running_loop()
-            self._loading = loop.run_in_executor(_asr_pool(), _Recognizer, self.language)
+            self._loading = loop.run_in_executor(_asr_pool(), _open_recognizer, self.language)
 
     async def put(self, step: Step) -> None:
         await self._queue.put(step)
 
     async def run(self) -> None:
-        """The recogniser task; cancel it to stop (the decoder goes back to its pool)."""
+        """The recogniser task; cancel it to stop (the recogniser is then closed)."""
         try:
             while True:
                 batch = [await self._queue.get()]
@@ -94,7 +77,7 @@ class Ears:
             self._release()
 
     def _release(self) -> None:
-        """Return the decoder after any decode still running on the pool."""
+        """Close the recogniser after any call still running on the pool."""
         if self._loading is None:
             return
         self._loading.add_done_callback(_close_loaded)
@@ -121,10 +104,10 @@ class Ears:
 
     async def _feed(self, pcm: bytes) -> None:
         self._bytes += len(pcm)
-        for i in range(0, len(pcm), FEED_BYTES):
-            await run_in("asr", self._rec().feed, pcm[i : i + FEED_BYTES])
+        if pcm:
+            await run_in("asr", self._rec().feed, pcm)
 
-    def _rec(self) -> _Recognizer:
+    def _rec(self) -> RemoteRecognizer:
         assert self._recognizer is not None
         return self._recognizer
 
@@ -133,22 +116,22 @@ def _asr_pool() -> Executor:
     return pool("asr")
 
 
-def _close_loaded(future: asyncio.Future[_Recognizer]) -> None:
+def _close_loaded(future: asyncio.Future[RemoteRecognizer]) -> None:
     if future.cancelled() or future.exception() is not None:
         return
     recognizer = future.result()
     try:
         asyncio.get_running_loop().run_in_executor(_asr_pool(), recognizer.close)
     except RuntimeError:  # the loop or the pool is shutting down: the process is ending
-        log.debug("decoder not returned to the pool at shutdown")
+        log.debug("recogniser not closed at shutdown")
 
 
 def _merge(steps: list[Step]) -> list[Step]:
-    """Join runs of small `Heard` chunks (up to `FEED_BYTES`): fewer trips to the pool."""
+    """Join runs of small `Heard` chunks (up to `MERGE_BYTES`): fewer trips to the process."""
     merged: list[Step] = []
     for step in steps:
         if (isinstance(step, Heard) and merged and isinstance(merged[-1], Heard)
-                and len(merged[-1].pcm) + len(step.pcm) <= FEED_BYTES):
+                and len(merged[-1].pcm) + len(step.pcm) <= MERGE_BYTES):
             merged[-1] = Heard(merged[-1].pcm + step.pcm)
         else:
             merged.append(step)

@@ -1,8 +1,9 @@
 """The offline speech parts, driven from asyncio without blocking the event loop.
 
-Every call into pocketsphinx or espeak runs on one of two small thread pools (one for speech
-synthesis, one for recognition) so a busy synthesizer never starves recognition. Models load once
-per process (the speech package caches them); `warm_up()` does it ahead of the first session.
+Every call into espeak, and every wait for the recognition process (pocketsphinx decodes there,
+`voicecli.speech.asr_process`, because it holds the GIL), runs on one of two small thread pools
+(one for speech synthesis, one for recognition) so a busy synthesizer never starves recognition.
+Models load once per process; `warm_up()` does it ahead of the first session.
 """
 
 from __future__ import annotations
@@ -108,8 +109,8 @@ def _ignore_result(future: asyncio.Future[None]) -> None:
 
 
 def warm_up(voice: str = "en-us") -> None:
-    """Load espeak and one pocketsphinx decoder into its pool (blocking, ~0.5 s once)."""
+    """Load espeak, start the recognition process and load a decoder there (blocking, ~1 s)."""
     _synthesizer(voice)
-    from voicecli.speech.asr import Recognizer
+    from voicecli.speech.asr_process import warm_up as start_recognition
 
-    Recognizer().close()
+    start_recognition()

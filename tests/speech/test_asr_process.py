@@ -1,0 +1,102 @@
+"""voicecli.speech.asr_process: pocketsphinx in a child process, so decoding keeps the GIL free."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.speechgen import silence, speech_pcm16
+from voicecli.errors import ConfigError
+from voicecli.speech import asr_process
+from voicecli.speech.asr import Recognizer
+from voicecli.speech.asr_process import ASRProcessError, RemoteRecognizer
+
+PHRASE = "what is the weather like in london today"
+KEYWORDS = {"weather", "london"}
+
+
+@pytest.fixture(scope="module")
+def utterance() -> bytes:
+    asr_process.warm_up()  # start the child and load its model outside the measurements
+    return silence(300) + speech_pcm16(PHRASE) + silence(300)
+
+
+def test_same_words_as_the_in_process_recognizer(utterance: bytes) -> None:
+    with Recognizer() as local, RemoteRecognizer() as remote:
+        expected = local.transcribe(utterance)
+        assert KEYWORDS <= set(expected.split())
+        assert remote.transcribe(utterance) == expected
+        remote.start()  # streamed in 20 ms chunks: the same final text
+        partials = [remote.feed(utterance[i : i + 640]) for i in range(0, len(utterance), 640)]
+        assert partials[0] == "" and any(partials)
+        assert remote.finish() == expected
+        assert remote.finish() == ""  # no open utterance any more
+
+
+def test_interleaved_recognizers_stay_independent(utterance: bytes) -> None:
+    with RemoteRecognizer() as a, RemoteRecognizer("en-GB") as b:
+        a.start()
+        b.start()
+        half = len(utterance) // 2 // 2 * 2
+        a.feed(utterance[:half])
+        b.feed(silence(500))
+        a.feed(utterance[half:])
+        b.feed(silence(500))
+        assert b.finish() == ""  # b heard only silence ...
+        assert KEYWORDS <= set(a.finish().split())  # ... and a got all its audio
+    with pytest.raises(ValueError, match="closed"):
+        a.feed(silence(20))
+    a.close()  # idempotent
+
+
+def test_only_english_is_offered() -> None:
+    with pytest.raises(ConfigError, match="only supports English"):
+        RemoteRecognizer("de-DE")
+
+
+def test_a_killed_process_fails_one_call_then_restarts(utterance: bytes) -> None:
+    with RemoteRecognizer() as rec, RemoteRecognizer() as other:
+        rec.start()
+        rec.feed(utterance[:16000])
+        pid = asr_process.process_id()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(ASRProcessError, match="speech recognition process"):
+            rec.feed(utterance[16000:])
+        assert KEYWORDS <= set(rec.transcribe(utterance).split())  # a new process
+        assert asr_process.process_id() not in (None, pid)
+        with pytest.raises(ASRProcessError, match="restarted"):  # its audio was lost too
+            other.finish()
+        assert other.transcribe(silence(200)) == ""
+
+
+def _longest_stall(work: Callable[[], str]) -> tuple[str, float]:
+    """Run `work` on a thread; the longest gap in a 1 ms sleep loop on this thread meanwhile."""
+    result: list[str] = []
+    thread = threading.Thread(target=lambda: result.append(work()))
+    longest, last = 0.0, time.perf_counter()
+    thread.start()
+    while thread.is_alive():
+        time.sleep(0.001)
+        now = time.perf_counter()
+        longest, last = max(longest, now - last), now
+    thread.join()
+    return result[0], longest
+
+
+def test_decoding_does_not_stall_the_calling_process(utterance: bytes) -> None:
+    long = utterance * 3  # ~9 s of speech: in-process, pocketsphinx holds the GIL ~400 ms
+    with RemoteRecognizer() as rec:
+        rec.transcribe(silence(100))
+        text, stall = _longest_stall(lambda: rec.transcribe(long))
+        assert text.split().count("london") == 3
+        assert stall < 0.1, f"the main thread stalled {stall * 1000:.0f} ms"
+        rec.feed(utterance)  # end_utt decodes too (in-process ~350 ms on 7.7 s of speech)
+        text, stall = _longest_stall(rec.finish)
+        assert KEYWORDS <= set(text.split())
+        assert stall < 0.1, f"the main thread stalled {stall * 1000:.0f} ms in finish()"

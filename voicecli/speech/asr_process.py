@@ -1,0 +1,208 @@
+"""Speech recognition in a child process, so decoding never stalls the caller's threads.
+
+pocketsphinx holds the GIL while it decodes: measured, ``transcribe()`` of a few seconds of
+speech on a worker thread stalls the main thread for ~480 ms, and ``finish()`` ~350 ms on a
+7.7 s utterance. An asyncio server cannot afford that (barge-in, audio pacing, other sessions),
+so one shared worker process per parent holds the :class:`~voicecli.speech.asr.Recognizer`\\ s
+and a :class:`RemoteRecognizer` talks to it over a pipe: waiting on the pipe releases the GIL.
+
+The process uses the *spawn* start method (forking a process that runs asyncio and threads is
+unsafe), starts lazily, serves one request at a time, and exits when its pipe closes. If it
+dies, the call that finds out raises :class:`ASRProcessError`, and so does the next call of
+every other recognizer that lived in it (their audio is lost); later calls start a new process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import signal
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from voicecli.errors import ConfigError
+from voicecli.speech.asr import supports_language
+
+
+class ASRProcessError(RuntimeError):
+    """The recognition process died (or was restarted) during or since the last call."""
+
+
+def _serve(conn: Connection) -> None:
+    """The child: run requests ``(op, id, args)`` until the parent closes the pipe."""
+    # Ctrl-C in a terminal reaches the whole process group; the parent decides when we end
+    # (it closes the pipe), so the child must not die with a traceback on SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from voicecli.speech.asr import Recognizer
+
+    recognizers: dict[int, Recognizer] = {}
+    while True:
+        try:
+            op, rid, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result: Any = None
+            if op == "open":
+                recognizers[rid] = Recognizer(*args)
+            elif op == "close":
+                if (rec := recognizers.pop(rid, None)) is not None:
+                    rec.close()
+            elif op == "warm":
+                Recognizer().close()  # loads a decoder into the child's pool
+            else:
+                result = getattr(recognizers[rid], op)(*args)
+            conn.send((True, result))
+        except Exception as exc:  # noqa: BLE001 - handed to the parent
+            conn.send((False, (type(exc).__name__, str(exc))))
+
+
+_ERRORS: dict[str, type[Exception]] = {"ConfigError": ConfigError, "ValueError": ValueError}
+
+
+class _Worker:
+    """One child process and the parent's end of its pipe."""
+
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(child,), name="voicecli-asr", daemon=True)
+        self.process.start()
+        child.close()  # so the parent sees EOF when the child dies
+        self.lock = threading.Lock()
+        self.dead = False
+
+    def call(self, op: str, rid: int, args: tuple[Any, ...] = ()) -> Any:
+        with self.lock:
+            if self.dead:
+                raise ASRProcessError("the speech recognition process has stopped")
+            try:
+                self._conn.send((op, rid, args))
+                ok, value = self._conn.recv()
+            except BaseException as exc:
+                self.stop()  # out of step with the child (or it is gone): end it
+                if isinstance(exc, (EOFError, OSError)):
+                    raise ASRProcessError(
+                        f"the speech recognition process died (exit code {self.process.exitcode})"
+                    ) from exc
+                raise
+        if not ok:
+            name, message = value
+            raise _ERRORS.get(name, ASRProcessError)(message if name in _ERRORS else
+                                                     f"{name}: {message}")
+        return value
+
+    def stop(self) -> None:
+        """Close the pipe and end the child (call with :attr:`lock` held; idempotent)."""
+        self.dead = True
+        self._conn.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+
+
+_worker: _Worker | None = None
+_worker_lock = threading.Lock()
+_ids = itertools.count(1)
+
+
+def _current() -> _Worker:
+    """The live worker, started (or restarted after a death) on demand."""
+    global _worker
+    with _worker_lock:
+        if _worker is None or _worker.dead or not _worker.process.is_alive():
+            if _worker is not None:
+                with _worker.lock:
+                    _worker.stop()
+            _worker = _Worker()
+        return _worker
+
+
+def warm_up() -> None:
+    """Start the process and load a decoder into it (blocking, ~1 s the first time)."""
+    _current().call("warm", 0)
+
+
+def process_id() -> int | None:
+    """The worker's pid, or None before it has started."""
+    return _worker.process.pid if _worker is not None else None
+
+
+class RemoteRecognizer:
+    """A :class:`~voicecli.speech.asr.Recognizer` that decodes in the shared child process.
+
+    Same API; each call blocks its thread (not the GIL) until the child answers. Thread-safe:
+    calls from several threads run one after another.
+
+    Raises:
+        ConfigError: ``language`` is not English (checked here, before the child is involved).
+        ASRProcessError: from any call, once, when the child died since the last one.
+    """
+
+    def __init__(self, language: str | None = None) -> None:
+        if not supports_language(language):
+            raise ConfigError(
+                f"offline speech recognition only supports English, not {language!r}"
+            )
+        self.language = language or "en-US"
+        self._id = next(_ids)
+        self._worker: _Worker | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+        self._attach()
+
+    def start(self) -> None:
+        """Begin a new utterance (ends any open one, discarding its result)."""
+        self._call("start")
+
+    def feed(self, pcm16_16k: bytes) -> str:
+        """Add audio; returns the current partial hypothesis (lowercase, may be "")."""
+        return str(self._call("feed", bytes(pcm16_16k)))
+
+    def finish(self) -> str:
+        """End the utterance; returns its final text (lowercase words, "" if nothing heard)."""
+        return str(self._call("finish"))
+
+    def transcribe(self, pcm16_16k: bytes) -> str:
+        """Recognise one complete utterance (one round trip)."""
+        return str(self._call("transcribe", bytes(pcm16_16k)))
+
+    def close(self) -> None:
+        """Free the child's recognizer (idempotent; never raises if the child is gone)."""
+        with self._lock:
+            worker, self._worker, self._closed = self._worker, None, True
+            if worker is not None and not worker.dead:
+                try:
+                    worker.call("close", self._id)
+                except ASRProcessError:
+                    pass
+
+    def __enter__(self) -> RemoteRecognizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _attach(self) -> _Worker:
+        worker = _current()
+        if self._worker is not worker:
+            if self._worker is not None:  # the process it lived in died since the last call
+                self._worker = None
+                raise ASRProcessError("the speech recognition process was restarted; "
+                                      "the audio of this recognizer was lost")
+            worker.call("open", self._id, (self.language,))
+            self._worker = worker
+        return worker
+
+    def _call(self, op: str, *args: Any) -> Any:
+        with self._lock:
+            if self._closed:
+                raise ValueError("Recognizer is closed")
+            worker = self._attach()
+            try:
+                return worker.call(op, self._id, args)
+            except ASRProcessError:
+                if worker.dead:
+                    self._worker = None  # the next call opens a new recognizer in a new process
+                raise
