@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voicecli.audio.pcm import OUT_RATE, WavWriter
+from voicecli.audio.pcm import OUT_RATE, StreamResampler, WavWriter
 from voicecli.backends import open_endpoint
 from voicecli.client.live import ConnectOptions, LiveSession
 from voicecli.client.ndjson import event_json, turn_complete_json
@@ -81,7 +81,7 @@ async def ask(
     async with AsyncExitStack() as stack:
         endpoint = await stack.enter_async_context(open_endpoint(settings, notify, pace=0))
         setup = build_setup(settings, endpoint.model, options)
-        writer = stack.enter_context(_reply_writer(audio_out)) if audio_out else None
+        writer = stack.enter_context(ReplyFile(audio_out)) if audio_out else None
         live = await stack.enter_async_context(
             LiveSession(endpoint, setup, connect_options(settings))
         )
@@ -111,6 +111,7 @@ async def _collect_answer(
     asked_at: float,
 ) -> Answer:
     answer = Answer()
+    to_out_rate = _OutRate()
     texts: list[str] = []
     transcripts: list[str] = []
     first_reply_at: float | None = None
@@ -128,7 +129,7 @@ async def _collect_answer(
             case ev.ModelAudio():
                 answer.audio_ms += len(event.data) / 2 / event.rate * 1000
                 if writer is not None:
-                    writer.write(_to_out_rate(event))
+                    writer.write(to_out_rate.process(event.data, event.rate))
             case ev.Usage():
                 answer.usage = event.usage
             case ev.Interrupted():
@@ -178,12 +179,18 @@ def _is_reply_content(event: object) -> bool:
     return isinstance(event, ev.ModelAudio | ev.ModelText | ev.OutputTranscript)
 
 
-def _to_out_rate(event: ev.ModelAudio) -> bytes:
-    if event.rate == OUT_RATE:
-        return event.data
-    from voicecli.audio.pcm import StreamResampler
+class _OutRate:
+    """Reply audio at 24 kHz for the WAV; one stream resampler per rate (Vertex omits it, §8)."""
 
-    return StreamResampler(event.rate, OUT_RATE).process(event.data, last=True)
+    def __init__(self) -> None:
+        self._resamplers: dict[int, StreamResampler] = {}
+
+    def process(self, pcm: bytes, rate: int) -> bytes:
+        if rate == OUT_RATE:
+            return pcm
+        if rate not in self._resamplers:
+            self._resamplers[rate] = StreamResampler(rate, OUT_RATE)
+        return self._resamplers[rate].process(pcm)
 
 
 def _emit(sink: JsonSink | None, obj: dict[str, Any] | None) -> None:
@@ -191,7 +198,7 @@ def _emit(sink: JsonSink | None, obj: dict[str, Any] | None) -> None:
         sink(obj)
 
 
-class _reply_writer:
+class ReplyFile:
     """Write the reply to `<path>.part` as it arrives; rename into place when done or stopped.
 
     The WAV header is kept valid after every write, so even a killed process leaves a playable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +27,7 @@ from voicecli.cli.options import (
 from voicecli.cli.output import JsonLines, is_interactive, notice
 from voicecli.client.ndjson import error_json
 from voicecli.errors import VoicecliError
+from voicecli.settings import Settings
 
 
 def ask(
@@ -99,14 +100,16 @@ def _question(text: str | None, audio: Path | None) -> Question:
     return Question(audio_pcm16=load_audio(source).tobytes())
 
 
-async def _ask_with_status(settings, question, audio_out, sink) -> Answer:  # type: ignore[no-untyped-def]
-    status = _spinner() if sink is None and is_interactive(sys.stdout) else nullcontext()
-    with status:
+async def _ask_with_status(
+    settings: Settings, question: Question, audio_out: Path | None, sink: JsonLines | None
+) -> Answer:
+    with _spinner() if sink is None else nullcontext():
         return await run_ask(settings, question, audio_out=audio_out, on_json=sink, notify=notice)
 
 
-def _spinner():  # type: ignore[no-untyped-def]
-    if not is_interactive(sys.stderr):
+def _spinner() -> AbstractContextManager[object]:
+    """A spinner on stderr, only when both stdout and stderr are terminals."""
+    if not (is_interactive(sys.stdout) and is_interactive(sys.stderr)):
         return nullcontext()
     from rich.console import Console
 

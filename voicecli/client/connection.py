@@ -189,19 +189,13 @@ def _handshake_status_error(endpoint: Endpoint, status: int) -> VoicecliError:
 
 
 def _closed_error(exc: ConnectionClosed) -> VoicecliError:
-    """Turn a close into a typed error; `SessionClosed` carries the raw code for the caller."""
+    """A close as a typed error (§5.9); a normal close (1000) becomes `SessionClosed`."""
     frame = exc.rcvd
     if frame is None:
-        error = classify_close(1006, "connection lost without a close frame")
-        code, reason = 1006, ""
+        code, reason = 1006, "connection lost without a close frame"
     else:
         code, reason = frame.code, frame.reason
-        error = classify_close(code, reason)
-    if error is None:
-        error = SessionClosed(code, reason)
-    error.close_code = code  # type: ignore[attr-defined]
-    error.close_reason = reason  # type: ignore[attr-defined]
-    return error
+    return classify_close(code, reason) or SessionClosed(code, reason)
 
 
 __all__ = ["LiveConnection"]

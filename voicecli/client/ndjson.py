@@ -69,9 +69,10 @@ def event_json(event: object, *, audio_ms: float | None = None) -> dict[str, Any
 
 def _tool_call_json(event: ev.ToolCallRequested) -> dict[str, Any]:
     calls = [{"id": c.id, "name": c.name, "args": c.args or {}} for c in event.calls]
-    if len(calls) == 1:
-        return {"type": "tool_call", **calls[0]}
-    return {"type": "tool_call", "calls": calls, **calls[0]}
+    first = {"type": "tool_call", **calls[0]} if calls else {"type": "tool_call"}
+    if len(calls) > 1:  # parallel calls (§4.3): the first's fields, and all of them in `calls`
+        first["calls"] = calls
+    return first
 
 
 def turn_complete_json(
