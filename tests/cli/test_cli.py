@@ -234,3 +234,15 @@ def test_ctrl_c_mid_reply_keeps_the_audio_received(tmp_path: Path) -> None:
     info = sf.info(reply)
     assert info.samplerate == 24000 and info.frames >= 24000  # at least the second we saw arrive
     assert not part.exists()
+
+
+def test_ask_audio_from_stdin(tmp_path: Path) -> None:
+    wav = tmp_path / "q.wav"
+    pcm = np.frombuffer(speech_pcm16("what is the weather like in london today"), np.int16)
+    sf.write(wav, pcm, 16000, subtype="PCM_16")
+    proc = subprocess.run(
+        [sys.executable, "-m", "voicecli", "ask", "--audio", "-"],
+        env=clean_env(tmp_path), input=wav.read_bytes(), capture_output=True, timeout=90,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert b"london" in proc.stdout.lower()

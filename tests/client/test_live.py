@@ -263,3 +263,16 @@ async def test_tool_calls_still_owed_survive_a_resume() -> None:
             await live.send_tool_response([response])
             await got_answer.wait()
     assert answered == ["function-call-7"]
+
+
+async def test_server_refuses_an_unknown_voice_like_the_service() -> None:
+    from voicecli.protocol import PrebuiltVoiceConfig, SpeechConfig, VoiceConfig
+
+    async with server() as settings:
+        endpoint, setup = text_setup(settings)
+        assert setup.generation_config is not None
+        voice = VoiceConfig(prebuilt_voice_config=PrebuiltVoiceConfig(voice_name="Korre"))
+        setup.generation_config.speech_config = SpeechConfig(voice_config=voice)
+        with pytest.raises(ServiceRefused, match="1007"):
+            async with LiveSession(endpoint, setup, FAST):
+                pass

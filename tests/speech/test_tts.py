@@ -167,3 +167,10 @@ def test_german_voice_speaks() -> None:
 def test_bad_settings_are_config_errors(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         Synthesizer(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_local_engine_has_a_voice_for_every_prebuilt_live_voice() -> None:
+    from voicecli.protocol.voices import PREBUILT_VOICES
+    from voicecli.speech.tts import LIVE_VOICES
+
+    assert set(LIVE_VOICES) == set(PREBUILT_VOICES)

@@ -21,6 +21,7 @@ from voicecli.protocol.messages import (
     VoiceConfig,
 )
 from voicecli.protocol.models import check_setup, model_info
+from voicecli.protocol.voices import canonical_voice
 from voicecli.settings import Settings
 
 
@@ -80,7 +81,9 @@ def _speech_config(settings: Settings) -> SpeechConfig | None:
     config = SpeechConfig()
     if settings.voice:
         config.voice_config = VoiceConfig(
-            prebuilt_voice_config=PrebuiltVoiceConfig(voice_name=settings.voice)
+            prebuilt_voice_config=PrebuiltVoiceConfig(
+                voice_name=canonical_voice(settings.voice) or settings.voice
+            )
         )
     if settings.language:
         config.language_code = settings.language

@@ -12,7 +12,14 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from voicecli.errors import CapabilityError
-from voicecli.protocol.messages import FunctionResponse, GenerationConfig, Setup, Tool
+from voicecli.protocol.messages import (
+    FunctionResponse,
+    GenerationConfig,
+    Setup,
+    SpeechConfig,
+    Tool,
+)
+from voicecli.protocol.voices import PREBUILT_VOICES, canonical_voice
 
 Thinking = Literal["budget", "level"]
 Proactive = Literal["optional", "always"]
@@ -304,11 +311,21 @@ def _speech_problems(setup: Setup, info: ModelInfo, api: str, backend: str) -> I
         yield (f"{info.id} picks the spoken language itself and does not accept "
                "speechConfig.languageCode (§7.1). Drop --language, or ask for the language "
                "in --system.")
+    voice = _voice_name(speech)
+    if voice is not None and canonical_voice(voice) is None:
+        yield (f"unknown voice {voice!r}: the service closes the session with 1007 \"no "
+               f"matching speaker voice\" (§7.2). Prebuilt voices: {', '.join(PREBUILT_VOICES)}.")
     if config.translation_config is not None and not info.translation:
         yield (f"{info.id} does not accept translationConfig (§3.1.2). Use "
                "gemini-3.5-live-translate-preview for translation.")
     if setup.system_instruction is not None and not info.system_instruction:
         yield (f"{info.id} does not accept a systemInstruction (§3.1.3). Drop --system.")
+
+
+def _voice_name(speech: SpeechConfig | None) -> str | None:
+    voice = speech.voice_config if speech is not None else None
+    prebuilt = voice.prebuilt_voice_config if voice is not None else None
+    return prebuilt.voice_name if prebuilt is not None else None
 
 
 _MODEL_CHECKS: tuple[Check, ...] = (
