@@ -86,12 +86,13 @@ async def ask(
             LiveSession(endpoint, setup, connect_options(settings))
         )
         _emit(on_json, event_json(live.setup_complete))
-        await _send_question(live, question)
-        return await _collect_answer(live, settings, writer, on_json, time.monotonic())
+        await send_question(live, question)
+        return await collect_answer(live, settings, writer, on_json, time.monotonic())
     raise AssertionError("unreachable")  # pragma: no cover - the with block returns
 
 
-async def _send_question(live: LiveSession, question: Question) -> None:
+async def send_question(live: LiveSession, question: Question) -> None:
+    """Send a text question, or a spoken one between activityStart and activityEnd."""
     if question.text is not None:
         await live.send_text(question.text)
         return
@@ -103,13 +104,14 @@ async def _send_question(live: LiveSession, question: Question) -> None:
     await live.send_activity_end()
 
 
-async def _collect_answer(
+async def collect_answer(
     live: LiveSession,
     settings: Settings,
     writer: WavWriter | None,
     on_json: JsonSink | None,
     asked_at: float,
 ) -> Answer:
+    """Collect events up to turnComplete into an Answer (reply audio to `writer`)."""
     answer = Answer()
     to_out_rate = _OutRate()
     texts: list[str] = []
@@ -135,7 +137,7 @@ async def _collect_answer(
             case ev.Interrupted():
                 answer.interrupted = True
             case ev.ServerErrorPayload():
-                raise ServiceRefused(f"the service answered with an error: {_error_text(event)}")
+                raise ServiceRefused(f"the service answered with an error: {error_text(event)}")
         if isinstance(event, ev.TurnComplete):
             if first_reply_at is not None:
                 answer.latency_ms = (first_reply_at - asked_at) * 1000
@@ -167,7 +169,7 @@ async def _until(
         yield event
 
 
-def _error_text(event: ev.ServerErrorPayload) -> str:
+def error_text(event: ev.ServerErrorPayload) -> str:
     """§4.8: a frame with none of the known keys may be an error object {code, message}."""
     payload = event.payload.get("error", event.payload)
     if isinstance(payload, dict):

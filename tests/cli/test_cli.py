@@ -246,3 +246,20 @@ def test_ask_audio_from_stdin(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert b"london" in proc.stdout.lower()
+
+
+def test_batch_command_through_the_entry_point(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text('{"id": "a", "text": "first question"}\n'
+                    '{"id": "b", "text": "second question"}\n'
+                    'not json\n')
+    out = tmp_path / "out"
+    proc = voicecli("batch", str(jobs), "--out", str(out), "--response", "text",
+                    "--model", "gemini-live-2.5-flash-preview", env=clean_env(tmp_path))
+    assert proc.returncode == 2, proc.stderr  # the bad line fails the run; the rest ran
+    records = {r.get("id") or f"line{r['line']}": r
+               for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    assert records["a"]["status"] == "ok" and "first question" in records["a"]["text"].lower()
+    assert records["b"]["status"] == "ok"
+    assert records["line3"]["status"] == "error" and records["line3"]["error"]["code"] == "bad_job"
+    assert "Traceback" not in proc.stderr
