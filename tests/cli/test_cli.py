@@ -263,3 +263,20 @@ def test_batch_command_through_the_entry_point(tmp_path: Path) -> None:
     assert records["b"]["status"] == "ok"
     assert records["line3"]["status"] == "error" and records["line3"]["error"]["code"] == "bad_job"
     assert "Traceback" not in proc.stderr
+
+
+def test_transcribe_command_srt_through_the_entry_point(tmp_path: Path) -> None:
+    gap = np.zeros(16000, np.int16)
+    said = ("what is the weather like in london today", "please turn on the kitchen lights")
+    parts = [np.frombuffer(speech_pcm16(t), np.int16) for t in said]
+    wav = tmp_path / "talk.wav"
+    sf.write(wav, np.concatenate([gap, parts[0], gap, parts[1], gap]), 16000, subtype="PCM_16")
+    out = tmp_path / "talk.srt"
+    proc = voicecli("transcribe", str(wav), "--format", "srt", "--output", str(out),
+                    "--model", "gemini-3.5-transcribe-live", env=clean_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    srt = out.read_text()
+    assert srt.startswith("1\n00:00:0") and "\n2\n00:00:0" in srt and " --> " in srt
+    assert "london" in srt.lower() and "kitchen" in srt.lower()
+    missing = voicecli("transcribe", str(tmp_path / "nope.wav"), env=clean_env(tmp_path))
+    assert_one_line_error(missing, 2, "nope.wav")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from voicecli import __version__
-from voicecli.cli import ask_cmd, batch_cmd, models_cmd, serve_cmd
+from voicecli.cli import ask_cmd, batch_cmd, models_cmd, serve_cmd, transcribe_cmd
 from voicecli.cli.output import error_line
 from voicecli.errors import ExitCode, VoicecliError
 from voicecli.logs import configure_logging
@@ -47,6 +47,7 @@ def _global_options(
 app.command("ask")(ask_cmd.ask)
 app.command("serve")(serve_cmd.serve)
 app.command("models")(models_cmd.models)
+app.command("transcribe")(transcribe_cmd.transcribe)
 app.command("batch")(batch_cmd.batch)
 
 

@@ -1,0 +1,177 @@
+"""`voicecli transcribe FILE...`: speech to text (with times) via the Live API's transcription."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voicecli.backends import open_endpoint
+from voicecli.cli.options import (
+    ApiKey,
+    ApiVersion,
+    Backend,
+    BaseUrl,
+    ConfigPath,
+    Location,
+    Model,
+    Project,
+    Token,
+    settings_from_flags,
+)
+from voicecli.cli.output import error_line, is_interactive, notice
+from voicecli.errors import ExitCode, InputFileError, UsageError
+from voicecli.settings import Settings
+from voicecli.transcribe import FORMATS, TranscribeOptions, render, transcribe_at
+from voicecli.transcribe.engine import Progress, transcription_setup
+from voicecli.transcribe.formats import EXTENSIONS
+
+
+def transcribe(
+    files: Annotated[
+        list[Path], typer.Argument(help="Audio files (WAV/FLAC/OGG/MP3; - = stdin).")
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="text | json | srt | vtt.")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (one input).")
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", help="One file per input, named after it.")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help="BCP-47 hint for the transcription.")
+    ] = None,
+    realtime: Annotated[
+        bool, typer.Option("--realtime", help="Send the audio at 1× speed.")
+    ] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", help="Seconds to wait for a segment's transcript."),
+    ] = None,
+    backend: Backend = None,
+    model: Model = None,
+    api_key: ApiKey = None,
+    token: Token = None,
+    base_url: BaseUrl = None,
+    api_version: ApiVersion = None,
+    project: Project = None,
+    location: Location = None,
+    config: ConfigPath = None,
+) -> None:
+    """Transcribe audio files, with segment times (text, JSON, SRT or WebVTT)."""
+    _check_targets(files, fmt, output, output_dir)
+    settings = settings_from_flags(
+        config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
+        api_version=api_version, project=project, location=location, reply_timeout_s=timeout,
+    )
+    for warning in settings.warnings:
+        notice(warning)
+    transcription_setup(settings, settings.model, language)  # refuse bad settings first
+    opts = TranscribeOptions(realtime=realtime, language=language)
+    failed = asyncio.run(_run_all(settings, files, opts, fmt, output, output_dir))
+    if failed:
+        raise typer.Exit(ExitCode.USAGE)
+
+
+def _check_targets(files: list[Path], fmt: str, output: Path | None, out_dir: Path | None) -> None:
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if output is not None and out_dir is not None:
+        raise UsageError("give either --output or --output-dir, not both")
+    if output is not None and len(files) > 1:
+        raise UsageError("--output takes one input; use --output-dir DIR for several")
+    if len(files) > 1 and out_dir is None and fmt != "text":
+        raise UsageError(f"several inputs in {fmt} need --output-dir DIR")
+    if sum(str(f) == "-" for f in files) > 1:
+        raise UsageError("stdin (-) can be read only once")
+
+
+async def _run_all(
+    settings: Settings, files: list[Path], opts: TranscribeOptions, fmt: str,
+    output: Path | None, out_dir: Path | None,
+) -> int:
+    """Transcribe every readable file on one endpoint; return how many could not be read."""
+    failed = 0
+    async with open_endpoint(settings, notice, pace=0) as endpoint:
+        for path in files:
+            try:
+                pcm = _load(path)
+            except InputFileError as exc:
+                if len(files) == 1:
+                    raise
+                error_line(str(exc))
+                failed += 1
+                continue
+            with _progress(_display(path)) as progress:
+                transcript = await transcribe_at(endpoint, settings, pcm, opts, progress)
+            text = render(transcript, fmt, _display(path))
+            _emit(text, path, fmt, output, out_dir, header=len(files) > 1)
+    return failed
+
+
+def _load(path: Path) -> bytes:
+    from voicecli.audio.pcm import load_audio
+
+    return load_audio(str(path)).tobytes()
+
+
+def _display(path: Path) -> str:
+    return "<stdin>" if str(path) == "-" else str(path)
+
+
+def _emit(
+    text: str, path: Path, fmt: str, output: Path | None, out_dir: Path | None, header: bool
+) -> None:
+    if out_dir is not None:
+        stem = "stdin" if str(path) == "-" else path.stem
+        write_atomic(out_dir / f"{stem}.{EXTENSIONS[fmt]}", text)
+    elif output is not None:
+        write_atomic(output, text)
+    else:
+        if header:
+            print(f"==> {_display(path)} <==", flush=True)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to a temporary file next to `path`, then rename it into place."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def _progress(name: str) -> Iterator[Progress | None]:
+    """A Rich progress bar on stderr, only when stderr is a terminal."""
+    if not is_interactive(sys.stderr):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+    ) as bar:
+        task = bar.add_task(name, total=None)
+
+        def update(done_s: float, total_s: float) -> None:
+            bar.update(task, completed=done_s, total=max(total_s, 1e-9))
+
+        yield update
