@@ -280,3 +280,14 @@ def test_transcribe_command_srt_through_the_entry_point(tmp_path: Path) -> None:
     assert "london" in srt.lower() and "kitchen" in srt.lower()
     missing = voicecli("transcribe", str(tmp_path / "nope.wav"), env=clean_env(tmp_path))
     assert_one_line_error(missing, 2, "nope.wav")
+
+
+def test_readable_config_with_a_key_warns_on_stderr(tmp_path: Path, served) -> None:  # type: ignore[no-untyped-def]
+    url, _ = served
+    config = tmp_path / "config.toml"
+    config.write_text(f'api_key = "{SECRET}"\nbase_url = "{url}"\n')
+    config.chmod(0o644)
+    proc = voicecli("ask", "--config", str(config), "hello", env=clean_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "readable by other users; run: chmod 600" in proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr

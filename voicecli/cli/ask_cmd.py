@@ -71,8 +71,6 @@ def ask(
         api_version=api_version, project=project, location=location, response=response,
         system_instruction=system, voice=voice, language=language, reply_timeout_s=timeout,
     )
-    for warning in settings.warnings:
-        notice(warning)
     q = _question(question, audio)
     sink = JsonLines() if json_out else None
     try:

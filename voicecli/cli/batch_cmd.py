@@ -72,8 +72,6 @@ def batch(
         api_version=api_version, project=project, location=location, response=response,
         system_instruction=system, voice=voice, language=language, reply_timeout_s=timeout,
     )
-    for warning in settings.warnings:
-        notice(warning)
     summary = asyncio.run(_run(settings, source, out, jobs, max_attempts))
     print_summary(summary, out)
     if summary.exit_code != ExitCode.OK:

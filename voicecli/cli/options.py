@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from voicecli.cli.output import notice
 from voicecli.settings import Secret, Settings, load_settings
 
 CONN = "Connection"
@@ -55,9 +56,15 @@ ConfigPath = Annotated[
 
 
 def settings_from_flags(config: Path | None = None, **flags: Any) -> Settings:
-    """Settings from defaults < config file < environment < these flags (None = not given)."""
+    """Settings from defaults < config file < environment < these flags (None = not given).
+
+    Warnings about the configuration (a config file others can read) go to stderr here.
+    """
     values = {k: v for k, v in flags.items() if v is not None}
     for secret in ("api_key", "token"):
         if secret in values:
             values[secret] = Secret(values[secret])
-    return load_settings(values, config_path=config)
+    settings = load_settings(values, config_path=config)
+    for warning in settings.warnings:
+        notice(warning)
+    return settings

@@ -73,8 +73,6 @@ def transcribe(
         config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
         api_version=api_version, project=project, location=location, reply_timeout_s=timeout,
     )
-    for warning in settings.warnings:
-        notice(warning)
     transcription_setup(settings, settings.model, language)  # refuse bad settings first
     opts = TranscribeOptions(realtime=realtime, language=language)
     failed = asyncio.run(_run_all(settings, files, opts, fmt, output, output_dir))
