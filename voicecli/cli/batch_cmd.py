@@ -23,10 +23,13 @@ from voicecli.cli.options import (
     Backend,
     BaseUrl,
     ConfigPath,
+    Language,
     Location,
     Model,
     Project,
+    System,
     Token,
+    Voice,
     settings_from_flags,
 )
 from voicecli.cli.output import is_interactive, notice, one_line
@@ -50,9 +53,9 @@ def batch(
     response: Annotated[
         str | None, typer.Option("--response", help="auto | audio | text (jobs may override).")
     ] = None,
-    system: Annotated[str | None, typer.Option("--system", help="System instruction.")] = None,
-    voice: Annotated[str | None, typer.Option("--voice", help="Prebuilt voice, e.g. Kore.")] = None,
-    language: Annotated[str | None, typer.Option("--language", help="BCP-47 code.")] = None,
+    system: System = None,
+    voice: Voice = None,
+    language: Language = None,
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="Seconds to wait for each reply.")
     ] = None,

@@ -48,6 +48,16 @@ Project = Annotated[
 Location = Annotated[
     str | None, typer.Option("--location", help="Vertex AI location.", rich_help_panel=CONN)
 ]
+VOICE = "Voice"
+System = Annotated[
+    str | None, typer.Option("--system", help="System instruction.", rich_help_panel=VOICE)
+]
+Voice = Annotated[
+    str | None, typer.Option("--voice", help="Prebuilt voice, e.g. Kore.", rich_help_panel=VOICE)
+]
+Language = Annotated[
+    str | None, typer.Option("--language", help="BCP-47 code.", rich_help_panel=VOICE)
+]
 ConfigPath = Annotated[
     Path | None,
     typer.Option("--config", help="Config file (default: the per-user config.toml).",
