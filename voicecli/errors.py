@@ -14,7 +14,8 @@ The tree (one funnel, ``voicecli.cli.main``, turns these into one stderr line an
     │   ├── SetupTimeout
     │   └── ServiceUnavailable                 1011 internal / deadline / unavailable (retryable)
     ├── AuthenticationError            exit 4  missing or rejected API key / token
-    └── ServiceRefused                 exit 5  model not found, policy, quota, invalid argument
+    ├── ServiceRefused                 exit 5  model not found, policy, quota, invalid argument
+    └── AudioDeviceError               exit 6  no device, PortAudio missing, device lost, silent mic
 
 Messages say what to do. Nothing here may carry an API key: callers pass reasons that came from
 the service or from our own text, never a URL with a query string or a header value.
@@ -34,6 +35,7 @@ class ExitCode(IntEnum):
     NETWORK = 3
     AUTH = 4
     REFUSED = 5
+    AUDIO_DEVICE = 6
     INTERRUPTED = 130
 
 
@@ -105,6 +107,13 @@ class ServiceRefused(VoicecliError):
 
     exit_code = ExitCode.REFUSED
     code = "refused"
+
+
+class AudioDeviceError(VoicecliError):
+    """A sound device cannot be used: none, PortAudio missing, gone mid-session, a silent mic."""
+
+    exit_code = ExitCode.AUDIO_DEVICE
+    code = "audio_device"
 
 
 class SessionClosed(VoicecliError):
