@@ -33,6 +33,11 @@ class SetupOptions:
     manual_activity: bool = False  # client sends activityStart/activityEnd (§5.4)
     input_transcription: bool = False
     needs_audio_out: bool = False
+    # server voice activity detection (§3.1.5); None leaves the service's default
+    vad_silence_ms: int | None = None
+    vad_start_sensitivity: str | None = None  # START_SENSITIVITY_LOW | START_SENSITIVITY_HIGH
+    vad_end_sensitivity: str | None = None  # END_SENSITIVITY_LOW | END_SENSITIVITY_HIGH
+    no_interruption: bool = False  # activityHandling NO_INTERRUPTION: speaking never cuts a reply
 
 
 def response_modality(settings: Settings, needs_audio_out: bool) -> str:
@@ -65,14 +70,27 @@ def build_setup(settings: Settings, model_name: str, options: SetupOptions) -> S
         setup.output_audio_transcription = AudioTranscriptionConfig()
     if options.input_transcription:
         setup.input_audio_transcription = AudioTranscriptionConfig()
-    if options.manual_activity:
-        setup.realtime_input_config = RealtimeInputConfig(
-            automatic_activity_detection=AutomaticActivityDetection(disabled=True)
-        )
+    setup.realtime_input_config = _realtime_input_config(options)
     if options.conversation and settings.context_compression:
         setup.context_window_compression = ContextWindowCompression(sliding_window=SlidingWindow())
     check_setup(setup, api_version=settings.api_version, backend=_backend(settings))
     return setup
+
+
+def _realtime_input_config(options: SetupOptions) -> RealtimeInputConfig | None:
+    """realtimeInputConfig (§3.1.5), or None when every field keeps the service's default."""
+    if options.manual_activity:
+        detection = AutomaticActivityDetection(disabled=True)
+    else:
+        detection = AutomaticActivityDetection(
+            start_of_speech_sensitivity=options.vad_start_sensitivity,
+            end_of_speech_sensitivity=options.vad_end_sensitivity,
+            silence_duration_ms=options.vad_silence_ms,
+        )
+    handling = "NO_INTERRUPTION" if options.no_interruption else None
+    if detection == AutomaticActivityDetection() and handling is None:
+        return None
+    return RealtimeInputConfig(automatic_activity_detection=detection, activity_handling=handling)
 
 
 def _speech_config(settings: Settings) -> SpeechConfig | None:

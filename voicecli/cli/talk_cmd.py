@@ -1,0 +1,151 @@
+"""`voicecli talk`: a spoken conversation in the terminal (library: voicecli.talk.run)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from voicecli.cli.options import (
+    ApiKey,
+    ApiVersion,
+    Backend,
+    BaseUrl,
+    ConfigPath,
+    Language,
+    Location,
+    Model,
+    Project,
+    System,
+    Token,
+    Voice,
+    settings_from_flags,
+)
+from voicecli.cli.output import JsonLines, is_interactive, notice
+from voicecli.client.ndjson import error_json
+from voicecli.errors import ExitCode, UsageError, VoicecliError
+from voicecli.talk.options import TalkOptions
+from voicecli.talk.run import TalkResult, run_talk
+
+AUDIO = "Audio"
+TURNS = "Turn taking"
+SAVE = "Saving"
+
+
+def talk(
+    input_device: Annotated[str | None, typer.Option(
+        "--input-device", "-i", help="Microphone: index or name substring (voicecli devices).",
+        rich_help_panel=AUDIO)] = None,
+    output_device: Annotated[str | None, typer.Option(
+        "--output-device", "-o", help="Speaker: index or name substring.",
+        rich_help_panel=AUDIO)] = None,
+    chunk_ms: Annotated[int, typer.Option(
+        "--chunk-ms", help="Mic audio sent every N ms (10–100).", rich_help_panel=AUDIO)] = 20,
+    latency: Annotated[str | None, typer.Option(
+        "--latency", help="Device buffer: seconds, or low | high.", rich_help_panel=AUDIO)] = None,
+    ptt: Annotated[bool, typer.Option(
+        "--ptt", help="Push-to-talk: space starts and stops your turn (no voice detection).",
+        rich_help_panel=TURNS)] = False,
+    no_barge_in: Annotated[bool, typer.Option(
+        "--no-barge-in", help="Speaking does not cut a reply off (NO_INTERRUPTION).",
+        rich_help_panel=TURNS)] = False,
+    vad_silence_ms: Annotated[int | None, typer.Option(
+        "--vad-silence-ms", help="Silence that ends your turn (server VAD).",
+        rich_help_panel=TURNS)] = None,
+    vad_start_sensitivity: Annotated[str | None, typer.Option(
+        "--vad-start-sensitivity", help="low | high.", rich_help_panel=TURNS)] = None,
+    vad_end_sensitivity: Annotated[str | None, typer.Option(
+        "--vad-end-sensitivity", help="low | high.", rich_help_panel=TURNS)] = None,
+    text: Annotated[bool, typer.Option(
+        "--text", help="Text replies where the model supports them.")] = False,
+    system: System = None,
+    system_file: Annotated[Path | None, typer.Option(
+        "--system-file", help="Read the system instruction from a file.",
+        rich_help_panel="Voice")] = None,
+    voice: Voice = None,
+    language: Language = None,
+    record: Annotated[Path | None, typer.Option(
+        "--record", help="Save mic.wav, speaker.wav, transcript.md, events.jsonl here.",
+        rich_help_panel=SAVE)] = None,
+    transcript: Annotated[Path | None, typer.Option(
+        "--transcript", help="Append the conversation to this Markdown file.",
+        rich_help_panel=SAVE)] = None,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help="No live screen: NDJSON events on stdout.")] = False,
+    backend: Backend = None,
+    model: Model = None,
+    api_key: ApiKey = None,
+    token: Token = None,
+    base_url: BaseUrl = None,
+    api_version: ApiVersion = None,
+    project: Project = None,
+    location: Location = None,
+    config: ConfigPath = None,
+) -> None:
+    """Talk with Gemini: speak, hear the reply, interrupt it by speaking.
+
+    Keys: m mute, t type a message, space talk (with --ptt), q or Ctrl-C quit.
+    """
+    settings = settings_from_flags(
+        config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
+        api_version=api_version, project=project, location=location,
+        system_instruction=_system(system, system_file), voice=voice, language=language,
+    )
+    options = TalkOptions(
+        input_device=_device(input_device), output_device=_device(output_device),
+        chunk_ms=chunk_ms, latency=_latency(latency), ptt=ptt, barge_in=not no_barge_in,
+        text=text, vad_silence_ms=vad_silence_ms, vad_start_sensitivity=vad_start_sensitivity,
+        vad_end_sensitivity=vad_end_sensitivity, record_dir=record, transcript=transcript,
+    )
+    live_screen = not json_out and is_interactive(sys.stdout)
+    sink = None if live_screen else JsonLines()
+    console = Console(highlight=False) if live_screen else None
+    try:
+        result = asyncio.run(run_talk(settings, options, console=console, emit=sink,
+                                      notify=notice))
+    except VoicecliError as exc:
+        if sink is not None:
+            sink(error_json(exc))
+        raise
+    _goodbye(result, options)
+    if result.reason == "interrupted":
+        raise typer.Exit(ExitCode.INTERRUPTED)
+
+
+def _system(system: str | None, system_file: Path | None) -> str | None:
+    if system_file is None:
+        return system
+    if system is not None:
+        raise UsageError("give either --system or --system-file, not both")
+    try:
+        return system_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read --system-file {system_file}: {exc}") from None
+
+
+def _device(spec: str | None) -> str | int | None:
+    if spec is None:
+        return None
+    return int(spec) if spec.strip().isdigit() else spec
+
+
+def _latency(value: str | None) -> float | str | None:
+    if value is None or value in ("low", "high"):
+        return value
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise UsageError(f"--latency must be seconds or low/high, not {value!r}") from None
+    if not 0.001 <= seconds <= 2.0:
+        raise UsageError("--latency must be between 0.001 and 2 seconds")
+    return seconds
+
+
+def _goodbye(result: TalkResult, options: TalkOptions) -> None:
+    saved = [str(p) for p in (options.transcript, options.record_dir) if p is not None]
+    where = f"; saved to {', '.join(saved)}" if saved else ""
+    notice(f"voicecli: {result.turns} turn(s), {result.reason}{where}")

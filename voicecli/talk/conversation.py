@@ -1,0 +1,360 @@
+"""The conversation: mic → wire, wire → speaker and screen, keys → controls.
+
+Tasks in one TaskGroup (style-guide §5): `_capture` (mic chunks out), `_receive` (server events
+in), `_watch` (device health, status, latency), `_keys`, and the UI task the caller adds. The
+ViewState is changed only here, on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from voicecli.ask import error_text
+from voicecli.audio.pcm import duration_ms
+from voicecli.client.live import LiveSession, Reconnected, Reconnecting
+from voicecli.client.ndjson import event_json, usage_json
+from voicecli.protocol import events as ev
+from voicecli.protocol.messages import FunctionResponse
+from voicecli.talk.audio import AudioInput, AudioOutput
+from voicecli.talk.keys import BACKSPACE, ENTER, ESCAPE, KeyReader
+from voicecli.talk.options import TalkOptions
+from voicecli.talk.record import Recording, TranscriptFile
+from voicecli.talk.transcript import cut_index, join_fragment
+from voicecli.ui.state import Status, ToolCallView, TurnView, ViewState
+
+VOICE_DBFS = -45.0  # a mic chunk louder than this counts as speech for status and latency
+SPEECH_HOLD_S = 0.3  # "you're speaking" lingers this long after the last loud chunk
+WATCH_PERIOD_S = 0.05
+Emit = Callable[[dict[str, Any]], None]
+
+
+class Quit(Exception):
+    """Raised inside the TaskGroup to end the conversation; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Conversation:
+    def __init__(self, live: LiveSession, state: ViewState, options: TalkOptions,
+                 mic: AudioInput, speaker: AudioOutput | None, *,
+                 emit: Emit | None = None, recording: Recording | None = None,
+                 transcript: TranscriptFile | None = None) -> None:
+        self.live, self.state, self.options = live, state, options
+        self.mic, self.speaker = mic, speaker
+        self._emit_json, self.recording, self.transcript = emit, recording, transcript
+        self.quit_requested: asyncio.Event = asyncio.Event()
+        self.quit_reason = "quit"
+        self._dropping = False  # audio of an interrupted turn still arriving: not played
+        self._last_voice_at = -math.inf
+        self._speech_end: float | None = None  # the end of speech this reply answers
+        self._ptt_want = False
+        self._ptt_tail_until: float | None = None
+        self._preroll: deque[bytes] = deque(maxlen=max(1, options.preroll_ms // options.chunk_ms))
+        self._stream_end_due = False
+
+    # ---- running ---------------------------------------------------------------------------
+
+    def start(self, tg: asyncio.TaskGroup, keys: KeyReader | None) -> None:
+        tg.create_task(self._capture())
+        tg.create_task(self._receive())
+        tg.create_task(self._watch())
+        tg.create_task(self._until_quit())
+        if keys is not None and keys.active:
+            tg.create_task(self._keys(keys))
+
+    def request_quit(self, reason: str) -> None:
+        self.quit_reason = reason
+        self.quit_requested.set()
+
+    async def _until_quit(self) -> None:
+        await self.quit_requested.wait()
+        raise Quit(self.quit_reason)
+
+    def finish(self) -> None:
+        """Flush what the user made: the live turn goes to the transcript, marked partial."""
+        turn = self.state.turn
+        if self.transcript is not None:
+            self.transcript.add_turn(turn, partial=True)
+        if self.recording is not None:
+            self.recording.transcript.add_turn(turn, partial=True)
+        self.state.status = Status.CLOSED
+
+    # ---- mic → wire ------------------------------------------------------------------------
+
+    async def _capture(self) -> None:
+        while True:
+            chunk = await self.mic.read_chunk()
+            now = time.monotonic()
+            self.state.mic_dbfs = self.mic.level_dbfs
+            if self.state.mic_dbfs > VOICE_DBFS and not self.state.muted:
+                self._last_voice_at = now
+            if self.recording is not None:
+                self.recording.add_mic(chunk, now)
+            await self._send_chunk(chunk, now)
+
+    async def _send_chunk(self, chunk: bytes, now: float) -> None:
+        if self._stream_end_due:  # muted: tell the service the stream paused (§5.3)
+            self._stream_end_due = False
+            await self.live.send_audio_stream_end()
+        if self.state.muted:
+            return
+        if not self.options.ptt:
+            await self.live.send_audio(chunk)
+            return
+        await self._push_to_talk(chunk, now)
+
+    async def _push_to_talk(self, chunk: bytes, now: float) -> None:
+        """Manual activity (§5.4): activityStart, pre-roll, audio, a short tail, activityEnd."""
+        if self._ptt_want and not self.state.ptt_talking:
+            self.state.ptt_talking, self._ptt_tail_until = True, None
+            await self.live.send_activity_start()
+            while self._preroll:
+                await self.live.send_audio(self._preroll.popleft())
+            self._begin_user_turn()
+        if self.state.ptt_talking and not self._ptt_want and self._ptt_tail_until is None:
+            self._ptt_tail_until = now + self.options.ptt_tail_ms / 1000
+        if not self.state.ptt_talking:
+            self._preroll.append(chunk)
+            return
+        await self.live.send_audio(chunk)
+        if self._ptt_tail_until is not None and now >= self._ptt_tail_until:
+            self.state.ptt_talking, self._ptt_tail_until = False, None
+            await self.live.send_activity_end()
+            self._speech_end = now
+
+    def _begin_user_turn(self) -> None:
+        if self.state.turn.model:  # a new question after a finished reply starts a new turn
+            self._finish_turn()
+
+    # ---- wire → speaker and screen ------------------------------------------------------------
+
+    async def _receive(self) -> None:
+        async for event in self.live.events():
+            self._emit(event_json(event), event)
+            await self._handle(event)
+        self.request_quit("the server ended the session")
+
+    async def _handle(self, event: object) -> None:
+        state = self.state
+        match event:
+            case ev.SetupComplete():
+                state.status = Status.LISTENING
+            case ev.InputTranscript(text=text):
+                self._begin_user_turn()
+                state.turn.user = join_fragment(state.turn.user, text)
+            case ev.ModelAudio(data=data, rate=rate):
+                self._on_audio(data, rate)
+            case ev.ModelText(text=text) | ev.OutputTranscript(text=text) if not self._dropping:
+                self._note_reply_start()
+                state.turn.model = join_fragment(state.turn.model, text)
+            case ev.Interrupted():
+                self._on_interrupted()
+            case ev.GenerationComplete():
+                if self.speaker is not None:
+                    self.speaker.end_of_turn()
+            case ev.TurnComplete():
+                self._on_turn_complete()
+            case ev.ToolCallRequested(calls=calls):
+                await self._on_tool_calls(calls)
+            case ev.Usage(usage=usage):
+                self._on_usage(usage)
+            case Reconnecting(reason=reason):
+                state.status, state.notice = Status.RECONNECTING, f"reconnecting ({reason})…"
+            case Reconnected(resumed=resumed):
+                state.counters.reconnects += 1
+                state.status = Status.LISTENING
+                state.notice = "reconnected" + ("" if resumed else " (a new session)")
+            case ev.GoAway(time_left_s=left):
+                when = f" in {left:.0f} s" if left is not None else ""
+                state.notice = f"the service ends this connection{when}; resuming on a new one"
+            case ev.ServerErrorPayload():
+                state.notice = f"server error: {error_text(event)}"
+
+    def _on_audio(self, data: bytes, rate: int) -> None:
+        ms = duration_ms(len(data), rate)
+        if self._dropping:  # late audio of an interrupted turn is never played
+            self.state.counters.late_audio_dropped_ms += ms
+            return
+        self._note_reply_start()
+        self.state.turn.received_ms += ms
+        if self.speaker is not None:
+            self.speaker.play(data, rate)
+        if self.recording is not None:
+            self.recording.add_speaker(data, time.monotonic())
+
+    def _note_reply_start(self) -> None:
+        turn = self.state.turn
+        if turn.model or turn.received_ms:
+            return
+        if self._speech_end is None and self._last_voice_at > -math.inf:
+            self._speech_end = self._last_voice_at
+        if self.speaker is None and self._speech_end is not None:  # text replies: first text
+            turn.latency_ms = (time.monotonic() - self._speech_end) * 1000
+
+    def _on_interrupted(self) -> None:
+        turn = self.state.turn
+        turn.interrupted = True
+        if self.speaker is not None:
+            turn.heard_ms = max(0.0, turn.received_ms - self.speaker.buffered_ms)
+            self.speaker.flush()
+        share = turn.heard_ms / turn.received_ms if turn.received_ms else 1.0
+        turn.cut_at = cut_index(turn.model, share)
+        self._dropping = True
+
+    def _on_turn_complete(self) -> None:
+        self._dropping = False
+        if self.speaker is not None:
+            self.speaker.end_of_turn()
+        self._finish_turn()
+
+    def _finish_turn(self) -> None:
+        self._update_latency()
+        done = self.state.finish_turn()
+        self._speech_end = None
+        if not done.is_empty():
+            self._emit(_turn_json(done), None)
+            if self.transcript is not None:
+                self.transcript.add_turn(done)
+            if self.recording is not None:
+                self.recording.transcript.add_turn(done)
+
+    async def _on_tool_calls(self, calls: tuple[Any, ...]) -> None:
+        """talk declares no tools; answer any call so a BLOCKING one never wedges the turn."""
+        responses = []
+        for call in calls:
+            self.state.turn.tools.append(ToolCallView(call.name or "?", _args(call.args),
+                                                      "not available in talk"))
+            responses.append(FunctionResponse(id=call.id, name=call.name,
+                                              response={"error": "no such tool"}))
+        await self.live.send_tool_response(responses)
+
+    def _on_usage(self, usage: Any) -> None:
+        fields = usage_json(usage) or {}
+        self.state.usage.prompt += fields.get("prompt_tokens", 0)
+        self.state.usage.response += fields.get("response_tokens", 0)
+        self.state.usage.total += fields.get("total_tokens", 0)
+
+    # ---- health, status, latency ---------------------------------------------------------------
+
+    async def _watch(self) -> None:
+        while True:
+            self.mic.raise_if_failed()
+            if self.speaker is not None:
+                self.speaker.raise_if_failed()
+            self._update_latency()
+            self._update_status(time.monotonic())
+            self._update_counters()
+            await asyncio.sleep(WATCH_PERIOD_S)
+
+    def _update_latency(self) -> None:
+        turn, speaker = self.state.turn, self.speaker
+        if turn.latency_ms is not None or speaker is None or speaker.heard_at is None:
+            return
+        if self._speech_end is None or not turn.received_ms:
+            return
+        turn.latency_ms = max(0.0, (speaker.heard_at - self._speech_end) * 1000)
+        self.state.last_latency_ms = turn.latency_ms
+        self._emit({"type": "latency", "ms": round(turn.latency_ms, 1)}, None)
+
+    def _update_status(self, now: float) -> None:
+        state = self.state
+        if state.status in (Status.CONNECTING, Status.RECONNECTING, Status.CLOSED):
+            return
+        before = state.status
+        if self.speaker is not None and self.speaker.buffered_ms > 0 and not self._dropping:
+            state.status = Status.SPEAKING
+        elif now - self._last_voice_at < SPEECH_HOLD_S or state.ptt_talking:
+            state.status = Status.USER_SPEAKING
+        elif state.turn.user and not (state.turn.model or state.turn.received_ms):
+            state.status = Status.THINKING
+        else:
+            state.status = Status.LISTENING
+        if state.status is not before:
+            self._emit({"type": "status", "status": state.status.value}, None)
+
+    def _update_counters(self) -> None:
+        counters, stats = self.state.counters, self.mic.stats
+        counters.mic_dropped_ms = stats.dropped_frames / stats.rate * 1000 if stats.rate else 0.0
+        counters.mic_overflows = stats.overflows
+        if self.speaker is not None:
+            counters.underruns = self.speaker.stats.underruns
+
+    # ---- keys ---------------------------------------------------------------------------------
+
+    async def _keys(self, keys: KeyReader) -> None:
+        while True:
+            key = await keys.get()
+            if self.state.typing is not None:
+                await self._typing_key(key)
+            else:
+                self._command_key(key)
+
+    def _command_key(self, key: str) -> None:
+        state = self.state
+        if key in ("q", "Q"):
+            self.request_quit("quit")
+        elif key in ("m", "M"):
+            state.muted = not state.muted
+            self._stream_end_due = state.muted
+            state.notice = "muted: the service was told the audio stream ended" if state.muted \
+                else ""
+        elif key in ("t", "T"):
+            state.typing = ""
+        elif key == " " and self.options.ptt:
+            self._ptt_want = not self._ptt_want
+
+    async def _typing_key(self, key: str) -> None:
+        state = self.state
+        typed = state.typing or ""
+        if key == ESCAPE:
+            state.typing = None
+        elif key == BACKSPACE:
+            state.typing = typed[:-1]
+        elif key == ENTER:
+            state.typing = None
+            if typed.strip():
+                await self.send_typed(typed.strip())
+        else:
+            state.typing = typed + key
+
+    async def send_typed(self, text: str) -> None:
+        """A typed message, sent as realtime text (§5.2): a user turn like speech."""
+        self._begin_user_turn()
+        self.state.turn.user = join_fragment(self.state.turn.user, text)
+        self.state.turn.typed = True
+        self._speech_end = time.monotonic()
+        await self.live.send_text(text)
+
+    # ---- output -------------------------------------------------------------------------------
+
+    def _emit(self, obj: dict[str, Any] | None, event: object) -> None:
+        if obj is None:
+            return
+        if self._emit_json is not None:
+            self._emit_json(obj)
+        if self.recording is not None:
+            self.recording.add_event(obj)
+
+
+def _turn_json(turn: TurnView) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "turn", "user": turn.user, "model": turn.model,
+                           "interrupted": turn.interrupted}
+    if turn.typed:
+        out["typed"] = True
+    if turn.interrupted:
+        out["heard_ms"] = round(turn.heard_ms, 1)
+        out["received_ms"] = round(turn.received_ms, 1)
+    if turn.latency_ms is not None:
+        out["latency_ms"] = round(turn.latency_ms, 1)
+    return out
+
+
+def _args(args: dict[str, Any] | None) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in (args or {}).items())

@@ -1,0 +1,168 @@
+"""`run_talk`: the whole conversation, usable from Python without typer.
+
+    result = asyncio.run(run_talk(load_settings(), TalkOptions(), console=Console()))
+
+Order of events: refuse bad settings before touching anything; open the devices (a missing
+device fails before any network); connect; then run the conversation until `q`, Ctrl-C, SIGTERM,
+the server ending it, or an error. Every exit path closes the socket with 1000, restores the
+terminal and flushes the transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from contextlib import AsyncExitStack, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+
+from voicecli.ask import connect_options
+from voicecli.backends import open_endpoint, resolve_backend
+from voicecli.client.live import LiveSession
+from voicecli.client.setup import build_setup
+from voicecli.settings import Settings, replace
+from voicecli.talk.audio import AudioInput, AudioOutput
+from voicecli.talk.conversation import Conversation, Emit, Quit
+from voicecli.talk.keys import KeyReader
+from voicecli.talk.options import TalkOptions
+from voicecli.talk.record import Recording, TranscriptFile
+from voicecli.ui.live import LiveView
+from voicecli.ui.state import Status, ViewState
+
+
+@dataclass
+class TalkResult:
+    reason: str  # "quit" (q), "interrupted" (Ctrl-C / SIGTERM), or why the server ended it
+    turns: int
+    reconnects: int
+
+
+async def run_talk(settings: Settings, options: TalkOptions, *, console: Console | None = None,
+                   emit: Emit | None = None, notify: Callable[[str], None] | None = None,
+                   mic: AudioInput | None = None, speaker: AudioOutput | None = None,
+                   read_keys: bool = True) -> TalkResult:
+    """Talk until the user quits. `console` draws the live UI; `emit` gets NDJSON events."""
+    settings = replace(settings, response="text" if options.text else "audio")
+    setup_options = options.setup_options()
+    build_setup(settings, settings.model, setup_options)  # a bad setting fails before anything
+    state = ViewState(ptt=options.ptt, barge_in=options.barge_in, text_replies=options.text,
+                      where=_where(settings), scrollback=console is not None)
+    async with AsyncExitStack() as stack:
+        view = stack.enter_context(LiveView(console)) if console is not None else None
+        painter = _start_painter(stack, view, state)
+        say = _notifier(state, notify, view is not None)
+        recording, transcript = _outputs(stack, options, settings)
+        mic = mic or await stack.enter_async_context(_microphone(options))
+        if speaker is None and not options.text:
+            speaker = await stack.enter_async_context(_speaker(options))
+        endpoint = await stack.enter_async_context(open_endpoint(settings, say, pace=1.0))
+        setup = build_setup(settings, endpoint.model, setup_options)
+        live = await stack.enter_async_context(
+            LiveSession(endpoint, setup, connect_options(settings))
+        )
+        convo = Conversation(live, state, options, mic, speaker, emit=emit,
+                             recording=recording, transcript=transcript)
+        keys = stack.enter_context(KeyReader()) if read_keys else None
+        reason = await _converse(convo, keys, painter)
+        state.counters.reconnects = live.reconnects
+        turns = state.turns_done
+    return TalkResult(reason=reason, turns=turns, reconnects=state.counters.reconnects)
+
+
+async def _converse(convo: Conversation, keys: KeyReader | None,
+                    painter: asyncio.Task[None] | None) -> str:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a graceful quit, not a cancelled task
+        loop.add_signal_handler(sig, convo.request_quit, "interrupted")
+    try:
+        async with asyncio.TaskGroup() as tg:
+            convo.start(tg, keys)
+            if painter is not None:
+                tg.create_task(_watch_painter(painter))
+    except* Quit:
+        pass
+    except* Exception as group:  # one clear error for the funnel, not an ExceptionGroup
+        raise _first(group) from None
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        convo.finish()
+    return convo.quit_reason
+
+
+async def _watch_painter(painter: asyncio.Task[None]) -> None:
+    """A rendering bug must end the conversation loudly, not freeze the screen."""
+    await asyncio.wait([painter])
+    painter.result()
+
+
+def _start_painter(stack: AsyncExitStack, view: LiveView | None,
+                   state: ViewState) -> asyncio.Task[None] | None:
+    if view is None:
+        return None
+    painter = asyncio.create_task(view.run(state))
+
+    def stop() -> None:
+        painter.cancel()
+        with suppress(Exception):
+            view.draw(state)  # the final frame: status "closed", the last turn in place
+
+    stack.callback(stop)
+    return painter
+
+
+def _notifier(state: ViewState, notify: Callable[[str], None] | None,
+              has_view: bool) -> Callable[[str], None] | None:
+    if not has_view:
+        return notify
+
+    def to_screen(message: str) -> None:  # stderr lines would tear the live region
+        state.notice = message
+
+    return to_screen
+
+
+def _outputs(stack: AsyncExitStack, options: TalkOptions,
+             settings: Settings) -> tuple[Recording | None, TranscriptFile | None]:
+    title = f"voicecli talk · {datetime.now():%Y-%m-%d %H:%M:%S} · {settings.model}"
+    recording = transcript = None
+    if options.record_dir is not None:
+        recording = Recording(options.record_dir, title)
+        stack.callback(recording.close)
+    if options.transcript is not None:
+        transcript = TranscriptFile(options.transcript, title)
+        stack.callback(transcript.close)
+    return recording, transcript
+
+
+def _microphone(options: TalkOptions) -> Any:
+    from voicecli.audio.capture import Microphone  # PortAudio loads only for audio commands
+
+    return Microphone(options.input_device, chunk_ms=options.chunk_ms, latency=options.latency,
+                      silent_after_s=options.silent_mic_s)
+
+
+def _speaker(options: TalkOptions) -> Any:
+    from voicecli.audio.playback import Speaker
+
+    return Speaker(options.output_device, latency=options.latency)
+
+
+def _where(settings: Settings) -> str:
+    backend = resolve_backend(settings)
+    label = {"local": "local engine", "vertex": "Vertex AI", "gemini": "Gemini API"}[backend]
+    return f"{settings.model} · {label}"
+
+
+def _first(group: BaseExceptionGroup[Any]) -> BaseException:
+    leaf: BaseException = group
+    while isinstance(leaf, BaseExceptionGroup):
+        leaf = leaf.exceptions[0]
+    return leaf
+
+
+__all__ = ["TalkOptions", "TalkResult", "run_talk", "Status"]

@@ -1,0 +1,128 @@
+"""ViewState → rich renderables. Pure: no I/O, no clocks (tests render into a captured Console)."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from voicecli.ui.state import Status, TurnView, ViewState
+
+METER_WIDTH = 20
+METER_FLOOR_DB = -60.0
+STATUS_WIDTH = len("● you're speaking")
+
+_STATUS_STYLE = {
+    Status.CONNECTING: "yellow",
+    Status.LISTENING: "green",
+    Status.USER_SPEAKING: "bold cyan",
+    Status.THINKING: "magenta",
+    Status.SPEAKING: "bold blue",
+    Status.RECONNECTING: "bold yellow",
+    Status.CLOSED: "red",
+}
+
+
+def render(state: ViewState) -> RenderableType:
+    """The live region: the turn in progress, then the status bar, then the key help."""
+    parts: list[RenderableType] = []
+    turn = render_turn(state.turn, live=True)
+    if turn is not None:
+        parts.append(turn)
+    if state.typing is not None:
+        parts.append(Text.assemble(("type> ", "bold"), state.typing, ("▏", "blink")))
+    parts.append(status_bar(state))
+    parts.append(key_help(state))
+    return Group(*parts)
+
+
+def render_turn(turn: TurnView, *, live: bool = False) -> RenderableType | None:
+    """A finished turn for the scrollback, or the live one."""
+    if turn.is_empty():
+        return None
+    lines: list[RenderableType] = []
+    if turn.user:
+        who = "You (typed)" if turn.typed else "You"
+        lines.append(Text.assemble((f"{who}: ", "bold cyan"), turn.user))
+    for tool in turn.tools:
+        result = "…" if tool.result is None else tool.result
+        lines.append(Text.assemble(("  ⚙ ", "yellow"), (f"{tool.name}({tool.args})", "yellow"),
+                                   (f" → {result}", "dim")))
+    if turn.model or (live and turn.user):
+        lines.append(_model_line(turn))
+    return Group(*lines)
+
+
+def _model_line(turn: TurnView) -> Text:
+    line = Text.assemble(("Gemini: ", "bold blue"))
+    if not turn.interrupted or turn.cut_at is None:
+        line.append(turn.model)
+    else:
+        line.append(turn.model[: turn.cut_at].rstrip())
+        line.append(" ⟂ interrupted", "bold red")
+        rest = turn.model[turn.cut_at :].strip()
+        if rest:
+            line.append(f" (unheard: {rest})", "dim strike")
+    if turn.latency_ms is not None:
+        line.append(f"  [{turn.latency_ms:.0f} ms]", "dim")
+    return line
+
+
+def status_bar(state: ViewState) -> Group:
+    """Status, mic meter and where we are; the numbers below; then any notice."""
+    status = f"● {state.status.value}".ljust(STATUS_WIDTH)
+    top = Text.assemble((status, _STATUS_STYLE[state.status]), "  ", mic_meter(state))
+    if state.where:
+        top.append(f"  {state.where}", "dim")
+    top.no_wrap, top.overflow = True, "ellipsis"
+    rows: list[RenderableType] = [top]
+    numbers = _numbers(state)
+    if numbers:
+        rows.append(Text(numbers, style="dim"))
+    if state.notice:
+        rows.append(Text(state.notice, style="yellow"))
+    return Group(*rows)
+
+
+def mic_meter(state: ViewState) -> Text:
+    if state.muted:
+        return Text("mic muted".ljust(METER_WIDTH + 4), style="bold red")
+    if state.ptt and not state.ptt_talking:
+        label = "mic ▷ space"
+        return Text(label.ljust(METER_WIDTH + 4), style="dim")
+    return Text.assemble(("mic ", "dim"), (_meter(state.mic_dbfs), "green"))
+
+
+def _meter(dbfs: float) -> str:
+    if math.isinf(dbfs) or dbfs <= METER_FLOOR_DB:
+        filled = 0
+    else:
+        filled = round((1 - dbfs / METER_FLOOR_DB) * METER_WIDTH)
+    filled = max(0, min(METER_WIDTH, filled))
+    return "█" * filled + "·" * (METER_WIDTH - filled)
+
+
+def _numbers(state: ViewState) -> str:
+    parts = []
+    if state.last_latency_ms is not None:
+        parts.append(f"latency {state.last_latency_ms:.0f} ms")
+    if state.usage.total:
+        parts.append(f"tokens {state.usage.total}")
+    c = state.counters
+    if c.reconnects:
+        parts.append(f"reconnects {c.reconnects}")
+    if c.mic_dropped_ms or c.mic_overflows:
+        parts.append(f"mic drops {c.mic_dropped_ms:.0f} ms/{c.mic_overflows}")
+    if c.underruns:
+        parts.append(f"underruns {c.underruns}")
+    return " · ".join(parts)
+
+
+def key_help(state: ViewState) -> Text:
+    keys = ["m mute" if not state.muted else "m unmute", "t type", "q quit"]
+    if state.ptt:
+        keys.insert(0, "space stop talking" if state.ptt_talking else "space talk")
+    if not state.barge_in:
+        keys.append("(no barge-in)")
+    return Text("  ".join(keys), style="dim")
