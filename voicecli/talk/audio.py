@@ -12,7 +12,7 @@ from typing import Any, Protocol
 class AudioInput(Protocol):
     chunk_ms: int
     level_dbfs: float
-    stats: Any  # .overflows, .dropped_frames, .rate
+    stats: Any  # .overflows, .dropped_frames (at the device rate, `rate` if it has one)
 
     async def read_chunk(self) -> bytes: ...
 
@@ -29,5 +29,7 @@ class AudioOutput(Protocol):
     def flush(self) -> None: ...
 
     def end_of_turn(self) -> None: ...
+
+    def start_turn(self) -> None: ...
 
     def raise_if_failed(self) -> None: ...

@@ -29,6 +29,7 @@ from voicecli.ui.state import Status, ToolCallView, TurnView, ViewState
 
 VOICE_DBFS = -45.0  # a mic chunk louder than this counts as speech for status and latency
 SPEECH_HOLD_S = 0.3  # "you're speaking" lingers this long after the last loud chunk
+THINKING_MAX_S = 15.0  # "thinking" gives up if no reply comes (noise is not a question)
 WATCH_PERIOD_S = 0.05
 Emit = Callable[[dict[str, Any]], None]
 
@@ -54,6 +55,7 @@ class Conversation:
         self._dropping = False  # audio of an interrupted turn still arriving: not played
         self._last_voice_at = -math.inf
         self._speech_end: float | None = None  # the end of speech this reply answers
+        self._awaiting_since: float | None = None  # you spoke or typed; no reply yet
         self._ptt_want = False
         self._ptt_tail_until: float | None = None
         self._preroll: deque[bytes] = deque(maxlen=max(1, options.preroll_ms // options.chunk_ms))
@@ -62,6 +64,9 @@ class Conversation:
     # ---- running ---------------------------------------------------------------------------
 
     def start(self, tg: asyncio.TaskGroup, keys: KeyReader | None) -> None:
+        """Start the tasks; the session is already set up (LiveSession took setupComplete)."""
+        self._emit(event_json(self.live.setup_complete), None)
+        self.state.status = Status.LISTENING
         tg.create_task(self._capture())
         tg.create_task(self._receive())
         tg.create_task(self._watch())
@@ -94,7 +99,7 @@ class Conversation:
             now = time.monotonic()
             self.state.mic_dbfs = self.mic.level_dbfs
             if self.state.mic_dbfs > VOICE_DBFS and not self.state.muted:
-                self._last_voice_at = now
+                self._last_voice_at = self._awaiting_since = now
             if self.recording is not None:
                 self.recording.add_mic(chunk, now)
             await self._send_chunk(chunk, now)
@@ -193,6 +198,7 @@ class Conversation:
         turn = self.state.turn
         if turn.model or turn.received_ms:
             return
+        self._awaiting_since = None
         if self._speech_end is None and self._last_voice_at > -math.inf:
             self._speech_end = self._last_voice_at
         if self.speaker is None and self._speech_end is not None:  # text replies: first text
@@ -212,12 +218,13 @@ class Conversation:
         self._dropping = False
         if self.speaker is not None:
             self.speaker.end_of_turn()
+            self.speaker.start_turn()  # after a flush, the next turn's audio is played again
         self._finish_turn()
 
     def _finish_turn(self) -> None:
         self._update_latency()
         done = self.state.finish_turn()
-        self._speech_end = None
+        self._speech_end = self._awaiting_since = None
         if not done.is_empty():
             self._emit(_turn_json(done), None)
             if self.transcript is not None:
@@ -272,7 +279,7 @@ class Conversation:
             state.status = Status.SPEAKING
         elif now - self._last_voice_at < SPEECH_HOLD_S or state.ptt_talking:
             state.status = Status.USER_SPEAKING
-        elif state.turn.user and not (state.turn.model or state.turn.received_ms):
+        elif self._awaiting_since is not None and now - self._awaiting_since < THINKING_MAX_S:
             state.status = Status.THINKING
         else:
             state.status = Status.LISTENING
@@ -281,7 +288,8 @@ class Conversation:
 
     def _update_counters(self) -> None:
         counters, stats = self.state.counters, self.mic.stats
-        counters.mic_dropped_ms = stats.dropped_frames / stats.rate * 1000 if stats.rate else 0.0
+        rate = getattr(self.mic, "rate", 0) or 16000  # dropped frames are at the device rate
+        counters.mic_dropped_ms = stats.dropped_frames / rate * 1000
         counters.mic_overflows = stats.overflows
         if self.speaker is not None:
             counters.underruns = self.speaker.stats.underruns
@@ -329,7 +337,7 @@ class Conversation:
         self._begin_user_turn()
         self.state.turn.user = join_fragment(self.state.turn.user, text)
         self.state.turn.typed = True
-        self._speech_end = time.monotonic()
+        self._speech_end = self._awaiting_since = time.monotonic()
         await self.live.send_text(text)
 
     # ---- output -------------------------------------------------------------------------------

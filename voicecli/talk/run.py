@@ -44,8 +44,9 @@ class TalkResult:
 async def run_talk(settings: Settings, options: TalkOptions, *, console: Console | None = None,
                    emit: Emit | None = None, notify: Callable[[str], None] | None = None,
                    mic: AudioInput | None = None, speaker: AudioOutput | None = None,
-                   read_keys: bool = True) -> TalkResult:
-    """Talk until the user quits. `console` draws the live UI; `emit` gets NDJSON events."""
+                   read_keys: bool = True, stop: asyncio.Event | None = None) -> TalkResult:
+    """Talk until the user quits (or `stop` is set). `console` draws the live UI; `emit` gets
+    NDJSON events; `mic`/`speaker` replace the default devices (voicecli.audio.fakes)."""
     settings = replace(settings, response="text" if options.text else "audio")
     setup_options = options.setup_options()
     build_setup(settings, settings.model, setup_options)  # a bad setting fails before anything
@@ -66,6 +67,8 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
         )
         convo = Conversation(live, state, options, mic, speaker, emit=emit,
                              recording=recording, transcript=transcript)
+        if stop is not None:
+            convo.quit_requested = stop
         keys = stack.enter_context(KeyReader()) if read_keys else None
         reason = await _converse(convo, keys, painter)
         state.counters.reconnects = live.reconnects
@@ -142,14 +145,16 @@ def _outputs(stack: AsyncExitStack, options: TalkOptions,
 def _microphone(options: TalkOptions) -> Any:
     from voicecli.audio.capture import Microphone  # PortAudio loads only for audio commands
 
-    return Microphone(options.input_device, chunk_ms=options.chunk_ms, latency=options.latency,
-                      silent_after_s=options.silent_mic_s)
+    latency = {} if options.latency is None else {"latency": options.latency}
+    return Microphone(options.input_device, chunk_ms=options.chunk_ms,
+                      silence_timeout_s=options.silent_mic_s, **latency)
 
 
 def _speaker(options: TalkOptions) -> Any:
     from voicecli.audio.playback import Speaker
 
-    return Speaker(options.output_device, latency=options.latency)
+    latency = {} if options.latency is None else {"latency": options.latency}
+    return Speaker(options.output_device, **latency)
 
 
 def _where(settings: Settings) -> str:
