@@ -172,6 +172,7 @@ class Conversation:
                 self._on_usage(usage)
             case Reconnecting(reason=reason):
                 state.status, state.notice = Status.RECONNECTING, f"reconnecting ({reason})…"
+                self._on_connection_lost()
             case Reconnected(resumed=resumed):
                 state.counters.reconnects += 1
                 state.status = Status.LISTENING
@@ -220,6 +221,17 @@ class Conversation:
             self.speaker.end_of_turn()
             self.speaker.start_turn()  # after a flush, the next turn's audio is played again
         self._finish_turn()
+
+    def _on_connection_lost(self) -> None:
+        """A reply in flight will not be finished by the new connection: close the turn, let
+        what is buffered play out."""
+        self._dropping = False
+        if self.speaker is not None:
+            self.speaker.end_of_turn()
+            self.speaker.start_turn()
+        if self.state.turn.model or self.state.turn.received_ms:
+            self.state.turn.connection_lost = True
+            self._finish_turn()
 
     def _finish_turn(self) -> None:
         self._update_latency()
@@ -356,6 +368,8 @@ def _turn_json(turn: TurnView) -> dict[str, Any]:
                            "interrupted": turn.interrupted}
     if turn.typed:
         out["typed"] = True
+    if turn.connection_lost:
+        out["connection_lost"] = True
     if turn.interrupted:
         out["heard_ms"] = round(turn.heard_ms, 1)
         out["received_ms"] = round(turn.received_ms, 1)

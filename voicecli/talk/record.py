@@ -56,6 +56,8 @@ def format_turn(turn: TurnView, *, partial: bool = False) -> str:
         lines.append(f"- tool `{tool.name}({tool.args})` → {tool.result or '(no result)'}")
     if turn.model:
         lines.append(f"**Gemini:** {_model_text(turn)}")
+    if turn.connection_lost:
+        lines.append("*(the connection was lost before the reply was complete)*")
     if partial:
         lines.append("*(the conversation ended during this turn)*")
     return "\n\n".join(lines) + "\n"

@@ -64,6 +64,8 @@ def _model_line(turn: TurnView) -> Text:
         rest = turn.model[turn.cut_at :].strip()
         if rest:
             line.append(f" (unheard: {rest})", "dim strike")
+    if turn.connection_lost:
+        line.append(" ⟂ connection lost", "bold yellow")
     if turn.latency_ms is not None:
         line.append(f"  [{turn.latency_ms:.0f} ms]", "dim")
     return line

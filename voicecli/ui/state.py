@@ -37,6 +37,7 @@ class TurnView:
     heard_ms: float = 0.0
     received_ms: float = 0.0
     latency_ms: float | None = None  # end of your speech → first reply audio heard
+    connection_lost: bool = False  # the connection failed before the reply was complete
 
     def is_empty(self) -> bool:
         return not (self.user or self.model or self.tools)
