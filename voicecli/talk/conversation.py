@@ -305,6 +305,9 @@ class Conversation:
         counters.mic_overflows = stats.overflows
         if self.speaker is not None:
             counters.underruns = self.speaker.stats.underruns
+        if not stats.signal_seen and stats.silent_s >= self.options.silent_mic_s:
+            self.state.notice = (f"the microphone has given only digital silence for "
+                                 f"{stats.silent_s:.0f} s: muted, or no permission to use it?")
 
     # ---- keys ---------------------------------------------------------------------------------
 

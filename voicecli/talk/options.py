@@ -27,7 +27,8 @@ class TalkOptions:
     transcript: Path | None = None
     preroll_ms: int = 300  # push-to-talk audio kept from before the key press
     ptt_tail_ms: int = 250  # audio still sent after the key is released (peers.md issue 15)
-    silent_mic_s: float = 6.0  # all-zero input this long → a clear error
+    silent_mic_s: float = 6.0  # only zeros since the mic opened: a warning on screen …
+    silent_mic_fatal_s: float = 30.0  # … and this long: an error (no permission, muted)
 
     def __post_init__(self) -> None:
         if not 10 <= self.chunk_ms <= 100:

@@ -33,6 +33,12 @@ from voicecli.talk.record import Recording, TranscriptFile
 from voicecli.ui.live import LiveView
 from voicecli.ui.state import Status, ViewState
 
+# benchmarks/bench_bargein.py: 30 ms device latency with 10 ms blocks flushes to silence in
+# ~43 ms p95 without underflows under load; 15 ms / 5 ms reaches ~24 ms but drops out when busy.
+SPEAKER_LATENCY_S = 0.03
+SPEAKER_BLOCK_MS = 10.0
+MIC_LATENCY_S = 0.03
+
 
 @dataclass
 class TalkResult:
@@ -145,16 +151,16 @@ def _outputs(stack: AsyncExitStack, options: TalkOptions,
 def _microphone(options: TalkOptions) -> Any:
     from voicecli.audio.capture import Microphone  # PortAudio loads only for audio commands
 
-    latency = {} if options.latency is None else {"latency": options.latency}
     return Microphone(options.input_device, chunk_ms=options.chunk_ms,
-                      silence_timeout_s=options.silent_mic_s, **latency)
+                      latency=options.latency or MIC_LATENCY_S,
+                      silence_timeout_s=options.silent_mic_fatal_s)
 
 
 def _speaker(options: TalkOptions) -> Any:
     from voicecli.audio.playback import Speaker
 
-    latency = {} if options.latency is None else {"latency": options.latency}
-    return Speaker(options.output_device, **latency)
+    return Speaker(options.output_device, latency=options.latency or SPEAKER_LATENCY_S,
+                   block_ms=SPEAKER_BLOCK_MS)
 
 
 def _where(settings: Settings) -> str:

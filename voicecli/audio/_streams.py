@@ -1,0 +1,58 @@
+"""Opening PortAudio streams for Microphone and Speaker, every failure as one AudioDeviceError."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from voicecli.audio.devices import Kind, import_sounddevice, pick_device, pick_rate
+from voicecli.errors import AudioDeviceError
+
+ROLE = {"input": "microphone", "output": "speaker"}
+
+
+def open_stream(kind: Kind, spec: str | int | None, preferred_rate: int, *,
+                latency: float | str, prepare: Callable[[int], int],
+                callback: Callable[..., None], finished: Callable[[], None]) -> tuple[Any, str]:
+    """Open and start a float32 mono stream; returns (stream, device name).
+
+    The rate is ``preferred_rate`` if the device accepts it, else the device's default.
+    ``prepare(rate)`` runs before the stream starts (allocate the ring there) and returns the
+    blocksize in frames.
+    """
+    sd = import_sounddevice()
+    device = pick_device(spec, kind)
+    rate = pick_rate(device, kind, preferred_rate)
+    name = device_name(sd, device, kind)
+    cls = sd.InputStream if kind == "input" else sd.OutputStream
+    size = prepare(rate)
+    try:
+        stream = cls(samplerate=rate, blocksize=size, device=device, channels=1, dtype="float32",
+                     latency=latency, callback=callback, finished_callback=finished)
+        stream.start()
+    except (sd.PortAudioError, ValueError) as exc:
+        raise AudioDeviceError(f"cannot open the {ROLE[kind]} ({name}): {_one_line(exc)}"
+                               ) from None
+    return stream, name
+
+
+def device_name(sd: Any, device: int | None, kind: Kind) -> str:
+    try:
+        return str(sd.query_devices(device, kind=kind)["name"])
+    except (sd.PortAudioError, ValueError):
+        return "default device" if device is None else f"device {device}"
+
+
+def close_stream(stream: Any) -> None:
+    """Abort and close, ignoring a device that is already gone."""
+    sd = sys.modules[type(stream).__module__]  # loaded already; don't re-check the environment
+    try:
+        stream.abort()
+        stream.close()
+    except sd.PortAudioError:
+        pass
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

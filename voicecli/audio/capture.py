@@ -1,0 +1,169 @@
+"""Microphone: PortAudio InputStream → ring (callback only copies) → 16 kHz PCM16 chunks.
+
+The callback (PortAudio's thread) copies each block into a preallocated ring and counts device
+overflows and ring-full drops. ``read_chunk()`` (the event loop) polls the ring a few times per
+chunk, resamples from the device rate to 16 kHz with a streaming soxr resampler, and returns
+exactly ``chunk_ms`` of audio. Failures surface as AudioDeviceError: from ``read_chunk()`` when
+the stream died or delivers nothing, from ``raise_if_failed()`` also for a mic that gives only
+digital zeros (muted, or no permission).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Self
+
+import numpy as np
+import soxr
+
+from voicecli.audio._streams import close_stream, open_stream
+from voicecli.audio.pcm import IN_RATE, rms_dbfs
+from voicecli.audio.ringbuffer import RingBuffer
+from voicecli.errors import AudioDeviceError
+
+
+@dataclass
+class CaptureStats:
+    overflows: int = 0  # blocks PortAudio flagged input_overflow (the device lost samples)
+    dropped_frames: int = 0  # device-rate frames refused by a full ring (the loop fell behind)
+    silent_s: float = 0.0  # length of the current run of all-zero chunks
+    signal_seen: bool = False  # any non-zero sample since the stream opened
+
+
+def to_pcm16(samples: np.ndarray) -> bytes:
+    """float32 [-1, 1) → little-endian PCM16 bytes (clipped)."""
+    return np.clip(np.rint(samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
+
+
+class Microphone:
+    """AudioInput on a PortAudio InputStream (float32 mono, 16 kHz if the device takes it)."""
+
+    def __init__(self, device: str | int | None = None, *, chunk_ms: int = 20,
+                 latency: float | str = 0.1, silence_timeout_s: float | None = 5.0,
+                 stall_timeout_s: float = 3.0, block_ms: float = 10.0,
+                 capacity_s: float = 10.0) -> None:
+        if not 10 <= chunk_ms <= 100:
+            raise ValueError(f"chunk_ms must be 10..100, got {chunk_ms}")
+        self.device = device
+        self.chunk_ms = chunk_ms
+        self.latency = latency
+        self.silence_timeout_s = silence_timeout_s
+        self.stall_timeout_s = stall_timeout_s
+        self.block_ms = block_ms
+        self.capacity_s = capacity_s
+        self.level_dbfs = -float("inf")
+        self.stats = CaptureStats()
+        self.rate = 0
+        self.device_name = ""
+        self._stream: Any = None
+        self._closing = False
+        self._failed: str | None = None
+        self._pending = bytearray()
+        self._chunk_bytes = 2 * IN_RATE * chunk_ms // 1000
+        self._last_data = time.monotonic()
+
+    def setup(self, rate: int) -> None:
+        """Allocate everything for device ``rate`` (done by open; tests call it without one)."""
+        self.rate = rate
+        self._ring = RingBuffer(int(self.capacity_s * rate))
+        self._block = np.zeros(max(1, rate * self.chunk_ms // 1000), dtype=np.float32)
+        self._resampler = (None if rate == IN_RATE
+                           else soxr.ResampleStream(rate, IN_RATE, 1, dtype="float32"))
+        self._last_data = time.monotonic()
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await asyncio.to_thread(self.open)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.close)
+
+    def open(self) -> None:
+        """Open and start the stream (blocking; ``async with`` runs it in a thread)."""
+        self._stream, self.device_name = open_stream(
+            "input", self.device, IN_RATE, latency=self.latency,
+            prepare=self._prepare, callback=self._callback, finished=self._on_finished)
+
+    def _prepare(self, rate: int) -> int:
+        self.setup(rate)
+        return max(1, round(rate * self.block_ms / 1000))
+
+    def close(self) -> None:
+        self._closing = True
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            close_stream(stream)
+
+    def _on_finished(self) -> None:  # PortAudio thread
+        if not self._closing:
+            self._failed = "the input stream ended unexpectedly"
+
+    # ---- loop side ------------------------------------------------------------------------
+
+    async def read_chunk(self) -> bytes:
+        """The next ``chunk_ms`` of 16 kHz mono PCM16. Waits for it (polling the ring every
+        quarter chunk). Cancelling is safe: nothing read is lost, it stays pending.
+
+        Raises:
+            AudioDeviceError: the stream died, or delivered nothing for ``stall_timeout_s``.
+        """
+        while len(self._pending) < self._chunk_bytes:
+            if not self._pull():
+                self._check_alive()
+                await asyncio.sleep(self.chunk_ms / 4000)
+        chunk = bytes(self._pending[:self._chunk_bytes])
+        del self._pending[:self._chunk_bytes]
+        self._account(chunk)
+        return chunk
+
+    def raise_if_failed(self) -> None:
+        """AudioDeviceError if the device died, or has given nothing but digital silence since it
+        opened for ``silence_timeout_s`` (a mic without permission, or muted in hardware). Once
+        any signal was seen, silence is not an error: virtual and noise-gated mics give zeros."""
+        self._check_alive()
+        limit = self.silence_timeout_s
+        if limit is not None and not self.stats.signal_seen and self.stats.silent_s >= limit:
+            raise AudioDeviceError(
+                f"the microphone ({self.device_name}) has delivered only digital silence for"
+                f" {self.stats.silent_s:.0f} s: it is probably muted, or this program lacks"
+                " permission to use it (check the system's privacy / microphone settings)")
+
+    def _pull(self) -> bool:
+        n = self._ring.read_into(self._block)
+        if n == 0:
+            return False
+        samples = self._block[:n]
+        if self._resampler is not None:
+            samples = self._resampler.resample_chunk(samples)
+        self._pending += to_pcm16(samples)
+        self._last_data = time.monotonic()
+        return True
+
+    def _account(self, chunk: bytes) -> None:
+        self.level_dbfs = rms_dbfs(chunk)
+        if np.frombuffer(chunk, dtype="<i2").any():
+            self.stats.silent_s, self.stats.signal_seen = 0.0, True
+        else:
+            self.stats.silent_s += self.chunk_ms / 1000
+
+    def _check_alive(self) -> None:
+        stream = self._stream
+        if self._failed is None and stream is not None and not self._closing:
+            if not stream.active:
+                self._failed = "the input stream is no longer running"
+            elif time.monotonic() - self._last_data > self.stall_timeout_s:
+                self._failed = f"no audio arrived for {self.stall_timeout_s:.0f} s"
+        if self._failed is not None:
+            raise AudioDeviceError(f"the microphone ({self.device_name}) stopped: {self._failed};"
+                                   " check that it is still connected")
+
+    # ---- PortAudio thread -----------------------------------------------------------------
+
+    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        if status.input_overflow:
+            self.stats.overflows += 1
+        self.stats.dropped_frames += frames - self._ring.write(indata[:, 0])
