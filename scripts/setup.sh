@@ -28,8 +28,4 @@ extras=${VOICECLI_EXTRAS:+[$VOICECLI_EXTRAS]}
 echo "setup: ready: $(.venv/bin/voicecli --version) in $(pwd)/.venv" >&2
 
 [ "${1:-}" = "--only" ] && exit 0
-if .venv/bin/voicecli talk --help >/dev/null 2>&1; then
-  exec .venv/bin/voicecli talk "$@"
-fi
-echo "setup: \`voicecli talk\` is not in this version yet (issue #3); asking one question instead:" >&2
-exec .venv/bin/voicecli ask "Hello, can you hear me?"
+exec .venv/bin/voicecli talk "$@"

@@ -61,11 +61,11 @@ def ensure_virtual_audio() -> dict[str, str] | None:
 
 
 @pytest.fixture(scope="session")
-def va_env() -> dict[str, str]:
-    """The environment for a process that uses the virtual devices (skips without PulseAudio)."""
-    env = ensure_virtual_audio()
-    if env is None:
-        pytest.skip("PulseAudio is not available (scripts/va-up.sh needs Debian/Ubuntu + apt)")
+def va_env(virtual_audio: dict[str, str]) -> dict[str, str]:
+    """The environment for a process that uses the virtual devices: the test run's own daemon
+    (tests/e2e/harness.py `virtual_audio`, a private VA_DIR, so parallel runs never cross-talk)."""
+    env = dict(virtual_audio)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
 

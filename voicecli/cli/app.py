@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from voicecli import __version__
-from voicecli.cli import ask_cmd, batch_cmd, models_cmd, serve_cmd, transcribe_cmd
+from voicecli.cli import (
+    ask_cmd,
+    batch_cmd,
+    devices_cmd,
+    models_cmd,
+    serve_cmd,
+    talk_cmd,
+    transcribe_cmd,
+)
 from voicecli.cli.output import error_line
 from voicecli.errors import ExitCode, VoicecliError
 from voicecli.logs import configure_logging
@@ -44,11 +52,13 @@ def _global_options(
     configure_logging(debug)
 
 
+app.command("talk")(talk_cmd.talk)
 app.command("ask")(ask_cmd.ask)
 app.command("serve")(serve_cmd.serve)
 app.command("models")(models_cmd.models)
 app.command("transcribe")(transcribe_cmd.transcribe)
 app.command("batch")(batch_cmd.batch)
+app.command("devices")(devices_cmd.devices)
 
 
 def _debug_enabled(argv: list[str]) -> bool:

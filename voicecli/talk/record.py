@@ -7,13 +7,15 @@ a whole turn or event at a time, flushed at once.
     DIR/mic.wav         16 kHz mono: what the microphone captured, on the session clock
     DIR/speaker.wav     24 kHz mono: the replies, placed on the session clock as they arrived
     DIR/transcript.md   the conversation, one turn at a time
-    DIR/events.jsonl    the NDJSON event stream (README "NDJSON events")
+    DIR/events.jsonl    the NDJSON event stream (README "NDJSON events"), each line with `t`:
+                        seconds on the session clock; the first line gives the clock's origin
 """
 
 from __future__ import annotations
 
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,8 @@ class Recording:
         self.speaker = WavWriter(directory / "speaker.wav", OUT_RATE)
         self.transcript = TranscriptFile(directory / "transcript.md", title)
         self._events = _open_append(directory / "events.jsonl")
+        self.add_event({"type": "recording", "started": datetime.now().astimezone().isoformat(),
+                        "monotonic": round(self.t0, 6)})
 
     def add_mic(self, pcm16: bytes, at: float) -> None:
         # the mic is one continuous stream: pad only a real gap, not read-time jitter
@@ -96,7 +100,8 @@ class Recording:
         _place(self.speaker, pcm16, at - self.t0)
 
     def add_event(self, obj: dict[str, Any]) -> None:
-        self._events.write(dumps(obj) + "\n")
+        timed = {**obj, "t": round(time.monotonic() - self.t0, 4)}
+        self._events.write(dumps(timed) + "\n")
         self._events.flush()
 
     def close(self) -> None:
