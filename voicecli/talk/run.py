@@ -17,6 +17,7 @@ from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console
 
@@ -30,6 +31,7 @@ from voicecli.talk.conversation import Conversation, Emit, Quit
 from voicecli.talk.keys import KeyReader
 from voicecli.talk.options import TalkOptions
 from voicecli.talk.record import Recording, TranscriptFile
+from voicecli.talk.stderr import stderr_to_file
 from voicecli.ui.live import LiveView
 from voicecli.ui.state import Status, ViewState
 
@@ -58,7 +60,10 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
     build_setup(settings, settings.model, setup_options)  # a bad setting fails before anything
     state = ViewState(ptt=options.ptt, barge_in=options.barge_in, text_replies=options.text,
                       where=_where(settings), scrollback=console is not None)
+    held_back: list[str] = []
     async with AsyncExitStack() as stack:
+        if console is not None and console.is_terminal:
+            stack.enter_context(stderr_to_file(held_back))
         view = stack.enter_context(LiveView(console)) if console is not None else None
         painter = _start_painter(stack, view, state)
         say = _notifier(state, notify, view is not None)
@@ -79,6 +84,8 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
         reason = await _converse(convo, keys, painter)
         state.counters.reconnects = live.reconnects
         turns = state.turns_done
+    for line in held_back:
+        (notify or print)(line)
     return TalkResult(reason=reason, turns=turns, reconnects=state.counters.reconnects)
 
 
@@ -165,6 +172,8 @@ def _speaker(options: TalkOptions) -> Any:
 
 def _where(settings: Settings) -> str:
     backend = resolve_backend(settings)
+    if backend == "gemini" and settings.base_url:
+        return f"{settings.model} · {urlsplit(settings.base_url).netloc or settings.base_url}"
     label = {"local": "local engine", "vertex": "Vertex AI", "gemini": "Gemini API"}[backend]
     return f"{settings.model} · {label}"
 
