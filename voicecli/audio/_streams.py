@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from voicecli.audio.devices import Kind, import_sounddevice, pick_device, pick_rate
 from voicecli.errors import AudioDeviceError
@@ -35,6 +36,55 @@ def open_stream(kind: Kind, spec: str | int | None, preferred_rate: int, *,
         raise AudioDeviceError(f"cannot open the {ROLE[kind]} ({name}): {_one_line(exc)}"
                                ) from None
     return stream, name
+
+
+class DeviceStream:
+    """What Microphone and Speaker share: open in a thread, close once, notice a stream that ends
+    by itself. Subclasses set ``kind`` and ``preferred_rate`` and provide ``setup(rate)``,
+    ``_callback`` and the attributes ``device``, ``latency``, ``block_ms``."""
+
+    kind: Kind
+    preferred_rate: int
+    device: str | int | None
+    latency: float | str
+    block_ms: float
+    device_name: str = ""
+    _stream: Any = None
+    _closing: bool = False
+    _failed: str | None = None
+
+    def setup(self, rate: int) -> None:
+        raise NotImplementedError
+
+    def _callback(self, data: Any, frames: int, time_info: Any, status: Any) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await asyncio.to_thread(self.open)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.close)
+
+    def open(self) -> None:
+        """Open and start the stream (blocking; ``async with`` runs it in a thread)."""
+        self._stream, self.device_name = open_stream(
+            self.kind, self.device, self.preferred_rate, latency=self.latency,
+            prepare=self._prepare, callback=self._callback, finished=self._on_finished)
+
+    def _prepare(self, rate: int) -> int:
+        self.setup(rate)
+        return max(1, round(rate * self.block_ms / 1000))
+
+    def close(self) -> None:
+        self._closing = True
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            close_stream(stream)
+
+    def _on_finished(self) -> None:  # PortAudio thread
+        if not self._closing:
+            self._failed = f"the {self.kind} stream ended unexpectedly"
 
 
 def device_name(sd: Any, device: int | None, kind: Kind) -> str:

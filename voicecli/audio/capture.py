@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import soxr
 
-from voicecli.audio._streams import close_stream, open_stream
+from voicecli.audio._streams import DeviceStream
 from voicecli.audio.pcm import IN_RATE, rms_dbfs
 from voicecli.audio.ringbuffer import RingBuffer
 from voicecli.errors import AudioDeviceError
@@ -37,8 +37,11 @@ def to_pcm16(samples: np.ndarray) -> bytes:
     return np.clip(np.rint(samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
 
 
-class Microphone:
+class Microphone(DeviceStream):
     """AudioInput on a PortAudio InputStream (float32 mono, 16 kHz if the device takes it)."""
+
+    kind = "input"
+    preferred_rate = IN_RATE
 
     def __init__(self, device: str | int | None = None, *, chunk_ms: int = 20,
                  latency: float | str = 0.1, silence_timeout_s: float | None = 5.0,
@@ -57,9 +60,6 @@ class Microphone:
         self.stats = CaptureStats()
         self.rate = 0
         self.device_name = ""
-        self._stream: Any = None
-        self._closing = False
-        self._failed: str | None = None
         self._pending = bytearray()
         self._chunk_bytes = 2 * IN_RATE * chunk_ms // 1000
         self._last_data = time.monotonic()
@@ -72,35 +72,6 @@ class Microphone:
         self._resampler = (None if rate == IN_RATE
                            else soxr.ResampleStream(rate, IN_RATE, 1, dtype="float32"))
         self._last_data = time.monotonic()
-
-    # ---- lifecycle ------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await asyncio.to_thread(self.open)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await asyncio.to_thread(self.close)
-
-    def open(self) -> None:
-        """Open and start the stream (blocking; ``async with`` runs it in a thread)."""
-        self._stream, self.device_name = open_stream(
-            "input", self.device, IN_RATE, latency=self.latency,
-            prepare=self._prepare, callback=self._callback, finished=self._on_finished)
-
-    def _prepare(self, rate: int) -> int:
-        self.setup(rate)
-        return max(1, round(rate * self.block_ms / 1000))
-
-    def close(self) -> None:
-        self._closing = True
-        if self._stream is not None:
-            stream, self._stream = self._stream, None
-            close_stream(stream)
-
-    def _on_finished(self) -> None:  # PortAudio thread
-        if not self._closing:
-            self._failed = "the input stream ended unexpectedly"
 
     # ---- loop side ------------------------------------------------------------------------
 

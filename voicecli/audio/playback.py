@@ -16,15 +16,14 @@ and drop the rest of the ring, and makes ``play()`` drop audio until ``start_tur
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import soxr
 
-from voicecli.audio._streams import close_stream, open_stream
+from voicecli.audio._streams import DeviceStream
 from voicecli.audio.pcm import OUT_RATE
 from voicecli.audio.ringbuffer import RingBuffer
 from voicecli.errors import AudioDeviceError
@@ -42,8 +41,11 @@ class PlaybackStats:
     device_underflows: int = 0  # PortAudio's output_underflow flag (callback)
 
 
-class Speaker:
+class Speaker(DeviceStream):
     """AudioOutput on a PortAudio OutputStream (float32 mono, 24 kHz if the device takes it)."""
+
+    kind = "output"
+    preferred_rate = OUT_RATE
 
     def __init__(self, device: str | int | None = None, *, latency: float | str = 0.1,
                  prebuffer_ms: float = 60.0, block_ms: float = 10.0,
@@ -56,9 +58,6 @@ class Speaker:
         self.stats = PlaybackStats()
         self.rate = 0
         self.device_name = ""
-        self._stream: Any = None
-        self._closing = False
-        self._failed: str | None = None
         # loop-side state
         self._accepting = True
         self._in_turn = False
@@ -88,33 +87,6 @@ class Speaker:
         self._set_prebuffer(self.prebuffer_ms)
 
     # ---- lifecycle ------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await asyncio.to_thread(self.open)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await asyncio.to_thread(self.close)
-
-    def open(self) -> None:
-        """Open and start the stream (blocking; ``async with`` runs it in a thread)."""
-        self._stream, self.device_name = open_stream(
-            "output", self.device, OUT_RATE, latency=self.latency,
-            prepare=self._prepare, callback=self._callback, finished=self._on_finished)
-
-    def _prepare(self, rate: int) -> int:
-        self.setup(rate)
-        return max(1, round(rate * self.block_ms / 1000))
-
-    def close(self) -> None:
-        self._closing = True
-        if self._stream is not None:
-            stream, self._stream = self._stream, None
-            close_stream(stream)
-
-    def _on_finished(self) -> None:  # PortAudio thread
-        if not self._closing:
-            self._failed = "the output stream ended unexpectedly"
 
     def raise_if_failed(self) -> None:
         if self._failed is None and self._stream is not None and not self._closing:
