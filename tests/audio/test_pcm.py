@@ -323,3 +323,22 @@ def test_write_wav_atomic_replaces_and_leaves_no_temp(tmp_path: Path) -> None:
     write_wav_atomic(target, pcm, 16000)
     assert load_audio(target).tobytes() == pcm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]
+
+
+def test_a_wav_cut_short_in_its_data_is_refused(tmp_path) -> None:
+    from voicecli.audio.pcm import write_wav_atomic
+
+    path = tmp_path / "whole.wav"
+    write_wav_atomic(path, bytes(32000), 16000)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(path.read_bytes()[:-10000])
+    with pytest.raises(InputFileError, match="truncated WAV: its header promises 32000 bytes"):
+        load_audio(str(cut))
+    assert load_audio(str(path)).size == 16000  # the whole file is fine
+
+
+def test_decoder_errors_do_not_show_python_object_names() -> None:
+    broken = b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00" + b"\xff" * 16
+    with pytest.raises(InputFileError) as info:
+        load_audio(broken)
+    assert "object at 0x" not in str(info.value)

@@ -443,3 +443,20 @@ def test_server_content_before_setup_complete_is_local_misuse() -> None:
 def test_every_state_is_in_the_table() -> None:
     assert set(TRANSITIONS) == set(State)
     assert TRANSITIONS[State.CLOSED] == {}
+
+
+def test_reply_owed_from_the_users_turn_to_turn_complete(pair: Pair) -> None:
+    """No connection rotation between the user's speech and the reply (§4.5): under server
+    VAD the input transcription is the client's sign that a reply is coming."""
+    pair.client.send_audio(PCM)
+    pair.to_server()
+    assert not pair.client.reply_owed  # audio alone: the server has not taken a turn yet
+    pair.server.send_input_transcription("what's the weather")
+    pair.to_client()
+    assert pair.client.reply_owed and not pair.client.in_turn
+    pair.server.send_model_audio(b"\x00\x00")
+    pair.server.send_turn_complete()
+    pair.to_client()
+    assert not pair.client.reply_owed
+    pair.client.send_activity_end()  # manual activity: the end of the user's turn asks
+    assert pair.client.reply_owed

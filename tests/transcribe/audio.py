@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from tests.speechgen import silence, speech_pcm16
@@ -29,3 +30,32 @@ def spoken(sentences: list[str], lead_ms: int = 500, gap_ms: int = 1200) -> Spok
         truth.append((start, len(pcm) / 32000))
         pcm += silence(gap_ms)
     return Spoken(pcm, truth)
+
+
+#: Short phrases pocketsphinx hears right after digital silence, in any order and at any place
+#: in a session (probed: none wrong in 300 segments over five session budgets; "monday",
+#: "united states", "good morning", "window" and "kitchen" were sometimes heard as other words).
+TILE_PHRASES = ("london", "music", "hello", "thank you", "new york", "saturday", "chicago",
+                "yesterday", "president", "washington")
+
+
+@dataclass(frozen=True)
+class Tiled:
+    pcm: bytes
+    phrases: list[str]  # what is said, in order
+    starts: list[float]  # where each phrase starts (seconds)
+
+
+def tiled(total_s: float, period_s: float, seed: int = 4) -> Tiled:
+    """`total_s` of audio: after 2 s of lead-in, one phrase from TILE_PHRASES (in a fixed
+    pseudo-random order) every `period_s` seconds. Each phrase is synthesised once and reused,
+    and the silences (never sent) cost nothing, so an hour is cheap to build and to transcribe."""
+    rng = random.Random(seed)
+    order = [rng.choice(TILE_PHRASES) for _ in range(int((total_s - 2.0) // period_s))]
+    speech = {p: speech_pcm16(p) for p in TILE_PHRASES}
+    parts, starts = [silence(2000)], []
+    for i, phrase in enumerate(order):
+        starts.append(2.0 + i * period_s)
+        parts += [speech[phrase], silence(period_s * 1000 - len(speech[phrase]) / 32)]
+    pcm = b"".join(parts)
+    return Tiled(pcm + silence(total_s * 1000 - len(pcm) / 32), order, starts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.transcribe.audio import SENTENCES, spoken
 from voicecli.client.endpoints import build_endpoint
 from voicecli.server import RunningServer, ServerConfig, start_server
@@ -55,13 +57,21 @@ async def test_long_file_spans_several_sessions(local_server: RunningServer) -> 
     keywords_in_order(transcript, [k for _, k in LONG])
 
 
-async def test_reconnect_mid_file_keeps_every_segment_once() -> None:
-    faults = FaultPlan.parse("drop-after=40")
-    server = await start_server(ServerConfig(host="127.0.0.1", port=0, pace=0.0, faults=faults))
+@pytest.mark.parametrize("spec", [
+    "drop-after=40",  # TCP gone, no close frame: 1006
+    "close-after=15:1011",  # 1011 after the 15th frame: in the middle of the second utterance
+    "goaway-after=0.3",  # every connection is told to go away 0.3 s after setup (§4.5)
+])
+async def test_faults_mid_file_keep_every_segment_once_in_order(spec: str) -> None:
+    server = await start_server(
+        ServerConfig(host="127.0.0.1", port=0, pace=0.0, faults=FaultPlan.parse(spec))
+    )
     try:
         audio = spoken([s for s, _ in LONG], gap_ms=900)
         transcript = await run(server, audio.pcm)
     finally:
         await server.close()
-    assert transcript.restarts >= 1
+    assert transcript.restarts >= 1 and transcript.sessions == 1 + transcript.restarts
     keywords_in_order(transcript, [k for _, k in LONG])
+    for segment, (start, end) in zip(transcript.segments, audio.truth, strict=True):
+        assert abs(segment.start_s - start) < 0.5 and abs(segment.end_s - end) < 0.5

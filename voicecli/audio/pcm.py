@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -91,12 +92,31 @@ def _read_path(name: str) -> bytes:
 
 def _decode(name: str, data: bytes) -> tuple[np.ndarray, int]:
     """Decode bytes to float32 mono; every decoder failure becomes one InputFileError line."""
+    _check_wav_length(name, data)
     try:
         frames, file_rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except Exception as e:  # soundfile raises LibsndfileError, RuntimeError, TypeError, ...
         raise InputFileError(_decode_failure(name, data, e)) from None
     mono = frames.mean(axis=1, dtype=np.float32) if frames.shape[1] > 1 else frames[:, 0]
     return np.ascontiguousarray(mono), int(file_rate)
+
+
+def _check_wav_length(name: str, data: bytes) -> None:
+    """A RIFF WAV whose data chunk promises more bytes than the file holds was cut short
+    (a copy interrupted, a download stopped): say so, rather than read part of it silently.
+    Sizes 0 and 0xFFFFFFFF mean "unknown" (a stream being written) and are accepted."""
+    if not data.startswith(b"RIFF") or data[8:12] != b"WAVE":
+        return
+    pos = 12
+    while pos + 8 <= len(data):
+        chunk, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        if chunk == b"data":
+            held = len(data) - pos - 8
+            if size not in (0, 0xFFFFFFFF) and size > held:
+                raise InputFileError(f"{name}: truncated WAV: its header promises {size} bytes "
+                                     f"of audio, the file holds {held}")
+            return
+        pos += 8 + size + (size & 1)
 
 
 def _decode_failure(name: str, data: bytes, exc: Exception) -> str:
@@ -121,7 +141,8 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def _short(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:120] or type(exc).__name__
+    text = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-f]+>:?", "", str(exc))
+    return " ".join(text.split())[:120] or type(exc).__name__
 
 
 def _float_to_int16(samples: np.ndarray) -> np.ndarray:

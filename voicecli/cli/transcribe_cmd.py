@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -27,16 +27,22 @@ from voicecli.cli.options import (
     settings_from_flags,
 )
 from voicecli.cli.output import error_line, is_interactive, notice
+from voicecli.client.endpoints import Endpoint
 from voicecli.errors import ExitCode, InputFileError, UsageError
 from voicecli.settings import Settings
 from voicecli.transcribe import FORMATS, TranscribeOptions, render, transcribe_at
 from voicecli.transcribe.engine import Progress, transcription_setup
 from voicecli.transcribe.formats import EXTENSIONS
 
+PROGRESS_MIN_S = 30.0  # audio seconds from which a file gets a progress bar (terminals only)
+BYTES_PER_S = 16000 * 2  # the loaded audio: 16 kHz mono PCM16
+
 
 def transcribe(
     files: Annotated[
-        list[Path], typer.Argument(help="Audio files (WAV/FLAC/OGG/MP3; - = stdin).")
+        list[Path],
+        # readable=False: the loader says what is wrong with a file, in the same words for all
+        typer.Argument(help="Audio files (WAV/FLAC/OGG/MP3; - = stdin).", readable=False),
     ],
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="text | json | srt | vtt.")
@@ -97,9 +103,14 @@ async def _run_all(
     settings: Settings, files: list[Path], opts: TranscribeOptions, fmt: str,
     output: Path | None, out_dir: Path | None,
 ) -> int:
-    """Transcribe every readable file on one endpoint; return how many could not be read."""
+    """Transcribe every readable file on one endpoint; return how many could not be read.
+
+    The endpoint (for the local backend: the embedded server) opens at the first readable file,
+    so a bad input costs no connection and its error stays the only line on stderr.
+    """
     failed = 0
-    async with open_endpoint(settings, notice, pace=0) as endpoint:
+    async with AsyncExitStack() as stack:
+        endpoint: Endpoint | None = None
         for path in files:
             try:
                 pcm = _load(path)
@@ -109,11 +120,20 @@ async def _run_all(
                 error_line(str(exc))
                 failed += 1
                 continue
-            with _progress(_display(path)) as progress:
-                transcript = await transcribe_at(endpoint, settings, pcm, opts, progress)
-            text = render(transcript, fmt, _display(path))
+            if endpoint is None:
+                endpoint = await stack.enter_async_context(open_endpoint(settings, notice, pace=0))
+            text = await _transcribe_one(endpoint, settings, pcm, opts, fmt, path)
             _emit(text, path, fmt, output, out_dir, header=len(files) > 1)
     return failed
+
+
+async def _transcribe_one(
+    endpoint: Endpoint, settings: Settings, pcm: bytes, opts: TranscribeOptions, fmt: str,
+    path: Path,
+) -> str:
+    with _progress(_display(path), len(pcm) / BYTES_PER_S) as progress:
+        transcript = await transcribe_at(endpoint, settings, pcm, opts, progress)
+    return render(transcript, fmt, _display(path))
 
 
 def _load(path: Path) -> bytes:
@@ -154,9 +174,9 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 @contextmanager
-def _progress(name: str) -> Iterator[Progress | None]:
-    """A Rich progress bar on stderr, only when stderr is a terminal."""
-    if not is_interactive(sys.stderr):
+def _progress(name: str, duration_s: float) -> Iterator[Progress | None]:
+    """A Rich progress bar on stderr for a long file, only when stderr is a terminal."""
+    if duration_s < PROGRESS_MIN_S or not is_interactive(sys.stderr):
         yield None
         return
     from rich.console import Console
@@ -167,7 +187,7 @@ def _progress(name: str) -> Iterator[Progress | None]:
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
         TimeRemainingColumn(), console=Console(stderr=True), transient=True,
     ) as bar:
-        task = bar.add_task(name, total=None)
+        task = bar.add_task(name, total=duration_s)
 
         def update(done_s: float, total_s: float) -> None:
             bar.update(task, completed=done_s, total=max(total_s, 1e-9))

@@ -86,6 +86,9 @@ class LiveSession:
         self._handle: str | None = None
         self.reconnects = 0
         self.dropped_while_reconnecting = 0
+        #: After a goAway, rotation waits for a turn boundary; this says "not now" as well
+        #: (talk: the user is speaking). The goAway deadline still applies.
+        self.defer_rotation: Callable[[], bool] | None = None
 
     async def __aenter__(self) -> LiveSession:
         attempt = 0
@@ -180,9 +183,15 @@ class LiveSession:
             for event in batch:
                 self._track(event)
                 yield event
-            if self._rotate_at is not None and not self._conn.session.in_turn:
+            if self._rotate_at is not None and self._at_turn_boundary(self._conn):
                 async for note in self._reconnect("goAway"):
                     yield note
+
+    def _at_turn_boundary(self, conn: LiveConnection) -> bool:
+        """No reply owed, and the caller is not in the middle of something (the user talking)."""
+        if conn.session.reply_owed:
+            return False
+        return self.defer_rotation is None or not self.defer_rotation()
 
     async def _receive_with_deadline(self, conn: LiveConnection) -> list[ev.Event] | None:
         if self._rotate_at is None:

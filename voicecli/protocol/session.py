@@ -85,6 +85,12 @@ class _Session:
     def in_turn(self) -> bool:
         return self._turn.in_turn
 
+    @property
+    def reply_owed(self) -> bool:
+        """A model turn is running, was asked for, or a tool call is unanswered: not a moment
+        to move to another connection (§4.5, §5.6)."""
+        return self._turn.in_turn or self._turn.requested or bool(self._tools.pending)
+
     def close(self) -> None:
         """After this nothing can be sent; frames still arriving are dropped."""
         self._connection.close()

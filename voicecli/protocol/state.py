@@ -160,7 +160,8 @@ class TurnTracker:
 
     A turn opens with the first model output (modelTurn, outputTranscription, toolCall,
     grounding) and ends with turnComplete. A turn is *requested* by client input that ends a user
-    turn (clientContent.turnComplete, realtimeInput.text, activityEnd); that is enough for the
+    turn (clientContent.turnComplete, realtimeInput.text, activityEnd) or by an input
+    transcription (server VAD heard the user); that is enough for the
     server to send generationComplete or interrupted without output (the real service does:
     [REC live_ML_Dev_should_send_text_in_async_session]).
     """
@@ -189,6 +190,10 @@ class TurnTracker:
     def apply(self, content: ServerContent) -> None:
         if _opens_turn(content) or content.generation_complete or content.interrupted:
             self.in_turn = True
+        if content.input_transcription is not None and content.input_transcription.text:
+            # under server VAD the user turn ends when the server says so; its transcript is
+            # the client's sign that a reply is on its way (§5.4)
+            self.requested = True
         if content.interrupted:
             self.interrupted = True
         if content.turn_complete:

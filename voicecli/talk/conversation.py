@@ -60,6 +60,7 @@ class Conversation:
         self._ptt_tail_until: float | None = None
         self._preroll: deque[bytes] = deque(maxlen=max(1, options.preroll_ms // options.chunk_ms))
         self._stream_end_due = False
+        live.defer_rotation = self._user_busy  # a goAway waits until you finish speaking
 
     # ---- running ---------------------------------------------------------------------------
 
@@ -137,6 +138,9 @@ class Conversation:
     def _begin_user_turn(self) -> None:
         if self.state.turn.model:  # a new question after a finished reply starts a new turn
             self._finish_turn()
+
+    def _user_busy(self) -> bool:
+        return self.state.ptt_talking or time.monotonic() - self._last_voice_at < SPEECH_HOLD_S
 
     # ---- wire → speaker and screen ------------------------------------------------------------
 

@@ -2,10 +2,12 @@
 
 The audio is split at silences (`split.py`); each utterance is sent as its own activity
 (`activityStart` → audio → `activityEnd`, manual activity detection) and its transcript is the
-`inputTranscription` the service sends before the turn ends. Every ~10 minutes of audio a new
-session starts (§5.7: 15 min of audio per session). When a connection breaks (goAway, 1011,
-1006) the session is replaced by a fresh one and the utterance in flight is sent again, from its
-start, so nothing is lost or doubled.
+`inputTranscription` the service sends before the turn ends (`session.py`). After every ~10
+minutes of *sent* audio a new session starts (§5.7: 15 min of audio per session; the silences
+between utterances are never sent and cost nothing). A `goAway` lets the utterance in flight
+finish and the rest continue on a fresh session; when a connection breaks (1011, 1006, a broken
+frame) a fresh session sends the utterance in flight again, from its start, so nothing is lost
+or doubled.
 """
 
 from __future__ import annotations
@@ -13,23 +15,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from voicecli.ask import connect_options, error_text
 from voicecli.backends import open_endpoint, resolve_backend
 from voicecli.client.endpoints import Endpoint
-from voicecli.client.live import LiveSession, Reconnecting, backoff_delay
+from voicecli.client.live import backoff_delay
 from voicecli.client.setup import SetupOptions, build_setup
-from voicecli.errors import CapabilityError, NetworkError, ServiceRefused
+from voicecli.errors import CapabilityError, NetworkError
 from voicecli.protocol import Setup
-from voicecli.protocol import events as ev
 from voicecli.protocol.messages import AudioTranscriptionConfig
 from voicecli.protocol.models import model_info
 from voicecli.settings import Settings
 from voicecli.transcribe.model import Segment, Transcript
+from voicecli.transcribe.session import RESTARTABLE, Restart, TranscriptionSession
 from voicecli.transcribe.split import RATE, Span, SplitConfig, group_sessions, split_utterances
 
 CHUNK_MS = 100
@@ -97,10 +98,6 @@ async def transcribe_at(
     return transcript
 
 
-class _Restart(Exception):
-    """The connection went away with an utterance in flight: resend it on a fresh session."""
-
-
 class _Run:
     def __init__(
         self,
@@ -126,31 +123,35 @@ class _Run:
         """All `spans` through as few sessions as possible (a new one after each failure)."""
         pending = deque(spans)
         failures = 0
-        self.transcript.sessions += 1
         while pending:
             done_before = len(pending)
             try:
                 await self._one_session(pending)
-            except (_Restart, NetworkError) as error:
+            except (Restart, *RESTARTABLE) as error:
                 failures = 0 if len(pending) < done_before else failures + 1
                 if failures > self.settings.max_reconnects:
                     raise NetworkError(f"transcription stopped: {error}") from None
                 self.transcript.restarts += 1
                 await asyncio.sleep(backoff_delay(failures, 0.2, 4.0))
+            else:
+                self.transcript.restarts += bool(pending)  # retired by goAway or a late turn
 
     async def _one_session(self, pending: deque[Span]) -> None:
-        live = LiveSession(self.endpoint, self.setup, connect_options(self.settings))
-        async with live:
-            events = live.events()
-            try:
-                while pending:
-                    text, clean = await self._utterance(live, events, pending[0])
-                    span = pending.popleft()
-                    self._add(Segment(span.start_s, span.end_s, text), span)
-                    if not clean:
-                        return  # a late turnComplete must not end the next utterance
-            finally:
-                await events.aclose()
+        """Utterances from `pending` until it is empty or the session must be retired."""
+        session = await TranscriptionSession.open(self.endpoint, self.setup, self.settings,
+                                                  self.idle_s)
+        async with session:
+            self.transcript.sessions += 1
+            while pending and session.usable:
+                span = pending[0]
+                text = await session.utterance(self._chunks(span), self._pace)
+                pending.popleft()
+                self._add(Segment(span.start_s, span.end_s, text), span)
+
+    def _chunks(self, span: Span) -> Iterator[bytes]:
+        end = span.send_end * 2
+        for start in range(span.send_start * 2, end, CHUNK_BYTES):
+            yield self.pcm[start : min(start + CHUNK_BYTES, end)]
 
     def _add(self, segment: Segment, span: Span) -> None:
         if segment.text:
@@ -158,45 +159,9 @@ class _Run:
         if self.on_progress is not None:
             self.on_progress(span.send_end / RATE, self.transcript.duration_s)
 
-    async def _utterance(
-        self, live: LiveSession, events: AsyncIterator[object], span: Span
-    ) -> tuple[str, bool]:
-        """Send one utterance as an activity; return (its transcript, ended by turnComplete)."""
-        await live.send_activity_start()
-        for start in range(span.send_start * 2, span.send_end * 2, CHUNK_BYTES):
-            await live.send_audio(self.pcm[start : min(start + CHUNK_BYTES, span.send_end * 2)])
-            await self._pace(min(CHUNK_BYTES, span.send_end * 2 - start) / 2 / RATE)
-        await live.send_activity_end()
-        return await self._collect(events)
-
     async def _pace(self, seconds: float) -> None:
         self.sent_s += seconds
         if self.opts.realtime:
             ahead = self.started + self.sent_s - time.monotonic()
             if ahead > 0:
                 await asyncio.sleep(ahead)
-
-    async def _collect(self, events: AsyncIterator[object]) -> tuple[str, bool]:
-        parts: list[str] = []
-        while True:
-            try:
-                async with asyncio.timeout(self.idle_s):
-                    event = await anext(events)
-            except TimeoutError:
-                return _joined(parts), False  # nothing more within the bound: done
-            except StopAsyncIteration:
-                raise _Restart("the connection ended") from None
-            match event:
-                case ev.InputTranscript():
-                    parts.append(event.text)
-                case ev.TurnComplete():
-                    return _joined(parts), True
-                case Reconnecting():
-                    raise _Restart(event.reason)
-                case ev.ServerErrorPayload():
-                    reason = error_text(event)
-                    raise ServiceRefused(f"the service answered with an error: {reason}")
-
-
-def _joined(parts: list[str]) -> str:
-    return " ".join("".join(parts).split())

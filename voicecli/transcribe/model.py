@@ -20,8 +20,8 @@ class Transcript:
 
     segments: list[Segment] = field(default_factory=list)
     duration_s: float = 0.0
-    sessions: int = 0  # Live sessions used (a long file needs several, §5.7)
-    restarts: int = 0  # sessions restarted after a dropped connection
+    sessions: int = 0  # Live sessions opened (a long file needs several, §5.7; restarts too)
+    restarts: int = 0  # sessions replaced after a lost connection, goAway or broken frame
 
     @property
     def text(self) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 RATE = 16000
 FRAME = 320  # 20 ms
 FRAME_S = FRAME / RATE
+BLOCK_FRAMES = 3000  # one minute of frames per step of frame_db
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,17 @@ class Span:
 
 
 def frame_db(samples: np.ndarray) -> np.ndarray:
-    """RMS level of each 20 ms frame in dBFS (digital silence = -120)."""
+    """RMS level of each 20 ms frame in dBFS (digital silence = -120).
+
+    Computed a minute at a time: an hour of audio as float64 frames would need ~1 GB at once.
+    """
     n = len(samples) // FRAME
-    if n == 0:
-        return np.zeros(0)
-    frames = samples[: n * FRAME].astype(np.float64).reshape(n, FRAME) / 32768.0
-    rms = np.sqrt(np.mean(frames * frames, axis=1))
+    power = np.empty(n)
+    for a in range(0, n, BLOCK_FRAMES):
+        b = min(n, a + BLOCK_FRAMES)
+        frames = samples[a * FRAME : b * FRAME].reshape(b - a, FRAME).astype(np.float32)
+        power[a:b] = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / FRAME
+    rms = np.sqrt(power) / 32768.0
     return np.asarray(20 * np.log10(np.maximum(rms, 1e-6)))
 
 
