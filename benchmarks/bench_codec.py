@@ -27,7 +27,8 @@ AUDIO_20MS = os.urandom(640)  # 20 ms of 16 kHz PCM16, what the microphone sends
 FRAMES = {
     "audio chunk (9.6 KB)": json.dumps(
         {"serverContent": {"modelTurn": {"parts": [{"inlineData": {
-            "mimeType": "audio/pcm;rate=24000", "data": base64.b64encode(AUDIO_200MS).decode()}}]}}},
+            "mimeType": "audio/pcm;rate=24000",
+            "data": base64.b64encode(AUDIO_200MS).decode()}}]}}},
         indent=2,
     ).encode(),
     "transcript delta": json.dumps(
@@ -71,7 +72,8 @@ def main() -> None:
     for name, frame in FRAMES.items():
         ours = rate(lambda f=frame: decode_server(f), args.seconds)
         theirs = rate(lambda f=frame: baseline(f), args.seconds) if baseline else None
-        rows.append({"case": f"decode {name}", "voicecli_per_s": ours, "google_genai_per_s": theirs})
+        rows.append({"case": f"decode {name}", "voicecli_per_s": ours,
+                     "google_genai_per_s": theirs})
     chunk = RealtimeInput(audio=Blob(mime_type="audio/pcm;rate=16000", data=AUDIO_20MS))
     rows.append({"case": "encode 20 ms mic chunk", "voicecli_per_s": rate(lambda: encode(chunk),
                  args.seconds), "google_genai_per_s": None})

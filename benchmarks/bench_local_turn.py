@@ -2,7 +2,8 @@
 
 For text turns and spoken turns (espeak-ng speech streamed at real time with manual activity),
 measures the time from the end of the question (for speech: activityEnd) to the first reply
-content and to turnComplete, in TEXT and AUDIO sessions. Prints p50/p95 and writes benchmarks/results/local_turn.json.
+content and to turnComplete, in TEXT and AUDIO sessions. Prints p50/p95 and writes
+benchmarks/results/local_turn.json.
 
     .venv/bin/python benchmarks/bench_local_turn.py [--turns 20]
 """
