@@ -21,6 +21,7 @@ import soxr
 from voicecli.audio._streams import DeviceStream
 from voicecli.audio.pcm import IN_RATE, rms_dbfs
 from voicecli.audio.ringbuffer import RingBuffer
+from voicecli.audio.timeline import Timeline, adc_time
 from voicecli.errors import AudioDeviceError
 
 
@@ -61,6 +62,8 @@ class Microphone(DeviceStream):
         self.rate = 0
         self.device_name = ""
         self._pending = bytearray()
+        self._pending_t: float | None = None  # ADC time of the first pending sample
+        self.chunk_captured_at: float | None = None  # ADC time of the last chunk's first sample
         self._chunk_bytes = 2 * IN_RATE * chunk_ms // 1000
         self._last_data = time.monotonic()
 
@@ -68,6 +71,7 @@ class Microphone(DeviceStream):
         """Allocate everything for device ``rate`` (done by open; tests call it without one)."""
         self.rate = rate
         self._ring = RingBuffer(int(self.capacity_s * rate))
+        self._timeline = Timeline(rate)
         self._block = np.zeros(max(1, rate * self.chunk_ms // 1000), dtype=np.float32)
         self._resampler = (None if rate == IN_RATE
                            else soxr.ResampleStream(rate, IN_RATE, 1, dtype="float32"))
@@ -88,6 +92,9 @@ class Microphone(DeviceStream):
                 await asyncio.sleep(self.chunk_ms / 4000)
         chunk = bytes(self._pending[:self._chunk_bytes])
         del self._pending[:self._chunk_bytes]
+        self.chunk_captured_at = self._pending_t
+        if self._pending_t is not None:
+            self._pending_t += self.chunk_ms / 1000
         self._account(chunk)
         return chunk
 
@@ -104,9 +111,12 @@ class Microphone(DeviceStream):
                 " permission to use it (check the system's privacy / microphone settings)")
 
     def _pull(self) -> bool:
+        start = self._ring.read_position
         n = self._ring.read_into(self._block)
         if n == 0:
             return False
+        if not self._pending:
+            self._pending_t = self._timeline.time_of(start)
         samples = self._block[:n]
         if self._resampler is not None:
             samples = self._resampler.resample_chunk(samples)
@@ -137,4 +147,5 @@ class Microphone(DeviceStream):
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status.input_overflow:
             self.stats.overflows += 1
+        self._timeline.mark(self._ring.write_position, adc_time(time_info))
         self.stats.dropped_frames += frames - self._ring.write(indata[:, 0])

@@ -26,6 +26,7 @@ import soxr
 from voicecli.audio._streams import DeviceStream
 from voicecli.audio.pcm import OUT_RATE
 from voicecli.audio.ringbuffer import RingBuffer
+from voicecli.audio.timeline import SpeakerTap
 from voicecli.errors import AudioDeviceError
 
 FADE_MS = 4.0
@@ -57,6 +58,7 @@ class Speaker(DeviceStream):
         self.prebuffer_ms = min(max(prebuffer_ms, PREBUFFER_MIN_MS), PREBUFFER_MAX_MS)
         self.stats = PlaybackStats()
         self.rate = 0
+        self.tap: SpeakerTap | None = None  # what was played, for echo cancellation
         self.device_name = ""
         # loop-side state
         self._accepting = True
@@ -106,6 +108,13 @@ class Speaker(DeviceStream):
     def heard_at(self) -> float | None:
         """time.monotonic() when the callback first read a sample of the current turn."""
         return self._heard_t if self._heard_gen == self._turn_gen else None
+
+    def enable_tap(self) -> SpeakerTap:
+        """Keep a copy of every played block with its DAC time (echo cancellation's far end).
+        Call after the stream is open; the caller must `take()` from it regularly."""
+        if self.tap is None:
+            self.tap = SpeakerTap(self.rate or OUT_RATE)
+        return self.tap
 
     def play(self, pcm16: bytes, rate: int = OUT_RATE) -> None:
         """Queue PCM16 mono audio; resamples on this thread, never blocks, drops what does not
@@ -186,6 +195,8 @@ class Speaker(DeviceStream):
             self._drain_into(out)
         else:
             out.fill(0.0)
+        if self.tap is not None:
+            self.tap.record(out, time_info)
 
     def _fade_out(self, out: np.ndarray) -> None:
         self._flushed_gen = self._flush_gen
