@@ -22,6 +22,7 @@ from voicecli.logs import register_secret
 from voicecli.protocol.models import DEFAULT_MODEL
 
 BACKENDS = ("auto", "gemini", "vertex", "local")
+ECHO_MODES = ("auto", "aec", "gate", "off")  # voicecli/audio/echo.py
 API_VERSIONS = ("v1beta", "v1alpha", "v1")
 
 
@@ -78,6 +79,8 @@ class Settings:
     context_compression: bool = True
     local_host: str = "127.0.0.1"
     local_port: int = 0
+    echo: str = "auto"  # talk: echo handling for laptop speakers (voicecli/talk/echo.py)
+    noise_suppression: bool = False  # talk --echo aec: WebRTC noise suppression too
     config_path: Path | None = None
     warnings: list[str] = field(default_factory=list, repr=False)
 
@@ -109,6 +112,8 @@ _FIELD_PARSERS: dict[str, Callable[[Any], Any]] = {
     "context_compression": lambda v: _parse_bool(v),
     "local_host": str,
     "local_port": int,
+    "echo": str,
+    "noise_suppression": lambda v: _parse_bool(v),
 }
 
 _ENV_VARS: dict[str, tuple[str, ...]] = {
@@ -124,6 +129,8 @@ _ENV_VARS: dict[str, tuple[str, ...]] = {
     "language": ("VOICECLI_LANGUAGE",),
     "response": ("VOICECLI_RESPONSE",),
     "reply_timeout_s": ("VOICECLI_REPLY_TIMEOUT",),
+    "echo": ("VOICECLI_ECHO",),
+    "noise_suppression": ("VOICECLI_NOISE_SUPPRESSION",),
 }
 
 
@@ -251,6 +258,8 @@ def validate(settings: Settings) -> None:
         )
     if settings.response not in ("auto", "audio", "text"):
         raise ConfigError(f"response must be auto, audio or text, not {settings.response!r}")
+    if settings.echo not in ECHO_MODES:
+        raise ConfigError(f"echo must be one of {', '.join(ECHO_MODES)}, not {settings.echo!r}")
     if settings.reply_timeout_s <= 0 or settings.setup_timeout_s <= 0:
         raise ConfigError("timeouts must be positive numbers of seconds")
 

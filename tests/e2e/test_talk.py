@@ -76,8 +76,11 @@ def test_speaking_over_the_reply_silences_the_speaker(virtual_audio, local_serve
                                                       tmp_path) -> None:
     env = talk_env(tmp_path, virtual_audio, local_server)
     rec_dir = tmp_path / "rec"
+    # the virtual devices are a headset: nothing played reaches the mic (tests/e2e/test_echo.py
+    # adds that path and barges in through the echo handling)
     with SpeakerRecorder(tmp_path / "speaker.wav", env) as speaker, \
-            TmuxApp([*TALK, "--record", str(rec_dir)], env, workdir=tmp_path) as app:
+            TmuxApp([*TALK, "--echo", "off", "--record", str(rec_dir)], env,
+                    workdir=tmp_path) as app:
         app.wait_for("● listening", timeout=20)
         speak(speech_pcm16(LONG_QUESTION), env)
         app.wait_for("● speaking", timeout=30)

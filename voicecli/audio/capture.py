@@ -62,8 +62,9 @@ class Microphone(DeviceStream):
         self.rate = 0
         self.device_name = ""
         self._pending = bytearray()
-        self._pending_t: float | None = None  # ADC time of the first pending sample
         self.chunk_captured_at: float | None = None  # ADC time of the last chunk's first sample
+        self._origin: int | None = None  # ring position of the first device frame read
+        self._returned = 0  # 16 kHz samples handed out by read_chunk
         self._chunk_bytes = 2 * IN_RATE * chunk_ms // 1000
         self._last_data = time.monotonic()
 
@@ -92,9 +93,8 @@ class Microphone(DeviceStream):
                 await asyncio.sleep(self.chunk_ms / 4000)
         chunk = bytes(self._pending[:self._chunk_bytes])
         del self._pending[:self._chunk_bytes]
-        self.chunk_captured_at = self._pending_t
-        if self._pending_t is not None:
-            self._pending_t += self.chunk_ms / 1000
+        self.chunk_captured_at = self._captured_at(self._returned)
+        self._returned += self._chunk_bytes // 2
         self._account(chunk)
         return chunk
 
@@ -115,14 +115,21 @@ class Microphone(DeviceStream):
         n = self._ring.read_into(self._block)
         if n == 0:
             return False
-        if not self._pending:
-            self._pending_t = self._timeline.time_of(start)
+        if self._origin is None:
+            self._origin = start
         samples = self._block[:n]
         if self._resampler is not None:
             samples = self._resampler.resample_chunk(samples)
         self._pending += to_pcm16(samples)
         self._last_data = time.monotonic()
         return True
+
+    def _captured_at(self, index: int) -> float | None:
+        """ADC time of 16 kHz output sample ``index``. From the sample count, not from the pull
+        that produced it: the resampler holds back a varying few ms of input."""
+        if self._origin is None:
+            return None
+        return self._timeline.time_of(self._origin + round(index * self.rate / IN_RATE))
 
     def _account(self, chunk: bytes) -> None:
         self.level_dbfs = rms_dbfs(chunk)

@@ -60,6 +60,14 @@ def talk(
         "--vad-start-sensitivity", help="low | high.", rich_help_panel=TURNS)] = None,
     vad_end_sensitivity: Annotated[str | None, typer.Option(
         "--vad-end-sensitivity", help="low | high.", rich_help_panel=TURNS)] = None,
+    echo: Annotated[str | None, typer.Option(
+        "--echo", help="Echo handling for speakers: auto | aec | gate | off (headsets). "
+        "auto = aec with voicecli[aec] installed, else gate; off on a headset.",
+        rich_help_panel=AUDIO)] = None,
+    noise_suppression: Annotated[bool | None, typer.Option(
+        "--noise-suppression/--no-noise-suppression",
+        help="With --echo aec: WebRTC noise suppression on the mic too (off by default).",
+        rich_help_panel=AUDIO)] = None,
     text: Annotated[bool, typer.Option(
         "--text", help="Text replies where the model supports them.")] = False,
     system: System = None,
@@ -94,12 +102,14 @@ def talk(
         config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
         api_version=api_version, project=project, location=location,
         system_instruction=_system(system, system_file), voice=voice, language=language,
+        echo=echo, noise_suppression=noise_suppression,
     )
     options = TalkOptions(
         input_device=_device(input_device), output_device=_device(output_device),
         chunk_ms=chunk_ms, latency=_latency(latency), ptt=ptt, barge_in=not no_barge_in,
         text=text, vad_silence_ms=vad_silence_ms, vad_start_sensitivity=vad_start_sensitivity,
         vad_end_sensitivity=vad_end_sensitivity, record_dir=record, transcript=transcript,
+        echo=settings.echo, noise_suppression=settings.noise_suppression,
     )
     live_screen = not json_out and is_interactive(sys.stdout)
     sink = None if live_screen else JsonLines()

@@ -15,12 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 from voicecli.ask import error_text
-from voicecli.audio.pcm import duration_ms
+from voicecli.audio.pcm import duration_ms, rms_dbfs
 from voicecli.client.live import LiveSession, Reconnected, Reconnecting
 from voicecli.client.ndjson import event_json, usage_json
 from voicecli.protocol import events as ev
 from voicecli.protocol.messages import FunctionResponse
 from voicecli.talk.audio import AudioInput, AudioOutput
+from voicecli.talk.echo import EchoPath
 from voicecli.talk.keys import BACKSPACE, ENTER, ESCAPE, KeyReader
 from voicecli.talk.options import TalkOptions
 from voicecli.talk.record import Recording, TranscriptFile
@@ -46,9 +47,11 @@ class Conversation:
     def __init__(self, live: LiveSession, state: ViewState, options: TalkOptions,
                  mic: AudioInput, speaker: AudioOutput | None, *,
                  emit: Emit | None = None, recording: Recording | None = None,
-                 transcript: TranscriptFile | None = None) -> None:
+                 transcript: TranscriptFile | None = None,
+                 echo: EchoPath | None = None) -> None:
         self.live, self.state, self.options = live, state, options
-        self.mic, self.speaker = mic, speaker
+        self.mic, self.speaker, self.echo = mic, speaker, echo
+        state.echo = echo.mode if echo is not None else "off"
         self._emit_json, self.recording, self.transcript = emit, recording, transcript
         self.quit_requested: asyncio.Event = asyncio.Event()
         self.quit_reason = "quit"
@@ -67,6 +70,7 @@ class Conversation:
     def start(self, tg: asyncio.TaskGroup, keys: KeyReader | None) -> None:
         """Start the tasks; the session is already set up (LiveSession took setupComplete)."""
         self._emit(event_json(self.live.setup_complete), None)
+        self._emit({"type": "echo", "mode": self.state.echo}, None)
         self.state.status = Status.LISTENING
         tg.create_task(self._capture())
         tg.create_task(self._receive())
@@ -98,7 +102,11 @@ class Conversation:
         while True:
             chunk = await self.mic.read_chunk()
             now = time.monotonic()
-            self.state.mic_dbfs = self.mic.level_dbfs
+            if self.echo is not None:  # what the service hears: the reply's echo removed
+                chunk = self.echo.process(chunk, getattr(self.mic, "chunk_captured_at", None))
+                self.state.mic_dbfs = rms_dbfs(chunk)
+            else:
+                self.state.mic_dbfs = self.mic.level_dbfs
             if self.state.mic_dbfs > VOICE_DBFS and not self.state.muted:
                 self._last_voice_at = self._awaiting_since = now
             if self.recording is not None:
@@ -309,6 +317,8 @@ class Conversation:
         counters.mic_overflows = stats.overflows
         if self.speaker is not None:
             counters.underruns = self.speaker.stats.underruns
+        if self.echo is not None:
+            counters.echo_erle_db = self.echo.stats.erle_db
         if not stats.signal_seen and stats.silent_s >= self.options.silent_mic_s:
             self.state.notice = (f"the microphone has given only digital silence for "
                                  f"{stats.silent_s:.0f} s: muted, or no permission to use it?")

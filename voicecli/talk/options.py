@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicecli.audio.echo import MODES as ECHO_MODES
 from voicecli.client.setup import SetupOptions
 from voicecli.errors import UsageError
 
@@ -23,6 +24,8 @@ class TalkOptions:
     vad_silence_ms: int | None = None
     vad_start_sensitivity: str | None = None  # low | high
     vad_end_sensitivity: str | None = None
+    echo: str = "auto"  # auto | aec | gate | off (voicecli/talk/echo.py)
+    noise_suppression: bool = False  # with aec: WebRTC noise suppression on the mic as well
     record_dir: Path | None = None
     transcript: Path | None = None
     preroll_ms: int = 300  # push-to-talk audio kept from before the key press
@@ -31,6 +34,8 @@ class TalkOptions:
     silent_mic_fatal_s: float = 30.0  # … and this long: an error (no permission, muted)
 
     def __post_init__(self) -> None:
+        if self.echo not in ECHO_MODES:
+            raise UsageError(f"--echo must be one of {', '.join(ECHO_MODES)}, not {self.echo!r}")
         if not 10 <= self.chunk_ms <= 100:
             raise UsageError(f"--chunk-ms must be between 10 and 100, not {self.chunk_ms}")
         for name in ("vad_start_sensitivity", "vad_end_sensitivity"):

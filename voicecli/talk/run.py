@@ -28,6 +28,7 @@ from voicecli.client.setup import build_setup
 from voicecli.settings import Settings, replace
 from voicecli.talk.audio import AudioInput, AudioOutput
 from voicecli.talk.conversation import Conversation, Emit, Quit
+from voicecli.talk.echo import EchoPath
 from voicecli.talk.keys import KeyReader
 from voicecli.talk.options import TalkOptions
 from voicecli.talk.record import Recording, TranscriptFile
@@ -76,8 +77,10 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
         live = await stack.enter_async_context(
             LiveSession(endpoint, setup, connect_options(settings))
         )
+        echo = EchoPath.for_devices(options.echo, mic, speaker,
+                                    noise_suppression=options.noise_suppression)
         convo = Conversation(live, state, options, mic, speaker, emit=emit,
-                             recording=recording, transcript=transcript)
+                             recording=recording, transcript=transcript, echo=echo)
         if stop is not None:
             convo.quit_requested = stop
         keys = stack.enter_context(KeyReader()) if read_keys else None

@@ -118,7 +118,17 @@ def _numbers(state: ViewState) -> str:
         parts.append(f"mic drops {c.mic_dropped_ms:.0f} ms/{c.mic_overflows}")
     if c.underruns:
         parts.append(f"underruns {c.underruns}")
+    if not state.text_replies:
+        parts.append(_echo(state))
     return " · ".join(parts)
+
+
+def _echo(state: ViewState) -> str:
+    """Which echo handling is on, and how much echo it removes while the reply plays."""
+    erle = state.counters.echo_erle_db
+    if state.echo == "off" or erle is None:
+        return f"echo {state.echo}"
+    return f"echo {state.echo} −{max(0.0, erle):.0f} dB"
 
 
 def key_help(state: ViewState) -> Text:

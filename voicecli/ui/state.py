@@ -57,6 +57,7 @@ class Counters:
     underruns: int = 0
     reconnects: int = 0
     late_audio_dropped_ms: float = 0.0
+    echo_erle_db: float | None = None  # echo removed while the reply plays (aec, gate)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class ViewState:
     ptt_talking: bool = False
     barge_in: bool = True
     text_replies: bool = False
+    echo: str = "off"  # echo handling in force: aec | gate | off
     mic_dbfs: float = -math.inf
     turn: TurnView = field(default_factory=TurnView)
     finished: list[TurnView] = field(default_factory=list)  # waiting to go to the scrollback

@@ -1,0 +1,131 @@
+"""`voicecli talk` on "laptop speakers": the virtual speaker is routed back into the virtual
+microphone (a PulseAudio loopback with a delay and an attenuation), so the reply is heard by the
+mic as a laptop's built-in microphone hears its speakers. The local server's voice detection takes
+that echo for the user unless talk removes it (issue: talk on laptop speakers).
+
+Each test reads the screen and the NDJSON events of `--record`, and records the speaker.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import SpeakerRecorder, TmuxApp, speak, speak_async
+from tests.e2e.test_talk import TALK, events, talk_env
+from tests.speechgen import speech_pcm16
+
+ECHO_DELAY_MS = 120  # speaker → mic, on top of the devices' own latency
+ECHO_GAIN = 0.32  # -10 dB: a laptop's speakers heard by its own microphone
+QUESTION = ("please tell me about the weather in london and paris and berlin and rome and "
+            "madrid today")
+
+
+@pytest.fixture
+def acoustic_echo(virtual_audio: dict[str, str]) -> Iterator[int]:
+    """A loopback vspeaker.monitor → vmic_in for the test's duration; yields its module index."""
+    module = _pactl(virtual_audio, "load-module", "module-loopback", "source=vspeaker.monitor",
+                    "sink=vmic_in", f"latency_msec={ECHO_DELAY_MS}", "source_dont_move=1",
+                    "sink_dont_move=1").strip()
+    try:
+        inputs = json.loads(_pactl(virtual_audio, "-f", "json", "list", "sink-inputs"))
+        ours = next(i["index"] for i in inputs if str(i.get("owner_module")) == module)
+        _pactl(virtual_audio, "set-sink-input-volume", str(ours), str(ECHO_GAIN))
+        yield int(module)
+    finally:
+        _pactl(virtual_audio, "unload-module", module)
+
+
+def _pactl(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(["pactl", *args], env=env, capture_output=True, text=True, check=True,
+                          timeout=10).stdout
+
+
+def _ask_and_hear_reply(app: TmuxApp, env: dict[str, str]) -> None:
+    app.wait_for("● listening", timeout=20)
+    speak(speech_pcm16(QUESTION), env)
+    app.wait_for("● speaking", timeout=30)
+
+
+def _reply_events(rec_dir: Path) -> list[dict[str, Any]]:
+    return events(rec_dir / "events.jsonl")
+
+
+@pytest.mark.parametrize("mode", ["aec", "gate"])
+def test_a_long_reply_plays_to_the_end_through_its_own_echo(
+        mode: str, virtual_audio, local_server, acoustic_echo, tmp_path) -> None:
+    env = talk_env(tmp_path, virtual_audio, local_server)
+    rec_dir = tmp_path / "rec"
+    with SpeakerRecorder(tmp_path / "speaker.wav", env) as speaker, \
+            TmuxApp([*TALK, "--echo", mode, "--record", str(rec_dir)], env,
+                    workdir=tmp_path) as app:
+        _ask_and_hear_reply(app, env)
+        assert f"echo {mode}" in app.screen()
+        app.wait_for(re.compile(r"Gemini: You said: .*\[\d+ ms\]", re.S), timeout=30)
+        _wait_turn_done(rec_dir, timeout=30)
+        app.send_keys("q")
+        assert app.wait_exit(timeout=15) == 0
+    log = _reply_events(rec_dir)
+    assert {"type": "echo", "mode": mode} in [{k: e.get(k) for k in ("type", "mode")}
+                                              for e in log if e["type"] == "echo"]
+    assert not [e for e in log if e["type"] == "interrupted"], "the reply cut itself off"
+    turns = [e for e in log if e["type"] == "turn" and e["model"]]
+    assert len(turns) == 1, f"the echo was taken for a new question: {turns}"
+    assert not turns[0]["interrupted"] and "london" in turns[0]["model"]
+    heard = sum(r.duration for r in speaker.regions(min_gap_ms=400))
+    assert heard > 4.0, f"the reply should play to its end, heard {heard:.1f} s"
+
+
+def test_without_echo_handling_the_reply_interrupts_itself(
+        virtual_audio, local_server, acoustic_echo, tmp_path) -> None:
+    """The baseline the test above is measured against: the failure users report (peers.md §3)."""
+    env = talk_env(tmp_path, virtual_audio, local_server)
+    rec_dir = tmp_path / "rec"
+    with TmuxApp([*TALK, "--echo", "off", "--record", str(rec_dir)], env,
+                 workdir=tmp_path) as app:
+        _ask_and_hear_reply(app, env)
+        app.wait_for("⟂ interrupted", timeout=20)
+        app.send_keys("q")
+        assert app.wait_exit(timeout=15) == 0
+
+
+@pytest.mark.parametrize("mode", ["aec", "gate"])
+def test_the_user_still_barges_in_over_the_echo(
+        mode: str, virtual_audio, local_server, acoustic_echo, tmp_path) -> None:
+    env = talk_env(tmp_path, virtual_audio, local_server)
+    rec_dir = tmp_path / "rec"
+    with SpeakerRecorder(tmp_path / "speaker.wav", env) as speaker, \
+            TmuxApp([*TALK, "--echo", mode, "--record", str(rec_dir)], env,
+                    workdir=tmp_path) as app:
+        _ask_and_hear_reply(app, env)
+        time.sleep(1.5)  # the canceller has heard a good stretch of the reply
+        barge = speak_async(speech_pcm16("stop stop"), env)
+        app.wait_for("⟂ interrupted", timeout=15)
+        barge.wait()
+        app.send_keys("q")
+        assert app.wait_exit(timeout=15) == 0
+    log = _reply_events(rec_dir)
+    origin = log[0]["monotonic"]
+    cut = origin + next(e["t"] for e in log if e["type"] == "interrupted")
+    cut_at = speaker.offset_of(cut)
+    assert barge.started_at < cut < barge.started_at + 3.0, "interrupted by the user's words"
+    before_cut = [r for r in speaker.regions() if r.start <= cut_at + 0.02]
+    assert before_cut, "the reply was heard before the cut"
+    stopped_after_ms = (max(r.end for r in before_cut) - cut_at) * 1000
+    assert stopped_after_ms < 150, f"speaker still sounding {stopped_after_ms:.0f} ms after the cut"
+
+
+def _wait_turn_done(rec_dir: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(e["type"] == "turn" and e["model"] for e in _reply_events(rec_dir)):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the reply's turn never completed")
