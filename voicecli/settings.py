@@ -79,7 +79,7 @@ class Settings:
     context_compression: bool = True
     local_host: str = "127.0.0.1"
     local_port: int = 0
-    echo: str = "auto"  # talk: echo handling for laptop speakers (voicecli/talk/echo.py)
+    echo: str = "auto"  # talk: echo handling for laptop speakers (voicecli/audio/echo_path.py)
     noise_suppression: bool = False  # talk --echo aec: WebRTC noise suppression too
     config_path: Path | None = None
     warnings: list[str] = field(default_factory=list, repr=False)

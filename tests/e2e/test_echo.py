@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.e2e.harness import SpeakerRecorder, TmuxApp, speak, speak_async
@@ -129,3 +130,37 @@ def _wait_turn_done(rec_dir: Path, timeout: float) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("the reply's turn never completed")
+
+
+DOCTOR = [*TALK[:-1], "doctor", "--json"]
+
+
+def _doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*DOCTOR, *args], env=env, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_doctor_measures_the_echo_path(virtual_audio, acoustic_echo, tmp_path) -> None:
+    done = _doctor(virtual_audio)
+    assert done.returncode == 0, done.stderr
+    echo = json.loads(done.stdout)["echo"]
+    assert echo["echo_heard"]
+    assert abs(echo["delay_ms"] - ECHO_DELAY_MS) <= 30, echo  # the loopback's latency
+    assert abs(echo["echo_db"] - 20 * np.log10(ECHO_GAIN)) <= 3, echo  # its attenuation
+    assert echo["erle_db"]["gate"] >= 30 and echo["erle_db"]["aec"] >= 15, echo
+    assert "--echo aec" in echo["advice"]
+
+
+def test_doctor_hears_no_echo_on_a_headset(virtual_audio, tmp_path) -> None:
+    done = _doctor(virtual_audio)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [c["ok"] for c in report["checks"]] == [True, True, True]
+    assert not report["echo"]["echo_heard"] and "--echo off" in report["echo"]["advice"]
+
+
+def test_doctor_with_a_missing_device_is_one_line(virtual_audio, tmp_path) -> None:
+    done = _doctor(virtual_audio, "--output-device", "no-such-speaker")
+    assert done.returncode == 6
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no-such-speaker" in lines[0]

@@ -1,4 +1,4 @@
-"""voicecli.talk.echo: the speaker's tap and the mic wired into the canceller as `talk` does it.
+"""voicecli.audio.echo_path: the speaker tap and the mic wired into the canceller as `talk` does.
 
 The tap is a real SpeakerTap at a 48 kHz device rate, written block by block as the output
 callback writes it; the mic gets simulated laptop echo (tests/audio/echo_sim.py) of what the tap
@@ -12,11 +12,11 @@ import pytest
 
 from tests.audio import echo_sim as es
 from voicecli.audio.echo import aec_available
+from voicecli.audio.echo_path import EchoPath, choose_mode, looks_like_headset
 from voicecli.audio.pcm import resample
 from voicecli.audio.timeline import SpeakerTap
 from voicecli.errors import ConfigError, UsageError
 from voicecli.settings import load_settings
-from voicecli.talk.echo import EchoPath, choose_mode, looks_like_headset
 from voicecli.talk.options import TalkOptions
 from voicecli.ui.render import status_bar
 from voicecli.ui.state import ViewState

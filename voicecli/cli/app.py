@@ -13,6 +13,7 @@ from voicecli.cli import (
     ask_cmd,
     batch_cmd,
     devices_cmd,
+    doctor_cmd,
     models_cmd,
     serve_cmd,
     talk_cmd,
@@ -59,6 +60,7 @@ app.command("models")(models_cmd.models)
 app.command("transcribe")(transcribe_cmd.transcribe)
 app.command("batch")(batch_cmd.batch)
 app.command("devices")(devices_cmd.devices)
+app.command("doctor")(doctor_cmd.doctor)
 
 
 def _debug_enabled(argv: list[str]) -> bool:

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 from voicecli.ask import error_text
+from voicecli.audio.echo_path import EchoPath
 from voicecli.audio.pcm import duration_ms, rms_dbfs
 from voicecli.client.live import LiveSession, Reconnected, Reconnecting
 from voicecli.client.ndjson import event_json, usage_json
 from voicecli.protocol import events as ev
 from voicecli.protocol.messages import FunctionResponse
 from voicecli.talk.audio import AudioInput, AudioOutput
-from voicecli.talk.echo import EchoPath
 from voicecli.talk.keys import BACKSPACE, ENTER, ESCAPE, KeyReader
 from voicecli.talk.options import TalkOptions
 from voicecli.talk.record import Recording, TranscriptFile

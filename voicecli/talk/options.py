@@ -24,7 +24,7 @@ class TalkOptions:
     vad_silence_ms: int | None = None
     vad_start_sensitivity: str | None = None  # low | high
     vad_end_sensitivity: str | None = None
-    echo: str = "auto"  # auto | aec | gate | off (voicecli/talk/echo.py)
+    echo: str = "auto"  # auto | aec | gate | off (voicecli/audio/echo_path.py)
     noise_suppression: bool = False  # with aec: WebRTC noise suppression on the mic as well
     record_dir: Path | None = None
     transcript: Path | None = None

@@ -22,13 +22,13 @@ from urllib.parse import urlsplit
 from rich.console import Console
 
 from voicecli.ask import connect_options
+from voicecli.audio.echo_path import EchoPath
 from voicecli.backends import open_endpoint, resolve_backend
 from voicecli.client.live import LiveSession
 from voicecli.client.setup import build_setup
 from voicecli.settings import Settings, replace
 from voicecli.talk.audio import AudioInput, AudioOutput
 from voicecli.talk.conversation import Conversation, Emit, Quit
-from voicecli.talk.echo import EchoPath
 from voicecli.talk.keys import KeyReader
 from voicecli.talk.options import TalkOptions
 from voicecli.talk.record import Recording, TranscriptFile
