@@ -120,3 +120,18 @@ def _text(state: ViewState) -> str:
     console = Console(width=120, record=True, color_system=None)
     console.print(status_bar(state))
     return console.export_text()
+
+
+def test_aec_without_the_extra_is_refused_before_anything_opens(monkeypatch) -> None:
+    import asyncio
+
+    from voicecli.settings import Settings
+    from voicecli.talk import run
+
+    monkeypatch.setattr(run, "aec_available", lambda: False)
+    opened = []
+    monkeypatch.setattr(run, "_microphone", lambda options: opened.append("mic"))
+    with pytest.raises(UsageError, match=r"voicecli\[aec\].*--echo gate"):
+        asyncio.run(run.run_talk(Settings(backend="local"), TalkOptions(echo="aec"),
+                                 read_keys=False))
+    assert not opened

@@ -22,10 +22,12 @@ from urllib.parse import urlsplit
 from rich.console import Console
 
 from voicecli.ask import connect_options
+from voicecli.audio.echo import AEC_HINT, aec_available
 from voicecli.audio.echo_path import EchoPath
 from voicecli.backends import open_endpoint, resolve_backend
 from voicecli.client.live import LiveSession
 from voicecli.client.setup import build_setup
+from voicecli.errors import UsageError
 from voicecli.settings import Settings, replace
 from voicecli.talk.audio import AudioInput, AudioOutput
 from voicecli.talk.conversation import Conversation, Emit, Quit
@@ -59,6 +61,9 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
     settings = replace(settings, response="text" if options.text else "audio")
     setup_options = options.setup_options()
     build_setup(settings, settings.model, setup_options)  # a bad setting fails before anything
+    if options.echo == "aec" and not options.text and not aec_available():
+        raise UsageError(f"--echo aec needs WebRTC echo cancellation: {AEC_HINT} "
+                         "(or use --echo gate)")
     state = ViewState(ptt=options.ptt, barge_in=options.barge_in, text_replies=options.text,
                       where=_where(settings), scrollback=console is not None)
     held_back: list[str] = []
@@ -72,13 +77,13 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
         mic = mic or await stack.enter_async_context(_microphone(options))
         if speaker is None and not options.text:
             speaker = await stack.enter_async_context(_speaker(options))
+        echo = EchoPath.for_devices(options.echo, mic, speaker,
+                                    noise_suppression=options.noise_suppression)
         endpoint = await stack.enter_async_context(open_endpoint(settings, say, pace=1.0))
         setup = build_setup(settings, endpoint.model, setup_options)
         live = await stack.enter_async_context(
             LiveSession(endpoint, setup, connect_options(settings))
         )
-        echo = EchoPath.for_devices(options.echo, mic, speaker,
-                                    noise_suppression=options.noise_suppression)
         convo = Conversation(live, state, options, mic, speaker, emit=emit,
                              recording=recording, transcript=transcript, echo=echo)
         if stop is not None:
