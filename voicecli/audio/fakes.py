@@ -161,10 +161,10 @@ class NullSpeaker:
         frames = len(self._queue) // 2
         if self.realtime:
             frames = min(frames, int((now - self._clock) * self.rate))
+        if self._heard_at is None:  # the first sample starts sounding now, not once it is done
+            self._heard_at = self._clock if self.realtime else now
         if frames <= 0:
             return
-        if self._heard_at is None:
-            self._heard_at = self._clock if self.realtime else now
         self._heard += self._queue[:2 * frames]
         del self._queue[:2 * frames]
         self._clock = now if not self._queue else self._clock + frames / self.rate
