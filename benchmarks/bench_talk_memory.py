@@ -11,9 +11,9 @@ The mic is fed at ``--speed`` x real time: the server's VAD and ASR work on samp
 accelerated audio still makes clean turns. The turn rate is bounded by the server's recognition
 turnaround (~0.7 s from the end of a question to its transcript, whatever the feed speed), so
 200 turns take 3-4 minutes; questions that arrive while one is being recognised merge into
-one turn (the summary counts turns whose transcript is exactly one question). Faster than ~5x the
-server falls behind, stops reading (backpressure), its keepalive ping times out (close 1011) after
-~35 turns, and talk's reconnect then crashes (see the report); 4x is the default.
+one turn (the summary counts turns whose transcript is exactly one question). At 6-8x the
+session still runs cleanly (60 turns each), but more questions merge and RSS has too few turns to
+settle; 4x is the default.
 
     .venv/bin/python benchmarks/bench_talk_memory.py [--turns 200] [--speed 4] [--every 10]
 """

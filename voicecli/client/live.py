@@ -224,23 +224,27 @@ class LiveSession:
             yield Reconnecting(attempt, reason)
             if attempt > 1:
                 await asyncio.sleep(self._backoff(attempt - 1))
+            conn: LiveConnection | None = None
             try:
                 resumed = _with_resumption(self._setup, self._handle)
-                self._conn = await self._open(resumed, owed if self._handle else frozenset())
+                conn = await self._open(resumed, owed if self._handle else frozenset())
+                await self._replay_backlog(conn)  # a connection that dies here is a failed try
             except VoicecliError as error:
+                if conn is not None:
+                    await conn.close(1000)
                 if not _retryable(error) or attempt >= self.options.max_reconnects:
                     raise
                 reason = _describe(error)
                 continue
-            await self._replay_backlog()
+            self._conn = conn
             yield Reconnected(attempt, resumed=self._handle is not None)
             return
 
-    async def _replay_backlog(self) -> None:
-        assert self._conn is not None
+    async def _replay_backlog(self, conn: LiveConnection) -> None:
+        """Send what was queued while reconnecting; an action leaves the queue once sent."""
         while self._backlog:
-            action = self._backlog.popleft()
-            await self._conn.send(action)
+            await conn.send(self._backlog[0])
+            self._backlog.popleft()
 
     async def _open(
         self, setup: Setup, owed_tool_calls: frozenset[str] = frozenset()

@@ -39,7 +39,10 @@ from voicecli.ui.live import LiveView
 from voicecli.ui.state import Status, ViewState
 
 # benchmarks/bench_bargein.py: 30 ms device latency with 10 ms blocks flushes to silence in
-# ~43 ms p95 without underflows under load; 15 ms / 5 ms reaches ~24 ms but drops out when busy.
+# ~43 ms p95 without underflows under load. 15 ms / 5 ms flushes in ~23 ms p95 (the Speaker alone,
+# even with both cores busy), but inside talk (event loop, echo canceller) it underflowed in a
+# 60 s run and the adaptive prebuffer then grew to 60 ms (benchmarks/bench_talk_latency.py):
+# `--latency 0.015` is for quiet machines.
 SPEAKER_LATENCY_S = 0.03
 SPEAKER_BLOCK_MS = 10.0
 MIC_LATENCY_S = 0.03
