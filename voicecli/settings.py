@@ -81,6 +81,7 @@ class Settings:
     local_port: int = 0
     echo: str = "auto"  # talk: echo handling for laptop speakers (voicecli/audio/echo_path.py)
     noise_suppression: bool = False  # talk --echo aec: WebRTC noise suppression too
+    auto_gain_control: bool = False  # talk --echo aec: WebRTC automatic gain control too
     config_path: Path | None = None
     warnings: list[str] = field(default_factory=list, repr=False)
 
@@ -114,6 +115,7 @@ _FIELD_PARSERS: dict[str, Callable[[Any], Any]] = {
     "local_port": int,
     "echo": str,
     "noise_suppression": lambda v: _parse_bool(v),
+    "auto_gain_control": lambda v: _parse_bool(v),
 }
 
 _ENV_VARS: dict[str, tuple[str, ...]] = {

@@ -135,3 +135,18 @@ def test_aec_without_the_extra_is_refused_before_anything_opens(monkeypatch) -> 
         asyncio.run(run.run_talk(Settings(backend="local"), TalkOptions(echo="aec"),
                                  read_keys=False))
     assert not opened
+
+
+@pytest.mark.parametrize(("agc", "gain_db"), [(False, (-1.0, 1.0)), (True, (6.0, 30.0))])
+def test_agc_raises_a_quiet_microphone_only_when_asked(agc: bool, gain_db: tuple) -> None:
+    from tests.speechgen import speech_pcm16
+
+    quiet = (np.frombuffer(speech_pcm16("what is the weather like in london today"),
+                           dtype=np.int16) * 0.1).astype(np.int16)  # -20 dB
+    x = np.concatenate([quiet] * 3)
+    path = EchoPath.for_devices("aec", NamedMic(), TappedSpeaker(), auto_gain_control=agc)
+    assert path is not None
+    y = np.frombuffer(path.process(x.tobytes(), T0), dtype=np.int16)
+    last = slice(2 * quiet.size, None)  # once the gain control has settled
+    change = 20 * np.log10(np.std(y[last].astype(float)) / np.std(x[last].astype(float)))
+    assert gain_db[0] <= change <= gain_db[1]

@@ -66,10 +66,10 @@ def aec_available() -> bool:
     return importlib.util.find_spec("livekit") is not None
 
 
-def make_canceller(mode: str, *, headset: bool = False,
-                   noise_suppression: bool = False) -> EchoCanceller:
+def make_canceller(mode: str, *, headset: bool = False, noise_suppression: bool = False,
+                   auto_gain_control: bool = False) -> EchoCanceller:
     """The canceller for ``--echo mode``; ``auto`` = aec if installed and not a headset, else gate.
-    ``noise_suppression`` applies to aec (WebRTC NS; see AecCanceller).
+    ``noise_suppression`` and ``auto_gain_control`` apply to aec (see AecCanceller).
 
     Raises:
         UsageError: unknown mode, or ``aec`` asked for without the extra installed.
@@ -80,11 +80,13 @@ def make_canceller(mode: str, *, headset: bool = False,
         mode = "aec" if aec_available() and not headset else "gate"
         if mode == "aec":
             try:
-                return AecCanceller(noise_suppression=noise_suppression)
+                return AecCanceller(noise_suppression=noise_suppression,
+                                    auto_gain_control=auto_gain_control)
             except UsageError:
                 return GateCanceller()
     if mode == "aec":
-        return AecCanceller(noise_suppression=noise_suppression)
+        return AecCanceller(noise_suppression=noise_suppression,
+                                    auto_gain_control=auto_gain_control)
     return {"gate": GateCanceller, "off": NoCanceller}[mode]()
 
 

@@ -58,15 +58,16 @@ class EchoPath:
         self._given = 0  # 16 kHz samples given to the canceller so far
 
     @classmethod
-    def for_devices(cls, mode: str, mic: Any, speaker: Any, *,
-                    noise_suppression: bool = False) -> EchoPath | None:
+    def for_devices(cls, mode: str, mic: Any, speaker: Any, *, noise_suppression: bool = False,
+                    auto_gain_control: bool = False) -> EchoPath | None:
         """The path for ``--echo mode`` and these devices; None when nothing is to be done
         (mode off, text replies, or a speaker that cannot report what it played)."""
         names = (getattr(mic, "device_name", ""), getattr(speaker, "device_name", ""))
         resolved = choose_mode(mode, *names)
         if resolved == "off" or speaker is None or not hasattr(speaker, "enable_tap"):
             return None
-        canceller = make_canceller(resolved, noise_suppression=noise_suppression)
+        canceller = make_canceller(resolved, noise_suppression=noise_suppression,
+                                   auto_gain_control=auto_gain_control)
         return cls(canceller, speaker.enable_tap())
 
     @property

@@ -68,6 +68,9 @@ def talk(
         "--noise-suppression/--no-noise-suppression",
         help="With --echo aec: WebRTC noise suppression on the mic too (off by default).",
         rich_help_panel=AUDIO)] = None,
+    agc: Annotated[bool | None, typer.Option(
+        "--agc/--no-agc", help="With --echo aec: WebRTC automatic gain control on the mic too.",
+        rich_help_panel=AUDIO)] = None,
     text: Annotated[bool, typer.Option(
         "--text", help="Text replies where the model supports them.")] = False,
     system: System = None,
@@ -102,7 +105,7 @@ def talk(
         config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
         api_version=api_version, project=project, location=location,
         system_instruction=_system(system, system_file), voice=voice, language=language,
-        echo=echo, noise_suppression=noise_suppression,
+        echo=echo, noise_suppression=noise_suppression, auto_gain_control=agc,
     )
     options = TalkOptions(
         input_device=_device(input_device), output_device=_device(output_device),
@@ -110,6 +113,7 @@ def talk(
         text=text, vad_silence_ms=vad_silence_ms, vad_start_sensitivity=vad_start_sensitivity,
         vad_end_sensitivity=vad_end_sensitivity, record_dir=record, transcript=transcript,
         echo=settings.echo, noise_suppression=settings.noise_suppression,
+        auto_gain_control=settings.auto_gain_control,
     )
     live_screen = not json_out and is_interactive(sys.stdout)
     sink = None if live_screen else JsonLines()

@@ -26,6 +26,7 @@ class TalkOptions:
     vad_end_sensitivity: str | None = None
     echo: str = "auto"  # auto | aec | gate | off (voicecli/audio/echo_path.py)
     noise_suppression: bool = False  # with aec: WebRTC noise suppression on the mic as well
+    auto_gain_control: bool = False  # with aec: WebRTC automatic gain control as well
     record_dir: Path | None = None
     transcript: Path | None = None
     preroll_ms: int = 300  # push-to-talk audio kept from before the key press

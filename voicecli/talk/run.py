@@ -81,7 +81,8 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
         if speaker is None and not options.text:
             speaker = await stack.enter_async_context(_speaker(options))
         echo = EchoPath.for_devices(options.echo, mic, speaker,
-                                    noise_suppression=options.noise_suppression)
+                                    noise_suppression=options.noise_suppression,
+                                    auto_gain_control=options.auto_gain_control)
         endpoint = await stack.enter_async_context(open_endpoint(settings, say, pace=1.0))
         setup = build_setup(settings, endpoint.model, setup_options)
         live = await stack.enter_async_context(
