@@ -8,6 +8,7 @@ Each test reads the screen and the NDJSON events of `--record`, and records the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -25,23 +26,32 @@ from tests.speechgen import speech_pcm16
 
 ECHO_DELAY_MS = 120  # speaker → mic, on top of the devices' own latency
 ECHO_GAIN = 0.32  # -10 dB: a laptop's speakers heard by its own microphone
+LOOPBACK_SETTLE_S = 2.0  # a new PulseAudio loopback first drifts towards its latency
 QUESTION = ("please tell me about the weather in london and paris and berlin and rome and "
             "madrid today")
 
 
-@pytest.fixture
-def acoustic_echo(virtual_audio: dict[str, str]) -> Iterator[int]:
-    """A loopback vspeaker.monitor → vmic_in for the test's duration; yields its module index."""
-    module = _pactl(virtual_audio, "load-module", "module-loopback", "source=vspeaker.monitor",
-                    "sink=vmic_in", f"latency_msec={ECHO_DELAY_MS}", "source_dont_move=1",
+@contextlib.contextmanager
+def echo_loopback(env: dict[str, str], latency_ms: int = ECHO_DELAY_MS,
+                  gain: float = ECHO_GAIN) -> Iterator[int]:
+    """A loopback vspeaker.monitor → vmic_in while in the block; yields its module index."""
+    module = _pactl(env, "load-module", "module-loopback", "source=vspeaker.monitor",
+                    "sink=vmic_in", f"latency_msec={latency_ms}", "source_dont_move=1",
                     "sink_dont_move=1").strip()
     try:
-        inputs = json.loads(_pactl(virtual_audio, "-f", "json", "list", "sink-inputs"))
+        inputs = json.loads(_pactl(env, "-f", "json", "list", "sink-inputs"))
         ours = next(i["index"] for i in inputs if str(i.get("owner_module")) == module)
-        _pactl(virtual_audio, "set-sink-input-volume", str(ours), str(ECHO_GAIN))
+        _pactl(env, "set-sink-input-volume", str(ours), str(gain))
+        time.sleep(LOOPBACK_SETTLE_S)
         yield int(module)
     finally:
-        _pactl(virtual_audio, "unload-module", module)
+        _pactl(env, "unload-module", module)
+
+
+@pytest.fixture
+def acoustic_echo(virtual_audio: dict[str, str]) -> Iterator[int]:
+    with echo_loopback(virtual_audio) as module:
+        yield module
 
 
 def _pactl(env: dict[str, str], *args: str) -> str:
@@ -79,7 +89,7 @@ def test_a_long_reply_plays_to_the_end_through_its_own_echo(
     assert not [e for e in log if e["type"] == "interrupted"], "the reply cut itself off"
     turns = [e for e in log if e["type"] == "turn" and e["model"]]
     assert len(turns) == 1, f"the echo was taken for a new question: {turns}"
-    assert not turns[0]["interrupted"] and "london" in turns[0]["model"]
+    assert not turns[0]["interrupted"] and turns[0]["model"].startswith("You said:")
     heard = sum(r.duration for r in speaker.regions(min_gap_ms=400))
     assert heard > 4.0, f"the reply should play to its end, heard {heard:.1f} s"
 
@@ -106,7 +116,7 @@ def test_the_user_still_barges_in_over_the_echo(
             TmuxApp([*TALK, "--echo", mode, "--record", str(rec_dir)], env,
                     workdir=tmp_path) as app:
         _ask_and_hear_reply(app, env)
-        time.sleep(1.5)  # the canceller has heard a good stretch of the reply
+        time.sleep(2.5)  # the canceller has heard a good stretch of the reply
         barge = speak_async(speech_pcm16("stop stop"), env)
         app.wait_for("⟂ interrupted", timeout=15)
         barge.wait()
@@ -140,14 +150,24 @@ def _doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
                           stdin=subprocess.DEVNULL)
 
 
-def test_doctor_measures_the_echo_path(virtual_audio, acoustic_echo, tmp_path) -> None:
-    done = _doctor(virtual_audio)
+def test_doctor_measures_the_echo_path(virtual_audio, tmp_path) -> None:
+    """The probe finds the loopback's attenuation, and a 100 ms longer path as 100 ms later (the
+    absolute delay also holds buffering that PortAudio does not report)."""
+    with echo_loopback(virtual_audio, ECHO_DELAY_MS):
+        done = _doctor(virtual_audio)
+    with echo_loopback(virtual_audio, ECHO_DELAY_MS + 100, gain=0.1):
+        longer = json.loads(_doctor(virtual_audio).stdout)["echo"]
     assert done.returncode == 0, done.stderr
     echo = json.loads(done.stdout)["echo"]
     assert echo["echo_heard"]
-    assert abs(echo["delay_ms"] - ECHO_DELAY_MS) <= 30, echo  # the loopback's latency
+    assert 0 < echo["delay_ms"] < 250, echo
+    assert abs(longer["delay_ms"] - echo["delay_ms"] - 100) <= 20, (echo, longer)
     assert abs(echo["echo_db"] - 20 * np.log10(ECHO_GAIN)) <= 3, echo  # its attenuation
-    assert echo["erle_db"]["gate"] >= 30 and echo["erle_db"]["aec"] >= 15, echo
+    assert abs(longer["echo_db"] - 20 * np.log10(0.1)) <= 3, longer
+    assert echo["erle_db"]["gate"] >= 30, echo
+    # aec converges within the first second; a fresh PulseAudio loopback may then drift by tens of
+    # ms during the probe, which costs AEC3 some of it later (measured 4-28 dB over the whole probe)
+    assert echo["erle_first_s_db"]["aec"] >= 15, echo
     assert "--echo aec" in echo["advice"]
 
 

@@ -1,6 +1,6 @@
 """The echo probe behind `voicecli doctor`: play a short sound, hear what the mic makes of it.
 
-1. Listen to the room for ``quiet_s`` (the mic's noise floor).
+1. Listen to the room for ``quiet_s`` (the mic's noise floor; the streams settle meanwhile).
 2. Play ``probe_s`` of speech-band noise bursts through the speaker while recording the mic, with
    the speaker's tap (exactly what was played, with DAC times) and the mic's ADC times: the same
    inputs `talk` gives its echo canceller.
@@ -50,9 +50,10 @@ class EchoProbe:
         if not self.echo_heard:
             return ("no echo heard (a headset, or the speaker is muted): --echo off costs nothing"
                     " and keeps your voice untouched")
-        aec = self.erle_db.get("aec")
-        if aec is not None and aec >= 20.0:
+        aec = max(self.erle_db.get("aec", -1.0), self.erle_first_s_db.get("aec", -1.0))
+        if aec >= 20.0:  # reached at once, or over the probe (a path that shifts loses some later)
             return f"echo cancellation converges ({aec:.0f} dB removed): --echo aec (auto picks it)"
+        aec = self.erle_db.get("aec")
         gate = self.erle_db.get("gate", 0.0)
         if aec is None:
             return (f"the echo gate removes {gate:.0f} dB; for full-duplex barge-in install"
@@ -102,7 +103,7 @@ class _Recorder:
         return pcm
 
 
-async def run_probe(mic: Any, speaker: Any, *, quiet_s: float = 0.6, probe_s: float = 2.5,
+async def run_probe(mic: Any, speaker: Any, *, quiet_s: float = 1.5, probe_s: float = 2.5,
                     dbfs: float = -20.0) -> EchoProbe:
     """Measure the echo path with open devices (a Microphone and a Speaker, or stand-ins with
     the same interfaces: read_chunk/chunk_captured_at, play/end_of_turn/enable_tap)."""

@@ -21,7 +21,7 @@ import soxr
 from voicecli.audio._streams import DeviceStream
 from voicecli.audio.pcm import IN_RATE, rms_dbfs
 from voicecli.audio.ringbuffer import RingBuffer
-from voicecli.audio.timeline import Timeline, adc_time
+from voicecli.audio.timeline import Timeline
 from voicecli.errors import AudioDeviceError
 
 
@@ -124,12 +124,23 @@ class Microphone(DeviceStream):
         self._last_data = time.monotonic()
         return True
 
+    @property
+    def _input_latency_s(self) -> float:
+        """The input latency the open stream reports (0 without one): a constant, so it shifts
+        the capture times without making them jitter."""
+        try:
+            return float(self._stream.latency)
+        except (AttributeError, TypeError, ValueError):
+            return 0.0
+
     def _captured_at(self, index: int) -> float | None:
         """ADC time of 16 kHz output sample ``index``. From the sample count, not from the pull
-        that produced it: the resampler holds back a varying few ms of input."""
+        that produced it (the resampler holds back a varying few ms of input), placed by the least
+        delayed recent callback minus the stream's input latency (Timeline.earliest_bound)."""
         if self._origin is None:
             return None
-        return self._timeline.time_of(self._origin + round(index * self.rate / IN_RATE))
+        end = self._timeline.earliest_bound(self._origin + round(index * self.rate / IN_RATE))
+        return None if end is None else end - self._input_latency_s
 
     def _account(self, chunk: bytes) -> None:
         self.level_dbfs = rms_dbfs(chunk)
@@ -154,5 +165,5 @@ class Microphone(DeviceStream):
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status.input_overflow:
             self.stats.overflows += 1
-        self._timeline.mark(self._ring.write_position, adc_time(time_info))
         self.stats.dropped_frames += frames - self._ring.write(indata[:, 0])
+        self._timeline.mark(self._ring.write_position, time.monotonic())  # this block's end

@@ -170,7 +170,7 @@ class GateCanceller(AlignedCanceller):
     HISTORY = 300  # ratios kept for the gain estimate (3 s of playback)
 
     def __init__(self, *, margin_db: float = 6.0, tail_db_per_10ms: float = 2.0,
-                 initial_gain_db: float = 0.0, hangover_frames: int = 15,
+                 initial_gain_db: float = 0.0, hangover_frames: int = 20,
                  open_frames: int = 2) -> None:
         super().__init__()
         self.margin_db = margin_db

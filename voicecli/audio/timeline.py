@@ -49,6 +49,21 @@ class Timeline:
         return None
 
 
+    def earliest_bound(self, position: int, window: int = 100) -> float | None:
+        """The time of frame ``position`` from the least delayed of the last ``window`` marks:
+        ``min(t_k - pos_k / rate) + position / rate``. For marks made when a block's last frame
+        was already in hand (input callbacks), each mark bounds that moment from above and the
+        least delayed one is the tightest; scheduling delays and PortAudio's latency estimates,
+        which PulseAudio's ALSA plugin lets drift by tens of ms after a stream opens, drop out."""
+        newest = self._k
+        count = min(window, newest, len(self._pos) - 1)
+        if count <= 0:
+            return None
+        slots = np.arange(newest - count, newest) % len(self._pos)
+        offsets = self._t[slots] - self._pos[slots] / self.rate
+        return float(offsets.min()) + position / self.rate
+
+
 def dac_time(time_info: Any) -> float:
     """Monotonic time at which this output block will be heard (callback side)."""
     now = time.monotonic()
