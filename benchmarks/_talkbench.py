@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -42,6 +44,34 @@ def va_environment(export: bool = True) -> dict[str, str]:
     if export:
         os.environ.update(env)
     return env
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    """Wait until something listens on the loopback ``port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"voicecli serve did not listen on {port}")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C a `voicecli serve` subprocess; kill it if it has not gone in 10 s."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def summary(values: list[float]) -> dict[str, float]:

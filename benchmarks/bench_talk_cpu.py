@@ -21,7 +21,6 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _talkbench import CLK_TCK, cpu_seconds, meta, va_environment, write_result  # noqa: E402
+from _talkbench import (  # noqa: E402
+    CLK_TCK,
+    cpu_seconds,
+    free_port,
+    meta,
+    stop_server,
+    va_environment,
+    wait_port,
+    write_result,
+)
 
 from tests.speechgen import silence, speech_pcm16  # noqa: E402
 
@@ -45,23 +53,6 @@ QUESTIONS = ["what is the weather like in london today", "what time is it",
              "tell me a joke about computers"]
 ENV_KEYS = ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH", "PULSE_CLIENTCONFIG",
             "ALSA_CONFIG_PATH", "PYTHONPATH")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"voicecli serve did not listen on {port}")
 
 
 class Lines:
@@ -282,11 +273,7 @@ def main() -> None:
                     print(f"  {case:10} {row['mode']:8} echo {echo:5} talk"
                           f" {row['talk_cpu_pct']:5.1f} %", flush=True)
         finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
             server_err.close()
     print_table(rows)
     write_result("bench_talk_cpu", {"meta": meta(seconds=args.seconds, settle_s=args.settle),

@@ -24,8 +24,6 @@ import argparse
 import asyncio
 import gc
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _talkbench import cpu_seconds, meta, rss_kb, write_result  # noqa: E402
+from _talkbench import cpu_seconds, free_port, meta, rss_kb, stop_server, wait_port, write_result  # noqa: E402
 
 from tests.speechgen import silence, speech_pcm16  # noqa: E402
 from voicecli.audio.fakes import ArrayMicrophone, NullSpeaker  # noqa: E402
@@ -83,23 +81,6 @@ class DiscardingSpeaker(NullSpeaker):
         super()._advance()
         self.heard_bytes += len(self._heard)
         self._heard.clear()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"voicecli serve did not listen on {port}")
 
 
 def tree_cpu_s(pid: int) -> float:
@@ -242,11 +223,7 @@ def main() -> None:
             print(f"voicecli serve's log (tail):\n{tail}", file=sys.stderr)
             raise
         finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
             err.close()
     slope = slope_kb_per_turn(data["samples"], args.warmup, "rss_kb")
     server_slope = slope_kb_per_turn(data["samples"], args.warmup, "server_rss_kb")

@@ -65,6 +65,19 @@ def _ask_and_hear_reply(app: TmuxApp, env: dict[str, str]) -> None:
     app.wait_for("● speaking", timeout=30)
 
 
+@contextlib.contextmanager
+def _talk_over_echo(mode: str, tmp_path: Path, virtual_audio: dict[str, str], server: Any,
+                    ) -> Iterator[tuple[TmuxApp, SpeakerRecorder, dict[str, str]]]:
+    """`talk --echo MODE --record tmp_path/rec` in tmux, the speaker recorded, the question
+    asked; yields once the reply is playing."""
+    env = talk_env(tmp_path, virtual_audio, server)
+    with SpeakerRecorder(tmp_path / "speaker.wav", env) as speaker, \
+            TmuxApp([*TALK, "--echo", mode, "--record", str(tmp_path / "rec")], env,
+                    workdir=tmp_path) as app:
+        _ask_and_hear_reply(app, env)
+        yield app, speaker, env
+
+
 def _reply_events(rec_dir: Path) -> list[dict[str, Any]]:
     return events(rec_dir / "events.jsonl")
 
@@ -72,12 +85,8 @@ def _reply_events(rec_dir: Path) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("mode", ["aec", "gate"])
 def test_a_long_reply_plays_to_the_end_through_its_own_echo(
         mode: str, virtual_audio, local_server, acoustic_echo, tmp_path) -> None:
-    env = talk_env(tmp_path, virtual_audio, local_server)
     rec_dir = tmp_path / "rec"
-    with SpeakerRecorder(tmp_path / "speaker.wav", env) as speaker, \
-            TmuxApp([*TALK, "--echo", mode, "--record", str(rec_dir)], env,
-                    workdir=tmp_path) as app:
-        _ask_and_hear_reply(app, env)
+    with _talk_over_echo(mode, tmp_path, virtual_audio, local_server) as (app, speaker, env):
         assert f"echo {mode}" in app.screen()
         app.wait_for(re.compile(r"Gemini: You said: .*\[\d+ ms\]", re.S), timeout=30)
         _wait_turn_done(rec_dir, timeout=30)
@@ -110,12 +119,8 @@ def test_without_echo_handling_the_reply_interrupts_itself(
 @pytest.mark.parametrize("mode", ["aec", "gate"])
 def test_the_user_still_barges_in_over_the_echo(
         mode: str, virtual_audio, local_server, acoustic_echo, tmp_path) -> None:
-    env = talk_env(tmp_path, virtual_audio, local_server)
     rec_dir = tmp_path / "rec"
-    with SpeakerRecorder(tmp_path / "speaker.wav", env) as speaker, \
-            TmuxApp([*TALK, "--echo", mode, "--record", str(rec_dir)], env,
-                    workdir=tmp_path) as app:
-        _ask_and_hear_reply(app, env)
+    with _talk_over_echo(mode, tmp_path, virtual_audio, local_server) as (app, speaker, env):
         time.sleep(2.5)  # the canceller has heard a good stretch of the reply
         barge = speak_async(speech_pcm16("stop stop"), env)
         app.wait_for("⟂ interrupted", timeout=15)
