@@ -22,7 +22,7 @@ from voicecli.logs import register_secret
 from voicecli.protocol.models import DEFAULT_MODEL
 
 BACKENDS = ("auto", "gemini", "vertex", "local")
-ECHO_MODES = ("auto", "aec", "gate", "off")  # voicecli/audio/echo.py
+ECHO_MODES = ("auto", "aec", "gate", "off")  # talk --echo (voicecli/audio/echo.py)
 API_VERSIONS = ("v1beta", "v1alpha", "v1")
 
 

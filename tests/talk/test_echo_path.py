@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from tests.audio import echo_sim as es
-from voicecli.audio.echo import aec_available
-from voicecli.audio.echo_path import EchoPath, choose_mode, looks_like_headset
+from voicecli.audio.echo import aec_available, resolve_mode
+from voicecli.audio.echo_path import EchoPath, looks_like_headset
 from voicecli.audio.pcm import resample
 from voicecli.audio.timeline import SpeakerTap
 from voicecli.errors import ConfigError, UsageError
@@ -85,10 +85,10 @@ def test_auto_is_off_on_a_headset_and_cancels_on_speakers() -> None:
     assert looks_like_headset("Jabra EVOLVE 20 Headset", "")
     assert looks_like_headset("", "WH-1000XM4 Headphones")
     assert not looks_like_headset("Built-in Microphone", "MacBook Pro Speakers")
-    assert choose_mode("auto", "USB Headset", "USB Headset") == "off"
-    assert choose_mode("auto", "Built-in Microphone", "Speakers") == (
+    assert resolve_mode("auto", headset=looks_like_headset("USB Headset", "USB Headset")) == "off"
+    assert resolve_mode("auto", headset=looks_like_headset("Built-in Microphone", "Speakers")) == (
         "aec" if aec_available() else "gate")
-    assert choose_mode("gate", "USB Headset", "") == "gate"  # asked for: honoured
+    assert resolve_mode("gate", headset=looks_like_headset("USB Headset", "")) == "gate"  # asked
 
 
 def test_no_path_when_nothing_is_played_or_asked() -> None:

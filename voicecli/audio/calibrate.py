@@ -22,6 +22,7 @@ import numpy as np
 
 from voicecli.audio.echo import aec_available, make_canceller
 from voicecli.audio.echo_path import EchoPath
+from voicecli.audio.pcm import rms_dbfs
 
 RATE = 16000
 OUT_RATE = 24000
@@ -130,8 +131,8 @@ async def _record(mic: Any, path: EchoPath, seconds: float, into: list[bytes]) -
 
 def analyse(capture: _Capture, quiet: bytes, played_dbfs: float) -> EchoProbe:
     """Delay, echo level and each canceller's removal from a capture."""
-    far, near, origin = _on_grid(capture)
-    noise = _dbfs(np.frombuffer(quiet, dtype="<i2")) if quiet else -120.0
+    far, near = _on_grid(capture)
+    noise = _dbfs(quiet)
     lag, corr = _best_lag(far, near)
     echo_db = None
     active = np.abs(far) > 0
@@ -143,13 +144,15 @@ def analyse(capture: _Capture, quiet: bytes, played_dbfs: float) -> EchoProbe:
     result = EchoProbe(noise_dbfs=noise, played_dbfs=played_dbfs, echo_db=echo_db,
                        delay_ms=None if lag is None else lag * 1000 / RATE, correlation=corr)
     if result.echo_heard:
+        echo_on = np.zeros(near.size, dtype=bool)  # where the far end's echo is in the mic
+        echo_on[lag or 0 :] = active[: near.size - (lag or 0)]
         for mode in ("gate", "aec") if aec_available() else ("gate",):
-            total, first = _replay(mode, capture, lag or 0, origin)
+            total, first = _replay(mode, capture, echo_on)
             result.erle_db[mode], result.erle_first_s_db[mode] = total, first
     return result
 
 
-def _on_grid(capture: _Capture) -> tuple[np.ndarray, np.ndarray, float]:
+def _on_grid(capture: _Capture) -> tuple[np.ndarray, np.ndarray]:
     """Far and near as float arrays on one 16 kHz grid starting at the first near sample."""
     origin = capture.near[0][1]
     end = max(t + len(pcm) / 2 / RATE for pcm, t in capture.near)
@@ -162,7 +165,7 @@ def _on_grid(capture: _Capture) -> tuple[np.ndarray, np.ndarray, float]:
         lo, hi = max(i, 0), min(i + x.size, n)
         if lo < hi:
             out[lo:hi] = x[lo - i : hi - i]
-    return far, near, origin
+    return far, near
 
 
 def _best_lag(far: np.ndarray, near: np.ndarray) -> tuple[int | None, float]:
@@ -177,8 +180,9 @@ def _best_lag(far: np.ndarray, near: np.ndarray) -> tuple[int | None, float]:
     return lag, float(abs(window[lag]) / norm)
 
 
-def _replay(mode: str, capture: _Capture, lag: int, origin: float) -> tuple[float, float]:
-    """Echo removed (dB) by ``mode`` over the whole probe and over its first second."""
+def _replay(mode: str, capture: _Capture, echo_on: np.ndarray) -> tuple[float, float]:
+    """Echo removed (dB) by ``mode`` where ``echo_on`` (mic samples on the grid), and in its
+    first second."""
     canceller = make_canceller(mode)
     far_i, outs = 0, []
     for pcm, t in capture.near:  # far end first, up to what the talk loop would have had
@@ -188,11 +192,10 @@ def _replay(mode: str, capture: _Capture, lag: int, origin: float) -> tuple[floa
         outs.append((canceller.process_near(pcm, t), pcm))
     y = np.frombuffer(b"".join(o for o, _ in outs), dtype="<i2").astype(np.float64)
     x = np.frombuffer(b"".join(i for _, i in outs), dtype="<i2").astype(np.float64)
-    far, _, _ = _on_grid(capture)
-    echo_on = np.zeros(x.size, dtype=bool)
-    echo_on[lag : lag + far.size] = (np.abs(far) > 0)[: max(0, x.size - lag)]
-    first = echo_on & (np.arange(x.size) < np.flatnonzero(echo_on)[0] + RATE)
-    return _erle(x, y, echo_on), _erle(x, y, first)
+    mask = np.zeros(x.size, dtype=bool)  # the grid may end a few samples short of the mic
+    mask[: min(x.size, echo_on.size)] = echo_on[: x.size]
+    first = mask & (np.arange(x.size) < np.flatnonzero(mask)[0] + RATE)
+    return _erle(x, y, mask), _erle(x, y, first)
 
 
 def _erle(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> float:
@@ -201,11 +204,9 @@ def _erle(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> float:
     return _db(float(np.mean(x[mask] ** 2)), max(float(np.mean(y[mask] ** 2)), 1.0))
 
 
-def _dbfs(x: np.ndarray) -> float:
-    if not x.size:
-        return -120.0
-    return max(-120.0, 10 * float(np.log10(np.mean(x.astype(np.float64) ** 2) / 32768**2
-                                            + 1e-12)))
+def _dbfs(pcm16: bytes) -> float:
+    """rms_dbfs floored at -120 dBFS: digital silence stays a JSON number."""
+    return max(-120.0, rms_dbfs(pcm16))
 
 
 def _db(num: float, den: float) -> float:

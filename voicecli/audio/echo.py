@@ -43,8 +43,8 @@ from voicecli.audio._echo_align import (
     pcm_samples,
 )
 from voicecli.errors import UsageError
+from voicecli.settings import ECHO_MODES as MODES
 
-MODES = ("auto", "aec", "gate", "off")
 AEC_HINT = "pip install 'voicecli[aec]'"
 
 
@@ -66,28 +66,48 @@ def aec_available() -> bool:
     return importlib.util.find_spec("livekit") is not None
 
 
+def resolve_mode(mode: str, *, headset: bool = False) -> str:
+    """``--echo mode`` → "aec", "gate" or "off". ``auto``: off on a headset (nothing to remove),
+    else aec when the extra is installed, else gate.
+
+    Raises:
+        UsageError: an unknown mode.
+    """
+    if mode not in MODES:
+        raise UsageError(f"--echo must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode != "auto":
+        return mode
+    if headset:
+        return "off"
+    return "aec" if aec_available() else "gate"
+
+
+def aec_missing(detail: str = "") -> UsageError:
+    """The one-line error for ``--echo aec`` without the extra."""
+    suffix = f" [{detail}]" if detail else ""
+    return UsageError(f"--echo aec needs WebRTC echo cancellation: {AEC_HINT} "
+                      f"(or use --echo gate){suffix}")
+
+
 def make_canceller(mode: str, *, headset: bool = False, noise_suppression: bool = False,
                    auto_gain_control: bool = False) -> EchoCanceller:
-    """The canceller for ``--echo mode``; ``auto`` = aec if installed and not a headset, else gate.
-    ``noise_suppression`` and ``auto_gain_control`` apply to aec (see AecCanceller).
+    """The canceller for ``--echo mode`` (resolve_mode). ``noise_suppression`` and
+    ``auto_gain_control`` apply to aec (see AecCanceller); ``auto`` falls back to gate when the
+    extra is installed but will not load.
 
     Raises:
         UsageError: unknown mode, or ``aec`` asked for without the extra installed.
     """
-    if mode not in MODES:
-        raise UsageError(f"--echo must be one of {', '.join(MODES)}, got {mode!r}")
-    if mode == "auto":
-        mode = "aec" if aec_available() and not headset else "gate"
-        if mode == "aec":
-            try:
-                return AecCanceller(noise_suppression=noise_suppression,
-                                    auto_gain_control=auto_gain_control)
-            except UsageError:
-                return GateCanceller()
-    if mode == "aec":
-        return AecCanceller(noise_suppression=noise_suppression,
-                                    auto_gain_control=auto_gain_control)
-    return {"gate": GateCanceller, "off": NoCanceller}[mode]()
+    resolved = resolve_mode(mode, headset=headset)
+    if resolved == "aec":
+        try:
+            return AecCanceller(noise_suppression=noise_suppression,
+                                auto_gain_control=auto_gain_control)
+        except UsageError:
+            if mode != "auto":
+                raise
+            return GateCanceller()
+    return GateCanceller() if resolved == "gate" else NoCanceller()
 
 
 class NoCanceller:
@@ -147,8 +167,7 @@ def _import_rtc() -> Any:
     try:
         from livekit import rtc
     except ImportError as e:
-        raise UsageError(f"--echo aec needs WebRTC echo cancellation: {AEC_HINT} "
-                         f"(or use --echo gate) [{e}]") from None
+        raise aec_missing(str(e)) from None
     return rtc
 
 

@@ -7,8 +7,8 @@ the canceller as the far end; then the chunk goes through the canceller with its
 tap is written ahead of the DAC and the mic is read after the ADC, so draining the tap first keeps
 the canceller's "far end before near end" order (voicecli/audio/echo.py).
 
-`choose_mode` resolves ``--echo auto``: aec when the extra is installed and neither device looks
-like a headset, else gate (issue: talk on laptop speakers).
+``--echo auto`` is resolved by voicecli.audio.echo.resolve_mode, with `looks_like_headset`
+telling it whether either device is a headset.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import soxr
 
-from voicecli.audio.echo import EchoCanceller, aec_available, make_canceller
+from voicecli.audio.echo import EchoCanceller, make_canceller
 
 RATE = 16000
 # The far end must reach the canceller before the echo of it is processed. soxr's HQ stream holds
@@ -33,15 +33,6 @@ _HEADSET = re.compile(r"head ?set|head ?phone|ear ?phone|ear ?bud|airpods|hands-
 
 def looks_like_headset(*device_names: str) -> bool:
     return any(_HEADSET.search(name or "") for name in device_names)
-
-
-def choose_mode(requested: str, *device_names: str) -> str:
-    """``auto`` → ``off`` on a headset, ``aec`` when installed, else ``gate``; others unchanged."""
-    if requested != "auto":
-        return requested
-    if looks_like_headset(*device_names):
-        return "off"
-    return "aec" if aec_available() else "gate"
 
 
 class EchoPath:
@@ -62,13 +53,13 @@ class EchoPath:
                     auto_gain_control: bool = False) -> EchoPath | None:
         """The path for ``--echo mode`` and these devices; None when nothing is to be done
         (mode off, text replies, or a speaker that cannot report what it played)."""
-        names = (getattr(mic, "device_name", ""), getattr(speaker, "device_name", ""))
-        resolved = choose_mode(mode, *names)
-        if resolved == "off" or speaker is None or not hasattr(speaker, "enable_tap"):
+        if speaker is None or not hasattr(speaker, "enable_tap"):
             return None
-        canceller = make_canceller(resolved, noise_suppression=noise_suppression,
+        names = (getattr(mic, "device_name", ""), getattr(speaker, "device_name", ""))
+        headset = looks_like_headset(*names)
+        canceller = make_canceller(mode, headset=headset, noise_suppression=noise_suppression,
                                    auto_gain_control=auto_gain_control)
-        return cls(canceller, speaker.enable_tap())
+        return None if canceller.mode == "off" else cls(canceller, speaker.enable_tap())
 
     @property
     def stats(self) -> Any:

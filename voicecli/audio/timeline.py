@@ -48,7 +48,6 @@ class Timeline:
                 return float(self._t[slot]) + (position - int(self._pos[slot])) / self.rate
         return None
 
-
     def earliest_bound(self, position: int, window: int = 100) -> float | None:
         """The time of frame ``position`` from the least delayed of the last ``window`` marks:
         ``min(t_k - pos_k / rate) + position / rate``. For marks made when a block's last frame

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from voicecli.audio.echo import MODES as ECHO_MODES
 from voicecli.client.setup import SetupOptions
 from voicecli.errors import UsageError
+from voicecli.settings import ECHO_MODES
 
 SENSITIVITIES = ("low", "high")
 

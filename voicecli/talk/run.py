@@ -22,12 +22,11 @@ from urllib.parse import urlsplit
 from rich.console import Console
 
 from voicecli.ask import connect_options
-from voicecli.audio.echo import AEC_HINT, aec_available
+from voicecli.audio.echo import aec_available, aec_missing
 from voicecli.audio.echo_path import EchoPath
 from voicecli.backends import open_endpoint, resolve_backend
 from voicecli.client.live import LiveSession
 from voicecli.client.setup import build_setup
-from voicecli.errors import UsageError
 from voicecli.settings import Settings, replace
 from voicecli.talk.audio import AudioInput, AudioOutput
 from voicecli.talk.conversation import Conversation, Emit, Quit
@@ -65,8 +64,7 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
     setup_options = options.setup_options()
     build_setup(settings, settings.model, setup_options)  # a bad setting fails before anything
     if options.echo == "aec" and not options.text and not aec_available():
-        raise UsageError(f"--echo aec needs WebRTC echo cancellation: {AEC_HINT} "
-                         "(or use --echo gate)")
+        raise aec_missing()
     state = ViewState(ptt=options.ptt, barge_in=options.barge_in, text_replies=options.text,
                       where=_where(settings), scrollback=console is not None)
     held_back: list[str] = []
