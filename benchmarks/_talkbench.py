@@ -114,6 +114,32 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14, 15 of stat(5)
 
 
+def descendants(pid: int) -> list[int]:
+    """The live child processes of ``pid`` and theirs, whichever of its threads started them
+    (``/proc/PID/task/PID/children`` alone lists only the main thread's: the server's
+    recognition process is started from a worker thread)."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids = [int(c) for c in children.read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            continue
+        for kid in kids:
+            found += [kid, *descendants(kid)]
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of ``pid`` and of each of its live descendants, by pid."""
+    out: dict[int, float] = {}
+    for p in [pid, *descendants(pid)]:
+        try:
+            out[p] = cpu_seconds(p)
+        except OSError:  # gone meanwhile
+            pass
+    return out
+
+
 def rss_kb(pid: int | str = "self") -> int:
     """Resident set size from /proc/PID/statm, in KiB."""
     with open(f"/proc/{pid}/statm") as f:

@@ -176,7 +176,10 @@ def _tools(setup: Setup, info: ModelInfo) -> list[ToolSpec]:
             parameters = declaration.parameters
             if parameters is None and isinstance(declaration.parameters_json_schema, dict):
                 parameters = declaration.parameters_json_schema
-            specs.append(ToolSpec(declaration.name, parameters, behavior != "NON_BLOCKING"))
+            specs.append(ToolSpec(
+                declaration.name, parameters, behavior != "NON_BLOCKING",
+                description=declaration.description or "",
+            ))
     return specs
 
 

@@ -31,6 +31,7 @@ class ToolSpec:
     name: str
     parameters: dict[str, Any] | None = None
     blocking: bool = True
+    description: str = ""
 
 
 @dataclass
