@@ -85,6 +85,7 @@ class Reply:
         self.clock = PlaybackClock(session.config.pace)
         self.usage = TurnUsage()
         self.said = ""  # what actually reached the client (text deltas / transcript)
+        self.pending = ""  # text of the reply not yet spoken (an incomplete sentence)
         self.audio_s = 0.0
         self.call_ids: list[str] = []  # blocking calls of this turn still unanswered
         self.ended = False
@@ -101,7 +102,9 @@ class Reply:
                 if isinstance(event, Say):
                     await self._say(event.text)
                 else:
+                    await self._speak_pending()
                     await self._call(event)
+        await self._speak_pending()
         s.proto.send_generation_complete()
         s.outbox.push()
         await asyncio.sleep(self.clock.remaining_s())  # §5.2: turnComplete after playback
@@ -134,9 +137,19 @@ class Reply:
     # ---- output ---------------------------------------------------------------------------
 
     async def _say(self, text: str) -> None:
+        """A text delta of the reply: written at once, or spoken sentence by sentence as each
+        one is complete (an engine streaming tokens is heard before it has finished)."""
         if self.session.conversation.modality == "TEXT":
             await self._write(self._joined(text))
             return
+        self.pending += text
+        *complete, self.pending = split_sentences(self.pending, keep_tail=True)
+        for sentence in complete:
+            await self._speak(self._joined(sentence.strip()))
+
+    async def _speak_pending(self) -> None:
+        """Speak what is left of the reply's text (its end, or before a tool call)."""
+        text, self.pending = self.pending, ""
         for sentence in split_sentences(text):
             await self._speak(self._joined(sentence.strip()))
 

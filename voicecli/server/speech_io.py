@@ -40,8 +40,14 @@ async def run_in(kind: str, fn: Callable[..., T], *args: Any) -> T:
     return await loop.run_in_executor(pool(kind), functools.partial(fn, *args))
 
 
-def split_sentences(text: str, limit: int = MAX_SPOKEN_CHARS) -> list[str]:
-    """Sentences (ending punctuation kept), long ones cut at commas or spaces near `limit`."""
+def split_sentences(
+    text: str, limit: int = MAX_SPOKEN_CHARS, keep_tail: bool = False
+) -> list[str]:
+    """Sentences (ending punctuation kept), long ones cut at commas or spaces near `limit`.
+
+    With `keep_tail` the last element is the unfinished rest of `text` (possibly ""), kept
+    verbatim for more text to be appended: a sentence is finished once whitespace follows it.
+    """
     pieces: list[str] = []
     for sentence in _SENTENCE.split(text):
         while len(sentence) > limit:
@@ -50,6 +56,9 @@ def split_sentences(text: str, limit: int = MAX_SPOKEN_CHARS) -> list[str]:
             pieces.append(sentence[:cut])
             sentence = sentence[cut:]
         pieces.append(sentence)
+    if keep_tail:
+        tail = pieces.pop() if pieces else ""
+        return [piece for piece in pieces if piece.strip()] + [tail]
     return [piece for piece in pieces if piece.strip()]
 
 
