@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ import typer
 from voicecli.cli.output import notice
 from voicecli.errors import UsageError
 from voicecli.logs import register_secret
+from voicecli.server.tls import TlsFiles, self_signed
 
 
 def serve(
@@ -36,6 +38,16 @@ def serve(
         float, typer.Option("--pace", help="Reply audio pacing: 1 = real time, 0 = unpaced.")
     ] = 1.0,
     max_sessions: Annotated[int, typer.Option("--max-sessions", help="Concurrent sessions.")] = 64,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Serve wss:// with a self-signed certificate for "
+                           "localhost, made once in ~/.local/state/voicecli/tls.")
+    ] = False,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="Serve wss:// with this certificate (PEM).")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="The private key of --tls-cert (PEM).")
+    ] = None,
 ) -> None:
     """Run a local server that speaks the Gemini Live protocol with offline speech parts."""
     from voicecli.server import FaultPlan, ServerConfig, serve_forever
@@ -53,6 +65,7 @@ def serve(
     config = ServerConfig(
         host=host, port=port, require_key=require_key, faults=faults,
         connection_lifetime_s=lifetime, pace=pace, max_sessions=max_sessions,
+        tls=_tls_files(tls, tls_cert, tls_key),
     )
     try:
         asyncio.run(serve_forever(config, on_ready=_announce))
@@ -60,8 +73,24 @@ def serve(
         notice("voicecli serve: stopped")
 
 
+def _tls_files(tls: bool, cert: Path | None, key: Path | None) -> TlsFiles | None:
+    if (cert is None) != (key is None):
+        raise UsageError("--tls-cert and --tls-key go together")
+    if cert is not None and key is not None:
+        for path in (cert, key):
+            if not path.is_file():
+                raise UsageError(f"no such file: {path}")
+        files = TlsFiles(cert, key)
+        files.server_context()  # a bad pair is one line now, not a failure per connection
+        return files
+    return self_signed() if tls else None
+
+
 def _announce(server) -> None:  # type: ignore[no-untyped-def]
     notice(f"voicecli serve: listening on {server.url}")
+    if server.config.tls is not None:
+        notice(f"voicecli serve: clients must trust {server.config.tls.cert} "
+               f"(e.g. SSL_CERT_FILE={server.config.tls.cert})")
     describe = getattr(server, "describe", None)
     if callable(describe):
         notice(f"voicecli serve: {describe()}")

@@ -48,7 +48,8 @@ class RunningServer:
         self.port: int = server.sockets[0].getsockname()[1] if server.sockets else config.port
         host = config.host if config.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
         self.host = f"[{host}]" if ":" in host else host
-        self.url = f"ws://{self.host}:{self.port}"
+        scheme = "wss" if config.tls is not None else "ws"
+        self.url = f"{scheme}://{self.host}:{self.port}"
 
     @property
     def sessions_active(self) -> int:
@@ -97,6 +98,7 @@ async def start_server(config: ServerConfig, engine: Engine | None = None) -> Ru
         close_timeout=5,
         logger=_QuietLogger(log, {}),
         server_header="voicecli",
+        ssl=config.tls.server_context() if config.tls is not None else None,
     )
     running = RunningServer(server, shared, config)
     log.debug("listening on %s (%s)", running.url, config.describe())

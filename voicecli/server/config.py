@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from voicecli.server.faults import FaultPlan
+from voicecli.server.tls import TlsFiles
 
 MIB = 1024 * 1024
 
@@ -26,6 +27,8 @@ class ServerConfig:
     handle_ttl_s: float = 7200.0
     #: Wall-clock limit for the setup message after the upgrade.
     setup_timeout_s: float = 30.0
+    #: Serve wss:// with this certificate (`voicecli serve --tls`).
+    tls: TlsFiles | None = None
 
     def describe(self) -> str:
         """One line for the log / the `serve` banner; never includes the key."""
@@ -39,6 +42,8 @@ class ServerConfig:
             parts.append("key required")
         if self.connection_lifetime_s is not None:
             parts.append(f"goAway after {self.connection_lifetime_s:g} s")
+        if self.tls is not None:
+            parts.append(f"TLS certificate {self.tls.cert}")
         if self.faults:
             parts.append(f"faults {self.faults.describe()}")
         return ", ".join(parts)
