@@ -35,12 +35,13 @@ async def open_endpoint(
     if backend != "local":
         yield build_endpoint(replace(settings, backend=backend))
         return
-    from voicecli.server import ServerConfig, start_server  # the local engine loads lazily
+    from voicecli.server import start_server  # the local engine loads lazily
+    from voicecli.server.engines import config_from_settings, describe_engine
 
-    config = ServerConfig(host=settings.local_host, port=settings.local_port, pace=pace)
-    async with await start_server(config) as server:
+    async with await start_server(config_from_settings(settings, pace=pace)) as server:
         if notify is not None:
             why = "no API key configured; " if settings.backend == "auto" else ""
-            notify(f"voicecli: {why}using the local engine at {server.url}")
+            brain = describe_engine(server.engine).split(":")[0]
+            notify(f"voicecli: {why}using the local engine at {server.url} ({brain})")
         local = replace(settings, backend="gemini", base_url=server.url, api_key=None, token=None)
         yield build_endpoint(local)

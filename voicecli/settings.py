@@ -24,6 +24,7 @@ from voicecli.protocol.models import DEFAULT_MODEL
 BACKENDS = ("auto", "gemini", "vertex", "local")
 ECHO_MODES = ("auto", "aec", "gate", "off")  # talk --echo (voicecli/audio/echo.py)
 API_VERSIONS = ("v1beta", "v1alpha", "v1")
+ASR_ENGINES = ("pocketsphinx", "whisper")  # the local engine's recognisers (voicecli/speech)
 
 
 class Secret:
@@ -79,6 +80,11 @@ class Settings:
     context_compression: bool = True
     local_host: str = "127.0.0.1"
     local_port: int = 0
+    local_asr: str = "pocketsphinx"  # the local engine's recogniser: pocketsphinx | whisper
+    local_asr_model: str | None = None  # whisper: a model name (tiny.en, …) or folder
+    local_brain_url: str | None = None  # an OpenAI-compatible endpoint, e.g. Ollama's /v1
+    local_brain_model: str | None = None
+    local_brain_key: Secret | None = field(default=None, repr=False)
     echo: str = "auto"  # talk: echo handling for laptop speakers (voicecli/audio/echo_path.py)
     noise_suppression: bool = False  # talk --echo aec: WebRTC noise suppression too
     auto_gain_control: bool = False  # talk --echo aec: WebRTC automatic gain control too
@@ -113,6 +119,11 @@ _FIELD_PARSERS: dict[str, Callable[[Any], Any]] = {
     "context_compression": lambda v: _parse_bool(v),
     "local_host": str,
     "local_port": int,
+    "local_asr": str,
+    "local_asr_model": str,
+    "local_brain_url": str,
+    "local_brain_model": str,
+    "local_brain_key": lambda v: Secret(str(v)),
     "echo": str,
     "noise_suppression": lambda v: _parse_bool(v),
     "auto_gain_control": lambda v: _parse_bool(v),
@@ -132,6 +143,11 @@ _ENV_VARS: dict[str, tuple[str, ...]] = {
     "response": ("VOICECLI_RESPONSE",),
     "reply_timeout_s": ("VOICECLI_REPLY_TIMEOUT",),
     "echo": ("VOICECLI_ECHO",),
+    "local_asr": ("VOICECLI_LOCAL_ASR",),
+    "local_asr_model": ("VOICECLI_LOCAL_ASR_MODEL",),
+    "local_brain_url": ("VOICECLI_BRAIN_URL",),
+    "local_brain_model": ("VOICECLI_BRAIN_MODEL",),
+    "local_brain_key": ("VOICECLI_BRAIN_KEY",),
     "noise_suppression": ("VOICECLI_NOISE_SUPPRESSION",),
 }
 
@@ -190,7 +206,7 @@ def _flatten_sections(raw: dict[str, Any]) -> dict[str, Any]:
 
 def world_readable_warning(path: Path, values: Mapping[str, Any]) -> str | None:
     """A config file that holds a credential must not be readable by others."""
-    if not any(k in values for k in ("api_key", "token", "access_token")):
+    if not any(k in values for k in ("api_key", "token", "access_token", "local_brain_key")):
         return None
     if sys.platform == "win32":
         return None
@@ -260,6 +276,12 @@ def validate(settings: Settings) -> None:
         )
     if settings.response not in ("auto", "audio", "text"):
         raise ConfigError(f"response must be auto, audio or text, not {settings.response!r}")
+    if settings.local_asr not in ASR_ENGINES:
+        raise ConfigError(f"local_asr must be one of {', '.join(ASR_ENGINES)}, "
+                          f"not {settings.local_asr!r}")
+    if settings.local_brain_url and not settings.local_brain_model:
+        raise ConfigError("local_brain_url needs local_brain_model (the model to ask, e.g. "
+                          "llama3.2)")
     if settings.echo not in ECHO_MODES:
         raise ConfigError(f"echo must be one of {', '.join(ECHO_MODES)}, not {settings.echo!r}")
     if settings.reply_timeout_s <= 0 or settings.setup_timeout_s <= 0:

@@ -54,3 +54,26 @@ async def test_text_sessions_get_the_tokens_as_they_come() -> None:
     assert len(texts) >= 10
     assert engine.finished_at is not None and engine.finished_at - texts[0].at > 1.0
     assert text_of(frames) == REPLY
+
+
+class Tokens:
+    """Sub-word pieces as an LLM's tokenizer cuts them."""
+
+    async def respond(
+        self, conversation: Conversation, prompt: Prompt
+    ) -> AsyncIterator[ReplyEvent]:
+        for piece in ("Par", "is", ",", " France", ". It", " is", " lovely", "."):
+            yield Say(piece)
+
+
+async def test_pieces_are_joined_verbatim_in_text_and_speech() -> None:
+    async with await start_server(ServerConfig(port=0, pace=0), engine=Tokens()) as server:
+        async with session(server, setup_msg()) as c:
+            await c.send({"realtimeInput": {"text": "where"}})
+            written = text_of(await c.turn())
+        setup = setup_msg(AUDIO_MODEL, "AUDIO", outputAudioTranscription={})
+        async with session(server, setup) as c:
+            await c.send({"realtimeInput": {"text": "where"}})
+            spoken = text_of(await c.turn(), "outputTranscription")
+    assert written == "Paris, France. It is lovely."
+    assert spoken == "Paris, France. It is lovely."

@@ -200,10 +200,10 @@ async def _backend(
     if backend != "local":
         yield replace(settings, backend=backend)
         return
-    from voicecli.server import ServerConfig, start_server
+    from voicecli.server import start_server
+    from voicecli.server.engines import config_from_settings
 
-    config = ServerConfig(host=settings.local_host, port=settings.local_port, pace=0)
-    async with await start_server(config) as server:
+    async with await start_server(config_from_settings(settings, pace=0)) as server:
         if notify is not None:
             why = "no API key configured; " if settings.backend == "auto" else ""
             notify(f"voicecli: {why}using the local engine at {server.url}")

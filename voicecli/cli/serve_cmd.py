@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from voicecli.cli.options import ConfigPath, settings_from_flags
 from voicecli.cli.output import notice
-from voicecli.errors import UsageError
+from voicecli.errors import UsageError, VoicecliError
 from voicecli.logs import register_secret
 from voicecli.server.tls import TlsFiles, self_signed
+
+if TYPE_CHECKING:
+    from voicecli.server import RunningServer
+
+ENGINE = "Local engine"
 
 
 def serve(
@@ -48,9 +55,35 @@ def serve(
     tls_key: Annotated[
         Path | None, typer.Option("--tls-key", help="The private key of --tls-cert (PEM).")
     ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local: the configured brain (else the echo "
+                          "assistant); echo: always the echo assistant.", rich_help_panel=ENGINE)
+    ] = "local",
+    asr: Annotated[
+        str | None, typer.Option("--asr", help="Recogniser: pocketsphinx (bundled) | whisper "
+                                 "(faster-whisper, installed separately).", rich_help_panel=ENGINE)
+    ] = None,
+    asr_model: Annotated[
+        str | None, typer.Option("--asr-model", help="whisper: a model name (tiny.en, base, …; "
+                                 "downloaded on first use) or a folder.", rich_help_panel=ENGINE)
+    ] = None,
+    brain_url: Annotated[
+        str | None, typer.Option("--brain-url", help="OpenAI-compatible endpoint, e.g. "
+                                 "http://127.0.0.1:11434/v1 (Ollama).", rich_help_panel=ENGINE)
+    ] = None,
+    brain_model: Annotated[
+        str | None, typer.Option("--brain-model", help="The model it serves, e.g. llama3.2.",
+                                 rich_help_panel=ENGINE)
+    ] = None,
+    config_path: ConfigPath = None,
 ) -> None:
-    """Run a local server that speaks the Gemini Live protocol with offline speech parts."""
-    from voicecli.server import FaultPlan, ServerConfig, serve_forever
+    """Run a local server that speaks the Gemini Live protocol with offline speech parts.
+
+    The brain's key, if the endpoint needs one, comes from VOICECLI_BRAIN_KEY or the config
+    file's local_brain_key (never from the command line, where others can read it).
+    """
+    from voicecli.server import FaultPlan, serve_forever
+    from voicecli.server.engines import config_from_settings
 
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be 0–65535, not {port}")
@@ -62,14 +95,21 @@ def serve(
         register_secret(require_key)
     if not _is_loopback(host):
         notice(f"voicecli serve: warning: listening on {host}, reachable from other machines")
-    config = ServerConfig(
-        host=host, port=port, require_key=require_key, faults=faults,
+    if engine not in ("local", "echo"):
+        raise UsageError(f"--engine must be local or echo, not {engine!r}")
+    settings = settings_from_flags(config_path, local_asr=asr, local_asr_model=asr_model,
+                                   local_brain_url=brain_url, local_brain_model=brain_model)
+    config = config_from_settings(
+        settings, host=host, port=port, require_key=require_key, faults=faults,
         connection_lifetime_s=lifetime, pace=pace, max_sessions=max_sessions,
         tls=_tls_files(tls, tls_cert, tls_key),
     )
+    if engine == "echo":
+        config.brain_url = None
     try:
         asyncio.run(serve_forever(config, on_ready=_announce))
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the exit
         notice("voicecli serve: stopped")
 
 
@@ -86,14 +126,20 @@ def _tls_files(tls: bool, cert: Path | None, key: Path | None) -> TlsFiles | Non
     return self_signed() if tls else None
 
 
-def _announce(server) -> None:  # type: ignore[no-untyped-def]
+async def _announce(server: RunningServer) -> None:
     notice(f"voicecli serve: listening on {server.url}")
     if server.config.tls is not None:
         notice(f"voicecli serve: clients must trust {server.config.tls.cert} "
                f"(e.g. SSL_CERT_FILE={server.config.tls.cert})")
-    describe = getattr(server, "describe", None)
-    if callable(describe):
-        notice(f"voicecli serve: {describe()}")
+    for part, what in server.loaded():
+        notice(f"voicecli serve: {part}: {what}")
+    probe = getattr(server.engine, "probe", None)
+    if callable(probe):
+        try:
+            await probe()
+        except VoicecliError as exc:
+            notice(f"voicecli serve: warning: {exc}; replies apologise until it answers")
+    notice(f"voicecli serve: {server.describe()}")
 
 
 def _is_loopback(host: str) -> bool:

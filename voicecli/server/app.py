@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
@@ -14,8 +14,8 @@ from websockets.http11 import Request, Response
 
 from voicecli.server.config import ServerConfig
 from voicecli.server.connection import BUSY, Connection, Shared
-from voicecli.server.echo import EchoEngine
 from voicecli.server.engine import Engine
+from voicecli.server.engines import loaded_parts, make_engine
 from voicecli.server.handles import HandleStore
 from voicecli.server.routing import parse_route, safe_path
 from voicecli.server.speech_io import run_in, warm_up
@@ -59,8 +59,16 @@ class RunningServer:
     def store(self) -> HandleStore:
         return self.shared.store
 
+    @property
+    def engine(self) -> Engine:
+        return self.shared.engine
+
     def describe(self) -> str:
         return self.config.describe()
+
+    def loaded(self) -> list[tuple[str, str]]:
+        """(part, what it is): VAD, recogniser, brain, voice."""
+        return loaded_parts(self.config, self.shared.engine)
 
     async def close(self) -> None:
         """Stop accepting, close open sessions (1001 going away), wait for them to end."""
@@ -78,8 +86,16 @@ class RunningServer:
 
 
 async def start_server(config: ServerConfig, engine: Engine | None = None) -> RunningServer:
-    """Listen on `config.host:config.port` (port 0 = any free port) and return at once."""
-    shared = Shared(config, HandleStore(config.handle_ttl_s), engine or EchoEngine())
+    """Listen on `config.host:config.port` (port 0 = any free port) and return at once.
+
+    A recogniser other than the bundled pocketsphinx is loaded first, so a missing package or
+    model is one ConfigError now rather than a failure in every session.
+    """
+    if config.asr != "pocketsphinx":
+        from voicecli.speech.asr_process import probe
+
+        await run_in("asr", probe, config.asr, config.asr_model)
+    shared = Shared(config, HandleStore(config.handle_ttl_s), engine or make_engine(config))
 
     async def handler(ws: ServerConnection) -> None:
         await Connection(ws, shared).run()
@@ -148,13 +164,13 @@ _background: set[asyncio.Task[None]] = set()
 
 
 async def serve_forever(
-    config: ServerConfig, on_ready: Callable[[RunningServer], None] | None = None
+    config: ServerConfig, on_ready: Callable[[RunningServer], Awaitable[None]] | None = None
 ) -> None:
     """Run until cancelled (Ctrl-C in `voicecli serve`)."""
     server = await start_server(config)
     try:
         if on_ready is not None:
-            on_ready(server)
+            await on_ready(server)
         await asyncio.Event().wait()
     finally:
         await server.close()

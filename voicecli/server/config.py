@@ -27,17 +27,19 @@ class ServerConfig:
     handle_ttl_s: float = 7200.0
     #: Wall-clock limit for the setup message after the upgrade.
     setup_timeout_s: float = 30.0
+    #: Speech recogniser: "pocketsphinx" (ships its model) or "whisper" (faster-whisper, optional).
+    asr: str = "pocketsphinx"
+    asr_model: str | None = None
+    #: The brain: an OpenAI-compatible chat-completions endpoint; None = the echo assistant.
+    brain_url: str | None = None
+    brain_model: str | None = None
+    brain_key: str | None = field(default=None, repr=False)
     #: Serve wss:// with this certificate (`voicecli serve --tls`).
     tls: TlsFiles | None = None
 
     def describe(self) -> str:
-        """One line for the log / the `serve` banner; never includes the key."""
-        parts = [
-            "engine: echo assistant (VAD: webrtc frames via pocketsphinx; ASR: pocketsphinx en-US;"
-            " voice: espeak-ng)",
-            f"pace {self.pace:g}",
-            f"max {self.max_sessions} sessions",
-        ]
+        """One line for the log / the `serve` banner; never includes a key."""
+        parts = [f"pace {self.pace:g}", f"max {self.max_sessions} sessions"]
         if self.require_key is not None:
             parts.append("key required")
         if self.connection_lifetime_s is not None:
@@ -47,3 +49,8 @@ class ServerConfig:
         if self.faults:
             parts.append(f"faults {self.faults.describe()}")
         return ", ".join(parts)
+
+    def recognizer(self) -> str:
+        if self.asr == "whisper":
+            return f"faster-whisper {self.asr_model} (whole utterances, language hints)"
+        return "pocketsphinx en-US (streaming, partial transcripts)"

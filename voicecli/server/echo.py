@@ -95,7 +95,22 @@ def describe_result(result: ToolResult) -> str:
 class EchoEngine:
     """The default engine of `voicecli serve` (see the module docstring)."""
 
+    def describe(self) -> str:
+        from voicecli.server.engines import NO_BRAIN
+
+        return NO_BRAIN
+
     async def respond(
+        self, conversation: Conversation, prompt: Prompt
+    ) -> AsyncIterator[ReplyEvent]:
+        said = False
+        async for event in self._events(conversation, prompt):
+            if isinstance(event, Say):
+                event = Say(" " + event.text) if said else event  # sentences apart
+                said = True
+            yield event
+
+    async def _events(
         self, conversation: Conversation, prompt: Prompt
     ) -> AsyncIterator[ReplyEvent]:
         if isinstance(prompt, ToolResults):

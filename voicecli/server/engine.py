@@ -79,7 +79,8 @@ Prompt = UserText | ToolResults
 
 @dataclass(frozen=True)
 class Say:
-    """A text delta of the reply."""
+    """A text delta of the reply, verbatim: it carries its own leading space if it needs one
+    (like an LLM's tokens: "Par", "is", ",", " France")."""
 
     text: str
 

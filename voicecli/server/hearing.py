@@ -30,14 +30,14 @@ OnHeard = Callable[[str, float], Awaitable[None]]
 OnTranscript = Callable[[str, bool], None]  # (delta, finished)
 
 
-def _open_recognizer(language: str | None) -> RemoteRecognizer:
-    """A recogniser for `language`, English if there is no model for it (blocking)."""
+def _open_recognizer(language: str | None, engine: str, model: str | None) -> RemoteRecognizer:
+    """A recogniser for `language`; pocketsphinx falls back to English (blocking)."""
     from voicecli.speech.asr import supports_language
 
-    if not supports_language(language):
+    if engine == "pocketsphinx" and not supports_language(language):
         log.debug("no offline recogniser for %s; using English", language)
         language = None
-    return RemoteRecognizer(language)  # starts from asr.CMN_INIT, not the model default
+    return RemoteRecognizer(language, engine, model)
 
 
 class Ears:
@@ -52,9 +52,11 @@ class Ears:
     """
 
     def __init__(
-        self, language: str | None, on_heard: OnHeard, on_transcript: OnTranscript | None = None
+        self, language: str | None, on_heard: OnHeard, on_transcript: OnTranscript | None = None,
+        engine: str = "pocketsphinx", model: str | None = None,
     ) -> None:
         self.language = language
+        self._engine = (engine, model)
         self._on_heard = on_heard
         self._on_transcript = on_transcript
         self._partial = PartialTranscript()
@@ -68,7 +70,8 @@ class Ears:
         """Start opening the recogniser in the background (idempotent)."""
         if self._loading is None:
             loop = asyncio.get_running_loop()
-            self._loading = loop.run_in_executor(_asr_pool(), _open_recognizer, self.language)
+            self._loading = loop.run_in_executor(
+                _asr_pool(), _open_recognizer, self.language, *self._engine)
 
     async def put(self, step: Step) -> None:
         await self._queue.put(step)

@@ -72,7 +72,8 @@ class LiveSession:
         self.output_transcription = plan.output_transcription
         self.voice = espeak_voice(self.conversation.voice, self.conversation.language)
         self.input = InputAudio(plan.aad)
-        self.ears = Ears(self.conversation.language, self._heard, self._transcript)
+        self.ears = Ears(self.conversation.language, self._heard, self._transcript,
+                         engine=config.asr, model=config.asr_model)
         self.prompts: asyncio.Queue[Queued] = asyncio.Queue(MAX_QUEUED_PROMPTS)
         self.current: Reply | None = None
         self.pending: dict[str, CallTools] = {}  # call id → the request it belongs to

@@ -140,7 +140,7 @@ class Reply:
         """A text delta of the reply: written at once, or spoken sentence by sentence as each
         one is complete (an engine streaming tokens is heard before it has finished)."""
         if self.session.conversation.modality == "TEXT":
-            await self._write(self._joined(text))
+            await self._write(text)  # deltas verbatim: tokens carry their own spaces
             return
         self.pending += text
         *complete, self.pending = split_sentences(self.pending, keep_tail=True)

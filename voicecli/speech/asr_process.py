@@ -36,7 +36,7 @@ def _serve(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from voicecli.speech.asr import Recognizer
 
-    recognizers: dict[int, Recognizer] = {}
+    recognizers: dict[int, Any] = {}
     while True:
         try:
             op, rid, args = conn.recv()
@@ -45,7 +45,9 @@ def _serve(conn: Connection) -> None:
         try:
             result: Any = None
             if op == "open":
-                recognizers[rid] = Recognizer(*args)
+                recognizers[rid] = open_recognizer(*args)
+            elif op == "probe":
+                open_recognizer(*args).close()
             elif op == "close":
                 if (rec := recognizers.pop(rid, None)) is not None:
                     rec.close()
@@ -56,6 +58,20 @@ def _serve(conn: Connection) -> None:
             conn.send((True, result))
         except Exception as exc:  # noqa: BLE001 - handed to the parent
             conn.send((False, (type(exc).__name__, str(exc))))
+
+
+def open_recognizer(language: str | None, engine: str = "pocketsphinx",
+                    model: str | None = None) -> Any:
+    """A recogniser of `engine` ("pocketsphinx" or "whisper" with its `model`)."""
+    if engine == "whisper":
+        from voicecli.speech.whisper import WhisperRecognizer
+
+        if not model:
+            raise ConfigError("--asr whisper needs a model: --asr-model tiny.en (or a folder)")
+        return WhisperRecognizer(model, language)
+    from voicecli.speech.asr import Recognizer
+
+    return Recognizer(language)
 
 
 _ERRORS: dict[str, type[Exception]] = {"ConfigError": ConfigError, "ValueError": ValueError}
@@ -124,6 +140,11 @@ def warm_up() -> None:
     _current().call("warm", 0)
 
 
+def probe(engine: str, model: str | None = None) -> None:
+    """Load `engine`'s model in the process now; raises ConfigError with one clear line."""
+    _current().call("probe", 0, (None, engine, model))
+
+
 def process_id() -> int | None:
     """The worker's pid, or None before it has started."""
     return _worker.process.pid if _worker is not None else None
@@ -140,12 +161,14 @@ class RemoteRecognizer:
         ASRProcessError: from any call, once, when the child died since the last one.
     """
 
-    def __init__(self, language: str | None = None) -> None:
-        if not supports_language(language):
+    def __init__(self, language: str | None = None, engine: str = "pocketsphinx",
+                 model: str | None = None) -> None:
+        if engine == "pocketsphinx" and not supports_language(language):
             raise ConfigError(
                 f"offline speech recognition only supports English, not {language!r}"
             )
         self.language = language or "en-US"
+        self._open_args = (language, engine, model)
         self._id = next(_ids)
         self._worker: _Worker | None = None
         self._closed = False
@@ -191,7 +214,7 @@ class RemoteRecognizer:
                 self._worker = None
                 raise ASRProcessError("the speech recognition process was restarted; "
                                       "the audio of this recognizer was lost")
-            worker.call("open", self._id, (self.language,))
+            worker.call("open", self._id, self._open_args)
             self._worker = worker
         return worker
 
