@@ -50,8 +50,8 @@ class Frame:
         if "modelTurn" in c:
             part = c["modelTurn"]["parts"][0]
             return "audio" if "inlineData" in part else "text"
-        for name in ("inputTranscription", "outputTranscription", "generationComplete",
-                     "interrupted", "turnComplete"):
+        for name in ("inputTranscription", "interimInputTranscription", "outputTranscription",
+                     "generationComplete", "interrupted", "turnComplete"):
             if name in c:
                 return name
         return next(iter(self.msg), "empty")

@@ -105,7 +105,7 @@ async def test_serve_forever_runs_until_cancelled() -> None:
     ready: list[RunningServer] = []
     started = asyncio.Event()
 
-    def on_ready(server: RunningServer) -> None:
+    async def on_ready(server: RunningServer) -> None:
         ready.append(server)
         started.set()
 

@@ -100,3 +100,15 @@ def test_state_without_scrollback_keeps_nothing() -> None:
     state.finish_turn()
     state.finish_turn()  # an empty turn is not counted
     assert state.finished == [] and state.turns_done == 1
+
+
+def test_provisional_words_show_dimmed_while_you_speak() -> None:
+    turn = TurnView(user_interim="what is the whether")
+    console = Console(file=io.StringIO(), width=80, force_terminal=True, color_system="standard",
+                      _environ={})
+    console.print(render_turn(turn, live=True))
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "\x1b[2mwhat is the whether" in out  # dim: it may still change
+    assert "You: what is the whether" in text_of(render_turn(turn, live=True))
+    final = text_of(render_turn(TurnView(user="what is the weather"), live=True))
+    assert "You: what is the weather" in final and "whether" not in final

@@ -37,6 +37,8 @@ def event_json(event: object, *, audio_ms: float | None = None) -> dict[str, Any
             return {"type": "setup_complete", "session_id": event.session_id}
         case ev.InputTranscript():
             return {"type": "input_transcript", "text": event.text}
+        case ev.InterimInputTranscript():
+            return {"type": "interim_transcript", "text": event.text}
         case ev.OutputTranscript():
             return {"type": "output_transcript", "text": event.text}
         case ev.ModelText():

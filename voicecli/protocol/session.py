@@ -326,6 +326,10 @@ class ServerSession(_Session):
         transcription = Transcription(text=text, finished=finished)
         self._send_content(ServerContent(input_transcription=transcription))
 
+    def send_interim_input_transcription(self, text: str) -> None:
+        """§4.2 interimInputTranscription: the provisional text so far (replaces the last one)."""
+        self._send_content(ServerContent(interim_input_transcription=Transcription(text=text)))
+
     def send_output_transcription(self, text: str) -> None:
         self._send_content(ServerContent(output_transcription=Transcription(text=text)))
 

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 
 from voicecli.server.audio_in import ASR_RATE, Began, Ended, Heard, Step
-from voicecli.server.partials import PartialTranscript
 from voicecli.server.speech_io import pool, run_in
 from voicecli.speech.asr_process import RemoteRecognizer
 
@@ -27,7 +26,7 @@ MERGE_BYTES = 16000  # join queued audio into pieces of up to 0.5 s: fewer round
 BYTES_PER_S = ASR_RATE * 2
 
 OnHeard = Callable[[str, float], Awaitable[None]]
-OnTranscript = Callable[[str, bool], None]  # (delta, finished)
+OnTranscript = Callable[[str, bool], None]  # (text so far, finished)
 
 
 def _open_recognizer(language: str | None, engine: str, model: str | None) -> RemoteRecognizer:
@@ -43,8 +42,8 @@ def _open_recognizer(language: str | None, engine: str, model: str | None) -> Re
 class Ears:
     """Feed `Step`s with `put`; `on_heard(text, seconds)` is awaited at the end of each one.
 
-    While the user speaks, `on_transcript(delta, finished)` receives the words the recogniser
-    has settled on (`PartialTranscript`), and the rest when the utterance ends.
+    While the user speaks, `on_transcript(text, False)` receives the recogniser's partial
+    hypothesis of the utterance whenever it changes; `on_transcript(text, True)` its final text.
 
     The recogniser is opened as soon as audio arrives (`prepare`), not at the moment speech
     starts. Its calls never overlap, even when a cancelled task left one running on the pool
@@ -59,7 +58,7 @@ class Ears:
         self._engine = (engine, model)
         self._on_heard = on_heard
         self._on_transcript = on_transcript
-        self._partial = PartialTranscript()
+        self._hypothesis = ""
         self._queue: asyncio.Queue[Step] = asyncio.Queue(MAX_QUEUED_STEPS)
         self._loading: asyncio.Future[RemoteRecognizer] | None = None
         self._recognizer: RemoteRecognizer | None = None
@@ -104,7 +103,7 @@ class Ears:
         elif isinstance(step, Ended) and self._open:
             self._open = False
             text = await run_in("asr", self._rec().finish)
-            self._transcribed(self._partial.finish(text), finished=True)
+            self._transcribed(text, finished=True)
             await self._on_heard(text, self._bytes / BYTES_PER_S)
 
     async def _begin(self, preroll: bytes) -> None:
@@ -113,18 +112,20 @@ class Ears:
         self._recognizer = await self._loading
         await run_in("asr", self._rec().start)
         self._open, self._bytes = True, 0
-        self._partial = PartialTranscript()
+        self._hypothesis = ""
         await self._feed(preroll)
 
     async def _feed(self, pcm: bytes) -> None:
         self._bytes += len(pcm)
         if pcm:
             hypothesis = await run_in("asr", self._rec().feed, pcm)
-            self._transcribed(self._partial.update(hypothesis), finished=False)
+            if hypothesis != self._hypothesis:
+                self._hypothesis = hypothesis
+                self._transcribed(hypothesis, finished=False)
 
-    def _transcribed(self, delta: str, finished: bool) -> None:
-        if self._on_transcript is not None and (delta or finished):
-            self._on_transcript(delta, finished)
+    def _transcribed(self, text: str, finished: bool) -> None:
+        if self._on_transcript is not None:
+            self._on_transcript(text, finished)
 
     def _rec(self) -> RemoteRecognizer:
         assert self._recognizer is not None

@@ -79,7 +79,6 @@ class LiveSession:
         self.pending: dict[str, CallTools] = {}  # call id → the request it belongs to
         self._answers: dict[str, ToolResult] = {}
         self.failed: BaseException | None = None
-        self._transcribed = False  # inputTranscription deltas sent for the current utterance
 
     # ---- tasks ------------------------------------------------------------------------------
 
@@ -173,12 +172,18 @@ class LiveSession:
                 )
             self._queue(Queued(UserText(last_user), recorded=True))
 
-    def _transcript(self, delta: str, finished: bool) -> None:
-        """§4.2 inputTranscription deltas: settled words while the user speaks, then the rest."""
-        if self.plan.input_transcription and (delta or self._transcribed):
-            self.proto.send_input_transcription(delta, finished=finished or None)
-            self.outbox.push()
-        self._transcribed = not finished and (self._transcribed or bool(delta))
+    def _transcript(self, text: str, finished: bool) -> None:
+        """§4.2: the recogniser's partial hypothesis as interimInputTranscription while the user
+        speaks (each one the whole provisional text: pocketsphinx revises earlier words, and
+        inputTranscription deltas cannot be taken back), then the final text as
+        inputTranscription."""
+        if not self.plan.input_transcription:
+            return
+        if finished and text:
+            self.proto.send_input_transcription(text, finished=True)
+        elif not finished:
+            self.proto.send_interim_input_transcription(text)
+        self.outbox.push()
 
     async def _heard(self, text: str, seconds: float) -> None:
         """The recogniser finished an utterance."""

@@ -163,9 +163,13 @@ class Conversation:
         match event:
             case ev.SetupComplete():
                 state.status = Status.LISTENING
+            case ev.InterimInputTranscript(text=text):
+                self._begin_user_turn()
+                state.turn.user_interim = text
             case ev.InputTranscript(text=text):
                 self._begin_user_turn()
                 state.turn.user = join_fragment(state.turn.user, text)
+                state.turn.user_interim = ""
             case ev.ModelAudio(data=data, rate=rate):
                 self._on_audio(data, rate)
             case ev.ModelText(text=text) | ev.OutputTranscript(text=text) if not self._dropping:

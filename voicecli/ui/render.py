@@ -42,9 +42,10 @@ def render_turn(turn: TurnView, *, live: bool = False) -> RenderableType | None:
     if turn.is_empty():
         return None
     lines: list[RenderableType] = []
-    if turn.user:
+    if turn.user or turn.user_interim:
         who = "You (typed)" if turn.typed else "You"
-        lines.append(Text.assemble((f"{who}: ", "bold cyan"), turn.user))
+        interim = (" " if turn.user else "") + turn.user_interim
+        lines.append(Text.assemble((f"{who}: ", "bold cyan"), turn.user, (interim, "dim")))
     for tool in turn.tools:
         result = "…" if tool.result is None else tool.result
         lines.append(Text.assemble(("  ⚙ ", "yellow"), (f"{tool.name}({tool.args})", "yellow"),

@@ -29,6 +29,7 @@ class TurnView:
     """One exchange: what you said (or typed) and what came back."""
 
     user: str = ""
+    user_interim: str = ""  # provisional words while you speak (interimInputTranscription)
     typed: bool = False
     model: str = ""
     tools: list[ToolCallView] = field(default_factory=list)
@@ -40,7 +41,7 @@ class TurnView:
     connection_lost: bool = False  # the connection failed before the reply was complete
 
     def is_empty(self) -> bool:
-        return not (self.user or self.model or self.tools)
+        return not (self.user or self.user_interim or self.model or self.tools)
 
 
 @dataclass

@@ -43,8 +43,8 @@ class WhisperModel:
         cached = os.environ.get("STANDIN_WHISPER_CACHED", "").split(",")
         if not Path(model_size_or_path).is_dir() and model_size_or_path not in cached:
             raise LocalEntryNotFoundError(
-                "An error happened while trying to locate the files on the Hub and we cannot "
-                "find the appropriate snapshot folder for the specified revision on the local disk.")
+                "An error happened while trying to locate the files on the Hub and we cannot find "
+                "the appropriate snapshot folder for the specified revision on the local disk.")
         self.name = model_size_or_path
 
     def transcribe(self, audio: np.ndarray, language: str | None = None, **_: object):  # type: ignore[no-untyped-def]
