@@ -1,0 +1,807 @@
+"""Quality and speed of the local engine (`voicecli serve`'s offline speech parts).
+
+Speech is the fixed corpus benchmarks/corpus/asr_sentences.txt (30 assistant-style sentences),
+each rendered by espeak-ng through tests/speechgen.py with a pinned voice and rate (en-us+f2,
+150 wpm; a fresh process per sentence, so the audio is the same in every run). Four parts:
+
+1. asr — recognition word error rate. Each sentence is streamed in 20 ms chunks (one round trip
+   per chunk, as a server session at real time does) through a fresh
+   `voicecli.speech.asr_process.RemoteRecognizer`, the recogniser the server's `Ears` use
+   (``--asr``/``--asr-model`` as for `voicecli serve`; pocketsphinx by default).
+   WER = word-level Levenshtein distance / reference words, lowercase, punctuation stripped.
+   The JSON keeps every hypothesis. ``--baseline OLD.json`` compares with an earlier run (over
+   the sentences both ran) and exits 1 when WER got worse by more than ``--tolerance`` points.
+2. stages — real-time factor of each stage, p50 over the corpus, as "× real time" (audio
+   seconds per second of work; higher is faster): VAD (`SpeechSegmenter` fed 20 ms chunks of
+   each sentence padded with silence), ASR (from part 1: streamed decode time incl. the pipe
+   round trips, and `finish()` on its own), TTS (`Synthesizer` speaking the echo engine's reply
+   "You said: <sentence>." with the server's default voice, plus time to the first chunk).
+3. latency — end of user speech → first reply audio byte against the real server started in
+   this process (`start_server(ServerConfig(port=0), EchoEngine())`, pace 1 = real time), AUDIO
+   replies, speech sent at real time in 20 ms chunks over loopback WebSocket with
+   `voicecli.client`; a fresh session per turn, closed at the first audio byte. Two ways,
+   interleaved: (a) manual activity, measured from activityEnd; (b) server VAD with
+   ``--silence-ms`` (300) — an open mic: 200 ms of silence, the sentence, then silence at real
+   time — measured from sending the last non-silent chunk; the configured silence wait is
+   shown as part of it. The input transcript's arrival splits each latency into "speech end →
+   transcript" (VAD wait + the recogniser catching up + `finish()`) and "transcript → audio"
+   (engine + first TTS chunk). Target: p95 of (a) ≤ 400 ms.
+4. sessions — N concurrent sessions (``--sessions 1,2,4,8``) on `voicecli serve` run as a
+   subprocess (so its CPU is its own: main process + the recognition process), each holding
+   one session for ``--session-turns`` spoken turns (manual activity, real time, the whole
+   reply received, 0.5 s pause; ``--session-activity vad``: server VAD and an open mic, as
+   `voicecli talk` without push-to-talk, the target then counted beyond the silence wait),
+   starts staggered by (mean sentence length / N), so all N speak at once at first. Per N:
+   end-of-speech → first audio p50/p95, the reply audio rate (seconds of audio received / wall
+   time from first byte to turnComplete; a reply "keeps real time" at ≥ 0.98, the 2 % being
+   delivery jitter), the worst playback gap a player starting at the first byte would hit, and
+   the server's CPU (% of one core). Reports the largest N that keeps real time and the target.
+
+Results: a table on stdout and benchmarks/results/local_engine.json (``--out``), with machine
+info. About 3 minutes; ``--quick`` (8 sentences, fewer turns, N = 1, 4) about 35 s. The machine's
+other load shows up in every speed figure: compare runs made under similar load.
+
+    .venv/bin/python benchmarks/bench_local_engine.py [--quick]
+        [--parts asr,stages,latency,sessions] [--turns 12] [--sessions 1,2,4,8]
+        [--session-turns 2] [--session-activity manual|vad] [--silence-ms 300]
+        [--asr pocketsphinx] [--asr-model NAME]
+        [--baseline benchmarks/results/local_engine.json] [--tolerance 2] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _talkbench import (  # noqa: E402
+    RESULTS,
+    free_port,
+    meta,
+    stop_server,
+    summary,
+    tree_cpu_seconds,
+    wait_port,
+    write_result,
+)
+
+from tests.speechgen import silence, speech_pcm16  # noqa: E402
+from voicecli.client.endpoints import build_endpoint  # noqa: E402
+from voicecli.client.live import LiveSession, Reconnected, Reconnecting  # noqa: E402
+from voicecli.client.setup import SetupOptions, build_setup  # noqa: E402
+from voicecli.protocol import events as ev  # noqa: E402
+from voicecli.server import EchoEngine, ServerConfig, start_server  # noqa: E402
+from voicecli.settings import Settings  # noqa: E402
+from voicecli.speech import vad  # noqa: E402
+from voicecli.speech.asr_process import RemoteRecognizer, probe  # noqa: E402
+from voicecli.speech.tts import Synthesizer, voice_for  # noqa: E402
+
+CORPUS = ROOT / "benchmarks" / "corpus" / "asr_sentences.txt"
+VOICE, WPM = "en-us+f2", 150  # pinned (not tests.speechgen's defaults): baselines stay valid
+RATE = 16000
+CHUNK_S = 0.02
+CHUNK_BYTES = int(RATE * CHUNK_S) * 2
+MODEL = "gemini-3.8-live"  # an AUDIO model
+TARGET_MS = 400.0  # end of speech → first audio, p95, manual activity
+RT_MIN = 0.98  # reply audio rate that counts as real time (2 % delivery jitter)
+VOICED_PEAK = 64  # |sample| above this (about -54 dBFS) = not silence
+LEAD_MS = 200  # open-mic silence before the speech
+TURN_TIMEOUT_S = 60.0
+PAUSE_S = 0.5  # between turns of one session
+PARTS = ("asr", "stages", "latency", "sessions")
+
+
+@dataclass(frozen=True)
+class Asr:
+    """The recogniser under test (`voicecli serve --asr/--asr-model`)."""
+
+    engine: str = "pocketsphinx"
+    model: str | None = None
+
+    def server_config(self) -> ServerConfig:
+        return ServerConfig(port=0, asr=self.engine, asr_model=self.model)
+
+    def serve_args(self) -> list[str]:
+        return ["--asr", self.engine, *(["--asr-model", self.model] if self.model else [])]
+
+
+# ---- corpus and word error rate ----------------------------------------------------------------
+
+def load_corpus(quick: bool) -> list[str]:
+    lines = [line.strip() for line in CORPUS.read_text().splitlines()]
+    sentences = [line for line in lines if line and not line.startswith("#")]
+    return sentences[::4] if quick else sentences
+
+
+def synthesize_corpus(sentences: list[str]) -> list[bytes]:
+    return [speech_pcm16(s, RATE, VOICE, WPM) for s in sentences]
+
+
+_NOT_WORD = re.compile(r"[^a-z0-9']+")
+
+
+def normalize(text: str) -> list[str]:
+    """Lowercase words, punctuation stripped (apostrophes inside words kept)."""
+    return [w.strip("'") for w in _NOT_WORD.sub(" ", text.lower()).split() if w.strip("'")]
+
+
+def word_errors(ref: list[str], hyp: list[str]) -> tuple[int, int, int]:
+    """(substitutions, deletions, insertions) of a minimum word-level edit from ref to hyp."""
+    # each cell: (edits, substitutions, deletions, insertions)
+    prev = [(j, 0, 0, j) for j in range(len(hyp) + 1)]
+    for i, r in enumerate(ref, 1):
+        cur = [(i, 0, i, 0)]
+        for j, h in enumerate(hyp, 1):
+            diag, up, left = prev[j - 1], prev[j], cur[j - 1]
+            miss = int(r != h)
+            cur.append(min((diag[0] + miss, diag[1] + miss, diag[2], diag[3]),
+                           (up[0] + 1, up[1], up[2] + 1, up[3]),
+                           (left[0] + 1, left[1], left[2], left[3] + 1)))
+        prev = cur
+    _, subs, dels, ins = prev[-1]
+    return subs, dels, ins
+
+
+def recognise(pcm: bytes, asr: Asr) -> tuple[str, float, float]:
+    """(text, decode seconds, finish seconds): 20 ms chunks through a fresh RemoteRecognizer."""
+    rec = RemoteRecognizer(None, asr.engine, asr.model)
+    try:
+        t0 = time.perf_counter()
+        rec.start()
+        for i in range(0, len(pcm), CHUNK_BYTES):
+            rec.feed(pcm[i : i + CHUNK_BYTES])
+        t1 = time.perf_counter()
+        text = rec.finish()
+        t2 = time.perf_counter()
+    finally:
+        rec.close()
+    return text, t2 - t0, t2 - t1
+
+
+def run_asr(sentences: list[str], pcms: list[bytes], asr: Asr) -> dict[str, Any]:
+    probe(asr.engine, asr.model)  # start the recognition process, load the model
+    rows = []
+    for ref, pcm in zip(sentences, pcms, strict=True):
+        hyp, decode_s, finish_s = recognise(pcm, asr)
+        subs, dels, ins = word_errors(normalize(ref), normalize(hyp))
+        words = len(normalize(ref))
+        audio_s = len(pcm) / 2 / RATE
+        rows.append({"ref": ref, "hyp": hyp, "words": words, "errors": subs + dels + ins,
+                     "sub": subs, "del": dels, "ins": ins,
+                     "wer": round(100 * (subs + dels + ins) / words, 1),
+                     "audio_s": round(audio_s, 3), "decode_ms": round(1000 * decode_s, 1),
+                     "finish_ms": round(1000 * finish_s, 1), "x_rt": round(audio_s / decode_s, 2)})
+    errors, words = sum(r["errors"] for r in rows), sum(r["words"] for r in rows)
+    return {
+        "wer": round(100 * errors / words, 2), "errors": errors, "words": words,
+        "sub": sum(r["sub"] for r in rows), "del": sum(r["del"] for r in rows),
+        "ins": sum(r["ins"] for r in rows), "sentences": rows,
+        "x_rt": _p50([r["x_rt"] for r in rows]), "finish_ms": summary([r["finish_ms"]
+                                                                      for r in rows]),
+    }
+
+
+def print_asr(result: dict[str, Any], asr: Asr, worst: int = 6) -> None:
+    r = result
+    print(f"\n1. Recognition ({asr.server_config().recognizer()}): {len(r['sentences'])} "
+          f"sentences, {VOICE} at {WPM} wpm, 20 ms chunks, a fresh recogniser per sentence")
+    print(f"   WER {r['wer']:.1f} %  ({r['errors']} errors / {r['words']} words: "
+          f"{r['sub']} substituted, {r['del']} deleted, {r['ins']} inserted)")
+    print("   worst sentences (WER %, reference → hypothesis):")
+    ranked = sorted(r["sentences"], key=lambda s: (-s["wer"], -s["errors"]))
+    for s in ranked[:worst]:
+        print(f"   {s['wer']:6.1f}  {s['ref']}  →  {s['hyp'] or '(nothing)'}")
+
+
+# ---- stage speeds --------------------------------------------------------------------------------
+
+def run_stages(sentences: list[str], pcms: list[bytes]) -> dict[str, Any]:
+    vad_x, vad_init, segments = [], [], []
+    for pcm in pcms:
+        audio = silence(300) + pcm + silence(500)
+        t0 = time.perf_counter()
+        segmenter = vad.SpeechSegmenter()
+        t1 = time.perf_counter()
+        events = []
+        for i in range(0, len(audio), CHUNK_BYTES):
+            events += segmenter.feed(audio[i : i + CHUNK_BYTES])
+        events += segmenter.flush()
+        t2 = time.perf_counter()
+        vad_init.append(1000 * (t1 - t0))
+        vad_x.append(len(audio) / 2 / RATE / (t2 - t1))
+        segments.append(sum(1 for e in events if type(e).__name__ == "SpeechStarted"))
+
+    voice = voice_for(None)  # what the server speaks with when the setup names no voice
+    synth = Synthesizer(voice)
+    synth.synthesize_bytes("Warming up.")
+    tts_x, first_ms = [], []
+    for sentence in sentences:
+        produced = 0
+        first: float | None = None
+
+        def on_chunk(chunk: bytes) -> None:
+            nonlocal produced, first
+            if first is None:
+                first = time.perf_counter()
+            produced += len(chunk)
+
+        t0 = time.perf_counter()
+        synth.synthesize(f"You said: {sentence}.", on_chunk)
+        elapsed = time.perf_counter() - t0
+        tts_x.append(produced / 2 / Synthesizer.RATE / elapsed)
+        first_ms.append(1000 * ((first or t0) - t0))
+    return {
+        "vad": {"x_rt": _p50(vad_x), "x_rt_min": round(min(vad_x), 1),
+                "init_ms": summary(vad_init), "segments_per_sentence": segments},
+        "tts": {"x_rt": _p50(tts_x), "x_rt_min": round(min(tts_x), 1),
+                "first_chunk_ms": summary(first_ms), "voice": voice},
+    }
+
+
+def print_stages(stages: dict[str, Any] | None, asr: dict[str, Any] | None) -> None:
+    print("\n2. Real-time factor per stage (p50 over the corpus; × real time, higher = faster)")
+    print(f"   {'stage':6} {'p50':>10} {'worst':>10}  detail")
+    if stages is not None:
+        v = stages["vad"]
+        odd = sum(1 for n in v["segments_per_sentence"] if n != 1)
+        print(f"   {'VAD':6} {v['x_rt']:>9.0f}× {v['x_rt_min']:>9.0f}×  SpeechSegmenter, 20 ms "
+              f"feeds; init p50 {v['init_ms']['p50']} ms; {odd} sentences not 1 segment")
+    if asr is not None:
+        worst = min(s["x_rt"] for s in asr["sentences"])
+        f = asr["finish_ms"]
+        print(f"   {'ASR':6} {asr['x_rt']:>9.1f}× {worst:>9.1f}×  streamed decode incl. pipe "
+              f"round trips; finish() p50 {f['p50']} / p95 {f['p95']} ms")
+    if stages is not None:
+        t = stages["tts"]
+        fc = t["first_chunk_ms"]
+        print(f"   {'TTS':6} {t['x_rt']:>9.0f}× {t['x_rt_min']:>9.0f}×  espeak {t['voice']}; "
+              f"first chunk p50 {fc['p50']} / p95 {fc['p95']} ms")
+
+
+# ---- talking to a server ---------------------------------------------------------------------
+
+@dataclass
+class TurnLog:
+    """What one spoken turn looked like from the client (perf_counter seconds)."""
+
+    sentence: str
+    speech_end: float | None = None
+    transcript_at: float | None = None
+    transcript: str = ""
+    audio: list[tuple[float, float]] = field(default_factory=list)  # (arrived, seconds)
+    complete_at: float | None = None
+    early_audio: int = 0  # reply audio before the speech ended (VAD cut the sentence)
+    send_lag_ms: float = 0.0  # worst lateness of our own real-time sending
+
+    def latency_ms(self) -> float:
+        assert self.speech_end is not None and self.audio
+        return 1000 * (self.audio[0][0] - self.speech_end)
+
+    def transcript_ms(self) -> float | None:
+        if self.speech_end is None or self.transcript_at is None:
+            return None
+        return 1000 * (self.transcript_at - self.speech_end)
+
+    def audio_s(self) -> float:
+        return sum(s for _, s in self.audio)
+
+    def rate(self) -> float | None:
+        """Seconds of reply audio per wall second, first byte → turnComplete."""
+        if self.complete_at is None or not self.audio:
+            return None
+        wall = self.complete_at - self.audio[0][0]
+        return self.audio_s() / wall if wall > 0 else math.inf
+
+    def worst_gap_ms(self) -> float:
+        """Longest a player that starts at the first byte would wait for audio (0 = none)."""
+        if not self.audio:
+            return 0.0
+        start, played, worst = self.audio[0][0], 0.0, 0.0
+        for arrived, seconds in self.audio:
+            worst = max(worst, arrived - (start + played))
+            played += seconds
+        return 1000 * worst
+
+    def row(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"sentence": self.sentence, "heard": self.transcript.strip()}
+        if self.audio and self.speech_end is not None:
+            out["latency_ms"] = round(self.latency_ms(), 1)
+        if (t := self.transcript_ms()) is not None:
+            out["transcript_ms"] = round(t, 1)
+        if self.complete_at is not None:
+            out["audio_s"] = round(self.audio_s(), 3)
+            out["rate"] = round(self.rate() or 0.0, 3)
+            out["worst_gap_ms"] = round(self.worst_gap_ms(), 1)
+        if self.early_audio:
+            out["early_audio_chunks"] = self.early_audio
+        out["send_lag_ms"] = round(self.send_lag_ms, 1)
+        return out
+
+
+class Pacer:
+    """Sends 20 ms chunks at real time on an absolute schedule: chunk k leaves when its audio
+    would have been captured, (k + 1) × 20 ms after the start."""
+
+    def __init__(self, turn: TurnLog) -> None:
+        self.start = time.perf_counter()
+        self.sent = 0
+        self.turn = turn
+
+    async def send(self, live: LiveSession, chunk: bytes) -> None:
+        delay = self.start + (self.sent + 1) * CHUNK_S - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        else:
+            self.turn.send_lag_ms = max(self.turn.send_lag_ms, -1000 * delay)
+        self.sent += 1
+        await live.send_audio(chunk, RATE)
+
+
+def chunks(pcm: bytes) -> Iterator[bytes]:
+    for i in range(0, len(pcm), CHUNK_BYTES):
+        yield pcm[i : i + CHUNK_BYTES]
+
+
+def last_voiced_chunk(pcm: bytes) -> int:
+    """Index of the last 20 ms chunk of `pcm` holding anything but near-silence."""
+    samples = np.abs(np.frombuffer(pcm, dtype=np.int16).astype(np.int32))
+    loud = np.flatnonzero(samples > VOICED_PEAK)
+    return int(loud[-1]) * 2 // CHUNK_BYTES if loud.size else 0
+
+
+def live_setup(url: str, options: SetupOptions) -> tuple[Any, Any]:
+    settings = Settings(backend="gemini", base_url=url, model=MODEL, response="audio")
+    endpoint = build_endpoint(settings)
+    return endpoint, build_setup(settings, endpoint.model, options)
+
+
+def manual_options() -> SetupOptions:
+    return SetupOptions(manual_activity=True, input_transcription=True)
+
+
+def vad_options(silence_ms: int) -> SetupOptions:
+    return SetupOptions(input_transcription=True, vad_silence_ms=silence_ms)
+
+
+async def speak_manual(live: LiveSession, turn: TurnLog, pcm: bytes) -> None:
+    """activityStart, the speech at real time, activityEnd (= the end of speech)."""
+    await live.send_activity_start()
+    pacer = Pacer(turn)
+    for chunk in chunks(pcm):
+        await pacer.send(live, chunk)
+    await live.send_activity_end()
+    turn.speech_end = time.perf_counter()
+
+
+async def speak_open_mic(live: LiveSession, turn: TurnLog, pcm: bytes,
+                         stop: asyncio.Event) -> None:
+    """Silence, the speech, then silence until `stop`, all at real time (server VAD)."""
+    audio = silence(LEAD_MS, RATE) + pcm
+    last = last_voiced_chunk(audio)
+    pacer = Pacer(turn)
+    for k, chunk in enumerate(chunks(audio)):
+        await pacer.send(live, chunk)
+        if k == last:
+            turn.speech_end = time.perf_counter()
+    quiet = silence(CHUNK_S * 1000, RATE)
+    while not stop.is_set():
+        await pacer.send(live, quiet)
+
+
+async def receive(events: AsyncIterator[Any], turn: TurnLog, whole_reply: bool) -> None:
+    """Record the reply: until its first audio byte, or (`whole_reply`) its turnComplete."""
+    async with asyncio.timeout(TURN_TIMEOUT_S):
+        async for event in events:
+            now = time.perf_counter()
+            if isinstance(event, Reconnecting | Reconnected):
+                raise RuntimeError(f"the session reconnected: {event}")
+            ended = turn.speech_end is not None and now >= turn.speech_end
+            if isinstance(event, ev.InputTranscript):  # deltas; the last one ends the words
+                turn.transcript += event.text
+                if ended and not turn.audio:
+                    turn.transcript_at = now
+            elif isinstance(event, ev.ModelAudio):
+                if not ended:
+                    turn.early_audio += 1
+                    continue
+                turn.audio.append((now, len(event.data) / 2 / event.rate))
+                if not whole_reply:
+                    return
+            elif isinstance(event, ev.TurnComplete) and turn.audio:
+                turn.complete_at = now
+                return
+    raise RuntimeError("the session ended before the reply")
+
+
+# ---- part 3: end of speech → first audio, in-process server --------------------------------------
+
+async def one_latency_turn(url: str, sentence: str, pcm: bytes, manual: bool,
+                           silence_ms: int) -> TurnLog:
+    options = manual_options() if manual else vad_options(silence_ms)
+    endpoint, setup = live_setup(url, options)
+    turn = TurnLog(sentence)
+    async with LiveSession(endpoint, setup) as live:
+        events = live.events()
+        if manual:
+            await speak_manual(live, turn, pcm)
+            await receive(events, turn, whole_reply=False)
+            return turn
+        stop = asyncio.Event()
+        sender = asyncio.create_task(speak_open_mic(live, turn, pcm, stop))
+        try:
+            await receive(events, turn, whole_reply=False)
+        finally:
+            stop.set()
+            await sender
+    return turn
+
+
+def effective_silence_ms(silence_ms: int) -> float:
+    """The VAD's real end-of-speech wait for `silence_ms` (whole frames), if it says."""
+    try:
+        segmenter = vad.SpeechSegmenter(vad.VadSettings(silence_duration_ms=silence_ms))
+        frames, frame_bytes = segmenter.end_frames, segmenter.frame_bytes
+        return round(frames * frame_bytes / 2 / segmenter.rate * 1000, 1)
+    except (AttributeError, TypeError):  # the segmenter's internals changed: trust the setting
+        return float(silence_ms)
+
+
+async def run_latency(sentences: list[str], pcms: list[bytes], turns: int, silence_ms: int,
+                      asr: Asr) -> dict[str, Any]:
+    async with await start_server(asr.server_config(), EchoEngine()) as server:
+        w = _shortest(pcms)
+        for manual in (True, False):  # warm-up (models load, first-use costs): not counted
+            await one_latency_turn(server.url, sentences[w], pcms[w], manual, silence_ms)
+        logs: dict[bool, list[TurnLog]] = {True: [], False: []}
+        for i in range(turns):
+            k = (i + 1) % len(sentences)
+            for manual in (True, False):  # interleaved: both see the same background load
+                logs[manual].append(await one_latency_turn(server.url, sentences[k], pcms[k],
+                                                           manual, silence_ms))
+    wait = effective_silence_ms(silence_ms)
+    return {"manual": _latency_case(logs[True], "activityEnd"),
+            "vad": {**_latency_case(logs[False], "last non-silent chunk sent"),
+                    "silence_ms": silence_ms, "silence_wait_ms": wait},
+            "target_ms": TARGET_MS}
+
+
+def _latency_case(logs: list[TurnLog], since: str) -> dict[str, Any]:
+    latency = [t.latency_ms() for t in logs]
+    transcript = [x for t in logs if (x := t.transcript_ms()) is not None]
+    after = [t.latency_ms() - x for t in logs if (x := t.transcript_ms()) is not None]
+    return {"measured_from": since, "first_audio_ms": summary(latency),
+            "transcript_ms": summary(transcript), "transcript_to_audio_ms": summary(after),
+            "early_audio_turns": sum(1 for t in logs if t.early_audio),
+            "send_lag_ms_max": round(max(t.send_lag_ms for t in logs), 1),
+            "turns": [t.row() for t in logs]}
+
+
+def print_latency(result: dict[str, Any]) -> bool:
+    m, v = result["manual"], result["vad"]
+    n = m["first_audio_ms"]["n"]
+    print(f"\n3. End of speech → first reply audio byte, ms (in-process server, pace 1, AUDIO, "
+          f"{n} turns each, fresh session per turn)")
+    print(f"   {'mode':34} {'p50':>6} {'p95':>6} {'max':>6}   {'→ transcript':>12} "
+          f"{'transcript → audio':>18}")
+    for name, case in (("(a) manual, from activityEnd", m),
+                       (f"(b) server VAD, silence {v['silence_ms']} ms", v)):
+        f, t, a = case["first_audio_ms"], case["transcript_ms"], case["transcript_to_audio_ms"]
+        print(f"   {name:34} {f['p50']:>6.0f} {f['p95']:>6.0f} {f['max']:>6.0f}   "
+              f"{t['p50']:>12.0f} {a['p50']:>18.0f}")
+    wait = v["silence_wait_ms"]
+    print(f"   (b) includes the VAD's silence wait of {wait:.0f} ms: p50 beyond it "
+          f"{v['first_audio_ms']['p50'] - wait:.0f} ms"
+          + (f"; {v['early_audio_turns']} turns cut early by the VAD"
+             if v["early_audio_turns"] else ""))
+    met = m["first_audio_ms"]["p95"] <= TARGET_MS
+    print(f"   target (a) p95 ≤ {TARGET_MS:.0f} ms: {'met' if met else 'NOT met'} "
+          f"({m['first_audio_ms']['p95']:.0f} ms)")
+    return met
+
+
+# ---- part 4: concurrent sessions on a `voicecli serve` subprocess -------------------------------
+
+@contextlib.contextmanager
+def serve_subprocess(asr: Asr) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        command = [sys.executable, "-m", "voicecli", "serve", "--port", str(port), "--pace", "1",
+                   *asr.serve_args()]
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            wait_port(port)
+            yield proc, f"ws://127.0.0.1:{port}"
+        except BaseException:
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace")[-2000:])
+            raise
+        finally:
+            stop_server(proc)
+
+
+@dataclass
+class Activity:
+    """How part 4's sessions take turns: manual activity, or server VAD with an open mic."""
+
+    vad_silence_ms: int | None = None  # None: manual activity
+
+    def options(self) -> SetupOptions:
+        if self.vad_silence_ms is None:
+            return manual_options()
+        return vad_options(self.vad_silence_ms)
+
+    def allowance_ms(self) -> float:
+        """The part of the latency that is the VAD's configured wait (0 for manual)."""
+        return 0.0 if self.vad_silence_ms is None else effective_silence_ms(self.vad_silence_ms)
+
+    async def turn(self, live: LiveSession, events: AsyncIterator[Any], turn: TurnLog,
+                   pcm: bytes) -> None:
+        """Speak `pcm` and receive the whole reply (open mic: silence streams on meanwhile)."""
+        if self.vad_silence_ms is None:
+            await speak_manual(live, turn, pcm)
+            await receive(events, turn, whole_reply=True)
+            return
+        stop = asyncio.Event()
+        sender = asyncio.create_task(speak_open_mic(live, turn, pcm, stop))
+        try:
+            await receive(events, turn, whole_reply=True)
+        finally:
+            stop.set()
+            await sender
+
+
+async def hold_session(url: str, activity: Activity, first: int, turns: int,
+                       sentences: list[str], pcms: list[bytes], delay: float) -> list[TurnLog]:
+    await asyncio.sleep(delay)
+    endpoint, setup = live_setup(url, activity.options())
+    logs = []
+    async with LiveSession(endpoint, setup) as live:
+        events = live.events()
+        for t in range(turns):
+            k = (first + t) % len(sentences)
+            turn = TurnLog(sentences[k])
+            await activity.turn(live, events, turn, pcms[k])
+            logs.append(turn)
+            if t + 1 < turns and activity.vad_silence_ms is None:
+                await asyncio.sleep(PAUSE_S)
+    return logs
+
+
+async def run_level(url: str, pid: int, activity: Activity, n: int, turns: int,
+                    sentences: list[str], pcms: list[bytes]) -> dict[str, Any]:
+    mean_s = float(np.mean([len(p) / 2 / RATE for p in pcms]))
+    cpu0, client0, wall0 = tree_cpu_seconds(pid), time.process_time(), time.perf_counter()
+    per_session = await asyncio.gather(*(
+        hold_session(url, activity, i * turns + 1, turns, sentences, pcms, i * mean_s / n)
+        for i in range(n)))
+    wall = time.perf_counter() - wall0
+    cpu1, client = tree_cpu_seconds(pid), time.process_time() - client0
+    logs = [t for session in per_session for t in session]
+    main_cpu = cpu1.get(pid, 0.0) - cpu0.get(pid, 0.0)
+    others = sum(c - cpu0.get(p, 0.0) for p, c in cpu1.items() if p != pid)
+    latency = summary([t.latency_ms() for t in logs])
+    rates = [r for t in logs if (r := t.rate()) is not None]
+    gaps = [t.worst_gap_ms() for t in logs]
+    real_time = len(rates) == len(logs) and min(rates) >= RT_MIN
+    latency_ok = latency["p95"] - activity.allowance_ms() <= TARGET_MS
+    return {
+        "sessions": n, "turns": len(logs), "wall_s": round(wall, 1),
+        "first_audio_ms": latency,
+        "transcript_ms": summary([x for t in logs if (x := t.transcript_ms()) is not None]),
+        "rate_min": round(min(rates), 3), "rate_p50": round(float(np.median(rates)), 3),
+        "worst_gap_ms": round(max(gaps), 1),
+        "replies_with_gap": sum(1 for g in gaps if g > 0),
+        "server_cpu_pct": round(100 * (main_cpu + others) / wall, 1),
+        "server_main_cpu_pct": round(100 * main_cpu / wall, 1),
+        "server_children_cpu_pct": round(100 * others / wall, 1),
+        "client_cpu_pct": round(100 * client / wall, 1),
+        "send_lag_ms_max": round(max(t.send_lag_ms for t in logs), 1),
+        "early_audio_turns": sum(1 for t in logs if t.early_audio),
+        "real_time": real_time, "latency_ok": latency_ok,
+        "ok": real_time and latency_ok,
+        "turn_log": [t.row() for t in logs],
+    }
+
+
+async def run_sessions(levels: list[int], turns: int, activity: Activity,
+                       sentences: list[str], pcms: list[bytes], asr: Asr) -> dict[str, Any]:
+    with serve_subprocess(asr) as (proc, url):
+        w = _shortest(pcms)
+        await one_latency_turn(url, sentences[w], pcms[w], True, 0)  # warm-up: not counted
+        rows = []
+        for n in levels:
+            rows.append(await run_level(url, proc.pid, activity, n, turns, sentences, pcms))
+            _print_level(rows[-1], activity if len(rows) == 1 else None)
+    passing = [r["sessions"] for r in rows if r["ok"]]
+    return {"levels": rows, "turns_per_session": turns, "rate_min": RT_MIN,
+            "activity": "manual" if activity.vad_silence_ms is None else "vad",
+            "vad_silence_ms": activity.vad_silence_ms,
+            "latency_allowance_ms": activity.allowance_ms(),
+            "largest_ok": max(passing) if passing else None}
+
+
+def _print_level(r: dict[str, Any], header: Activity | None) -> None:
+    if header is not None:
+        how = ("manual activity" if header.vad_silence_ms is None else
+               f"server VAD + open mic, silence {header.vad_silence_ms} ms")
+        print(f"\n4. Concurrent sessions (voicecli serve subprocess, pace 1, {how}, "
+              "whole replies)")
+        print(f"   {'N':>2} {'turns':>5} {'1st audio p50':>13} {'p95':>6} {'→transcript':>11} "
+              f"{'rate min':>8} {'gap max':>7} {'server CPU':>10} {'(ASR proc)':>10} "
+              f"{'client':>6}  ok")
+    f = r["first_audio_ms"]
+    flags = [] if r["real_time"] else ["slow audio"]
+    if not r["latency_ok"]:
+        flags.append("latency")
+    print(f"   {r['sessions']:>2} {r['turns']:>5} {f['p50']:>11.0f}ms {f['p95']:>6.0f} "
+          f"{r['transcript_ms']['p50']:>11.0f} {r['rate_min']:>7.3f}× {r['worst_gap_ms']:>5.0f}ms "
+          f"{r['server_cpu_pct']:>9.0f}% {r['server_children_cpu_pct']:>9.0f}% "
+          f"{r['client_cpu_pct']:>5.0f}%  {'yes' if r['ok'] else 'no: ' + ', '.join(flags)}")
+
+
+# ---- baseline ------------------------------------------------------------------------------------
+
+def compare(baseline: dict[str, Any], current: dict[str, Any], tolerance: float) -> bool:
+    """Print the differences from `baseline`; False when WER got worse beyond `tolerance`."""
+    print(f"\nCompared with the baseline ({baseline.get('meta', {}).get('date', '?')}):")
+    base_asr, asr = baseline.get("asr"), current.get("asr")
+    ok = True
+    if base_asr and asr:
+        old = {s["ref"]: s for s in base_asr["sentences"]}
+        both = [s for s in asr["sentences"] if s["ref"] in old]
+        if not both:
+            print("   WER: no sentence in common with the baseline")
+            return False
+        words = sum(s["words"] for s in both)
+        now_wer = 100 * sum(s["errors"] for s in both) / words
+        old_wer = 100 * sum(old[s["ref"]]["errors"] for s in both) / words
+        delta = now_wer - old_wer
+        ok = delta <= tolerance
+        verdict = "ok" if ok else f"WORSE by more than {tolerance:g} points"
+        print(f"   WER over {len(both)} common sentences: {old_wer:.1f} % → {now_wer:.1f} % "
+              f"({delta:+.1f} points; {verdict})")
+        for s in both:
+            before = old[s["ref"]]
+            if before["errors"] != s["errors"]:
+                print(f"     {before['errors']:>2} → {s['errors']:>2} errors  {s['ref']}  "
+                      f"(was: {before['hyp'] or '-'}; now: {s['hyp'] or '-'})")
+        for key in ("voice", "wpm", "asr", "asr_model"):
+            old_config = baseline.get("config", {})
+            was, now = old_config.get(key), current["config"].get(key)
+            if key in old_config and was != now:
+                print(f"   note: the baseline's {key} was {was!r}, now {now!r}")
+    for label, path in (("ASR × real time p50", ("asr", "x_rt")),
+                        ("VAD × real time p50", ("stages", "vad", "x_rt")),
+                        ("TTS × real time p50", ("stages", "tts", "x_rt")),
+                        ("(a) first audio p95 ms", ("latency", "manual", "first_audio_ms", "p95")),
+                        ("(b) first audio p95 ms", ("latency", "vad", "first_audio_ms", "p95")),
+                        ("largest N ok", ("sessions", "largest_ok"))):
+        old_v, new_v = _dig(baseline, path), _dig(current, path)
+        if old_v is not None and new_v is not None:
+            print(f"   {label:26} {old_v} → {new_v}")
+    return ok
+
+
+def _dig(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _shortest(pcms: list[bytes]) -> int:
+    return min(range(len(pcms)), key=lambda i: len(pcms[i]))
+
+
+def _p50(values: list[float]) -> float:
+    return round(float(np.median(values)), 1 if np.median(values) < 100 else 0)
+
+
+def _git_revision() -> str:
+    done = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "?"
+
+
+# ---- main --------------------------------------------------------------------------------------
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="8 sentences, 3 latency turns per mode, N = 1,4 with 1 turn (~35 s)")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"which parts to run, comma-separated ({','.join(PARTS)})")
+    parser.add_argument("--turns", type=int, help="part 3 turns per mode (default 12, quick 4)")
+    parser.add_argument("--sessions", help="part 4 session counts (default 1,2,4,8; quick 1,4)")
+    parser.add_argument("--session-turns", type=int,
+                        help="part 4 turns per session (default 2, quick 1)")
+    parser.add_argument("--silence-ms", type=int, default=300,
+                        help="silenceDurationMs for the server-VAD cases (default 300)")
+    parser.add_argument("--session-activity", choices=("manual", "vad"), default="manual",
+                        help="part 4's turns: manual activity (default) or server VAD with an "
+                             "open mic (latency target then counted beyond the silence wait)")
+    parser.add_argument("--asr", default="pocketsphinx",
+                        help="recogniser, as `voicecli serve --asr` (default pocketsphinx)")
+    parser.add_argument("--asr-model", help="its model, as `voicecli serve --asr-model`")
+    parser.add_argument("--baseline", type=Path, help="an earlier local_engine.json to compare")
+    parser.add_argument("--tolerance", type=float, default=2.0,
+                        help="WER points the baseline may be beaten by before exit 1 (default 2)")
+    parser.add_argument("--out", help="JSON path (default benchmarks/results/local_engine.json)")
+    args = parser.parse_args()
+    args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if unknown := set(args.parts) - set(PARTS):
+        parser.error(f"unknown --parts {sorted(unknown)}; choose from {','.join(PARTS)}")
+    args.turns = args.turns or (3 if args.quick else 12)
+    args.sessions = [int(n) for n in (args.sessions or ("1,4" if args.quick else "1,2,4,8"))
+                     .split(",")]
+    args.session_turns = args.session_turns or (1 if args.quick else 2)
+    if args.baseline is not None and "asr" not in args.parts:
+        parser.error("--baseline compares WER: include the asr part")
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    baseline = json.loads(args.baseline.read_text()) if args.baseline else None
+    started = time.perf_counter()
+    asr = Asr(args.asr, args.asr_model)
+    sentences = load_corpus(args.quick)
+    pcms = synthesize_corpus(sentences)
+    result: dict[str, Any] = {
+        "meta": meta(revision=_git_revision(), recognizer=asr.server_config().recognizer()),
+        "config": {"voice": VOICE, "wpm": WPM, "asr": args.asr, "asr_model": args.asr_model,
+                   "corpus": str(CORPUS.relative_to(ROOT)), "sentences": len(sentences),
+                   "quick": args.quick, "chunk_ms": 20, "parts": args.parts},
+    }
+    speech_s = sum(len(p) for p in pcms) / 2 / RATE
+    print(f"local engine: {len(sentences)} sentences ({speech_s:.1f} s of speech), "
+          f"{result['meta']['cpus']} CPUs, load {result['meta']['loadavg_1m']}, "
+          f"revision {result['meta']['revision']}")
+    if "asr" in args.parts:
+        result["asr"] = run_asr(sentences, pcms, asr)
+        print_asr(result["asr"], asr)
+    if "stages" in args.parts:
+        result["stages"] = run_stages(sentences, pcms)
+    if "asr" in args.parts or "stages" in args.parts:
+        print_stages(result.get("stages"), result.get("asr"))
+    if "latency" in args.parts:
+        result["latency"] = asyncio.run(run_latency(sentences, pcms, args.turns,
+                                                    args.silence_ms, asr))
+        result["latency"]["target_met"] = print_latency(result["latency"])
+    if "sessions" in args.parts:
+        activity = Activity(args.silence_ms if args.session_activity == "vad" else None)
+        result["sessions"] = asyncio.run(run_sessions(args.sessions, args.session_turns,
+                                                      activity, sentences, pcms, asr))
+        best = result["sessions"]["largest_ok"]
+        beyond = " beyond the silence wait" if activity.vad_silence_ms is not None else ""
+        print(f"   largest N keeping real time (rate ≥ {RT_MIN}) and p95{beyond} ≤ "
+              f"{TARGET_MS:.0f} ms: {best if best is not None else 'none'} (of {args.sessions})")
+    ok = compare(baseline, result, args.tolerance) if baseline is not None else True
+    result["meta"]["loadavg_1m_end"] = round(os.getloadavg()[0], 2)
+    result["meta"]["seconds"] = round(time.perf_counter() - started, 1)
+    print(f"\n{result['meta']['seconds']:.0f} s")
+    write_result("local_engine", result, args.out or str(RESULTS / "local_engine.json"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
