@@ -56,7 +56,6 @@ import contextlib
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -83,7 +82,16 @@ from _talkbench import (  # noqa: E402
     write_result,
 )
 
-from tests.speechgen import silence, speech_pcm16  # noqa: E402
+from tests.speechgen import silence  # noqa: E402
+from tests.wer import (  # noqa: E402
+    CORPUS,
+    VOICE,
+    WPM,
+    load_corpus,
+    normalize,
+    synthesize_corpus,
+    word_errors,
+)
 from voicecli.client.endpoints import build_endpoint  # noqa: E402
 from voicecli.client.live import LiveSession, Reconnected, Reconnecting  # noqa: E402
 from voicecli.client.setup import SetupOptions, build_setup  # noqa: E402
@@ -94,8 +102,6 @@ from voicecli.speech import vad  # noqa: E402
 from voicecli.speech.asr_process import RemoteRecognizer, probe  # noqa: E402
 from voicecli.speech.tts import Synthesizer, voice_for  # noqa: E402
 
-CORPUS = ROOT / "benchmarks" / "corpus" / "asr_sentences.txt"
-VOICE, WPM = "en-us+f2", 150  # pinned (not tests.speechgen's defaults): baselines stay valid
 RATE = 16000
 CHUNK_S = 0.02
 CHUNK_BYTES = int(RATE * CHUNK_S) * 2
@@ -124,41 +130,6 @@ class Asr:
 
 
 # ---- corpus and word error rate ----------------------------------------------------------------
-
-def load_corpus(quick: bool) -> list[str]:
-    lines = [line.strip() for line in CORPUS.read_text().splitlines()]
-    sentences = [line for line in lines if line and not line.startswith("#")]
-    return sentences[::4] if quick else sentences
-
-
-def synthesize_corpus(sentences: list[str]) -> list[bytes]:
-    return [speech_pcm16(s, RATE, VOICE, WPM) for s in sentences]
-
-
-_NOT_WORD = re.compile(r"[^a-z0-9']+")
-
-
-def normalize(text: str) -> list[str]:
-    """Lowercase words, punctuation stripped (apostrophes inside words kept)."""
-    return [w.strip("'") for w in _NOT_WORD.sub(" ", text.lower()).split() if w.strip("'")]
-
-
-def word_errors(ref: list[str], hyp: list[str]) -> tuple[int, int, int]:
-    """(substitutions, deletions, insertions) of a minimum word-level edit from ref to hyp."""
-    # each cell: (edits, substitutions, deletions, insertions)
-    prev = [(j, 0, 0, j) for j in range(len(hyp) + 1)]
-    for i, r in enumerate(ref, 1):
-        cur = [(i, 0, i, 0)]
-        for j, h in enumerate(hyp, 1):
-            diag, up, left = prev[j - 1], prev[j], cur[j - 1]
-            miss = int(r != h)
-            cur.append(min((diag[0] + miss, diag[1] + miss, diag[2], diag[3]),
-                           (up[0] + 1, up[1], up[2] + 1, up[3]),
-                           (left[0] + 1, left[1], left[2], left[3] + 1)))
-        prev = cur
-    _, subs, dels, ins = prev[-1]
-    return subs, dels, ins
-
 
 def recognise(pcm: bytes, asr: Asr) -> tuple[str, float, float]:
     """(text, decode seconds, finish seconds): 20 ms chunks through a fresh RemoteRecognizer."""

@@ -1,0 +1,50 @@
+"""Word error rate on the fixed recognition corpus (benchmarks/corpus/asr_sentences.txt).
+
+Shared by the WER regression test (tests/speech/test_wer_corpus.py) and
+benchmarks/bench_local_engine.py, so both measure the same thing the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.speechgen import speech_pcm16
+
+CORPUS = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus" / "asr_sentences.txt"
+VOICE, WPM = "en-us+f2", 150  # pinned (not speechgen's defaults): baselines stay comparable
+RATE = 16000
+
+_NOT_WORD = re.compile(r"[^a-z0-9']+")
+
+
+def load_corpus(quick: bool = False) -> list[str]:
+    lines = [line.strip() for line in CORPUS.read_text().splitlines()]
+    sentences = [line for line in lines if line and not line.startswith("#")]
+    return sentences[::4] if quick else sentences
+
+
+def synthesize_corpus(sentences: list[str]) -> list[bytes]:
+    return [speech_pcm16(s, RATE, VOICE, WPM) for s in sentences]
+
+
+def normalize(text: str) -> list[str]:
+    """Lowercase words, punctuation stripped (apostrophes inside words kept)."""
+    return [w.strip("'") for w in _NOT_WORD.sub(" ", text.lower()).split() if w.strip("'")]
+
+
+def word_errors(ref: list[str], hyp: list[str]) -> tuple[int, int, int]:
+    """(substitutions, deletions, insertions) of a minimum word-level edit from ref to hyp."""
+    # each cell: (edits, substitutions, deletions, insertions)
+    prev = [(j, 0, 0, j) for j in range(len(hyp) + 1)]
+    for i, r in enumerate(ref, 1):
+        cur = [(i, 0, i, 0)]
+        for j, h in enumerate(hyp, 1):
+            diag, up, left = prev[j - 1], prev[j], cur[j - 1]
+            miss = int(r != h)
+            cur.append(min((diag[0] + miss, diag[1] + miss, diag[2], diag[3]),
+                           (up[0] + 1, up[1], up[2] + 1, up[3]),
+                           (left[0] + 1, left[1], left[2], left[3] + 1)))
+        prev = cur
+    _, subs, dels, ins = prev[-1]
+    return subs, dels, ins
