@@ -15,15 +15,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from voicecli.ask_tools import ReplyTracker, tool_reporter
 from voicecli.audio.pcm import OUT_RATE, StreamResampler, WavWriter
 from voicecli.backends import open_endpoint
+from voicecli.client.history import SessionStart, resume_refused, send_seed
 from voicecli.client.live import ConnectOptions, LiveSession
 from voicecli.client.ndjson import event_json, turn_complete_json
 from voicecli.client.setup import SetupOptions, build_setup
+from voicecli.client.tool_calls import ToolCalls
 from voicecli.errors import NetworkError, ServiceRefused, UsageError
 from voicecli.protocol import events as ev
+from voicecli.protocol.grounding import TurnSources
 from voicecli.protocol.messages import UsageMetadata
 from voicecli.settings import Settings
+from voicecli.tools import ToolUse
+from voicecli.video.imaging import Image
+from voicecli.video.question import as_client_content, image_turn
 
 CHUNK_MS = 100  # audio question chunk size; §6: 20–100 ms chunks, any is accepted
 JsonSink = Callable[[dict[str, Any]], None]
@@ -33,6 +40,7 @@ JsonSink = Callable[[dict[str, Any]], None]
 class Question:
     text: str | None = None
     audio_pcm16: bytes | None = None  # 16 kHz mono PCM16 (see voicecli.audio.pcm.load_audio)
+    image: Image | None = None  # `--image`: goes with the question (voicecli/video/question.py)
 
     def __post_init__(self) -> None:
         if (self.text is None) == (self.audio_pcm16 is None):
@@ -51,6 +59,10 @@ class Answer:
     interrupted: bool = False
     reconnects: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    thoughts: str = ""  # thought summaries (--show-thoughts, §4.2), concatenated
+    tools: list[dict[str, Any]] = field(default_factory=list)  # tool_result records
+    sources: TurnSources = field(default_factory=TurnSources)  # Google Search grounding
+    code: list[dict[str, Any]] = field(default_factory=list)  # executable_code, …_result events
 
 
 def connect_options(settings: Settings) -> ConnectOptions:
@@ -70,35 +82,76 @@ async def ask(
     audio_out: Path | None = None,
     on_json: JsonSink | None = None,
     notify: Callable[[str], None] | None = None,
+    tools: ToolUse | None = None,
+    start: SessionStart | None = None,
 ) -> Answer:
-    """Run one turn and return the answer. The reply audio goes to `audio_out` (24 kHz WAV)."""
+    """Run one turn and return the answer. The reply audio goes to `audio_out` (24 kHz WAV).
+    `tools` are declared and their calls answered (non-interactive: only allowed tools run).
+    `start`: earlier turns to seed, or a session to resume (voicecli/client/history.py)."""
+    start = start or SessionStart()
     options = SetupOptions(
         manual_activity=question.audio_pcm16 is not None,
         input_transcription=question.audio_pcm16 is not None,
         needs_audio_out=audio_out is not None,
+        tools=tools.tools if tools else (),
     )
-    build_setup(settings, settings.model, options)  # refuse a bad setting before starting anything
+    start.apply(build_setup(settings, settings.model, options))  # bad settings fail first
     async with AsyncExitStack() as stack:
         endpoint = await stack.enter_async_context(open_endpoint(settings, notify, pace=0))
-        setup = build_setup(settings, endpoint.model, options)
+        setup, seed = start.apply(build_setup(settings, endpoint.model, options))
         writer = stack.enter_context(ReplyFile(audio_out)) if audio_out else None
-        live = await stack.enter_async_context(
-            LiveSession(endpoint, setup, connect_options(settings))
-        )
+        try:
+            live = await stack.enter_async_context(
+                LiveSession(endpoint, setup, connect_options(settings))
+            )
+        except ServiceRefused as exc:
+            raise resume_refused(exc, start.resume) from None
         _emit(on_json, event_json(live.setup_complete))
-        await send_question(live, question)
-        return await collect_answer(live, settings, writer, on_json, time.monotonic())
+        await send_seed(live, seed, on_json)
+        await send_question(live, question, setup.model)
+        return await answer_with_tools(live, settings, setup.model or "", writer, on_json,
+                                       notify, tools)
     raise AssertionError("unreachable")  # pragma: no cover - the with block returns
 
 
-async def send_question(live: LiveSession, question: Question) -> None:
-    """Send a text question, or a spoken one between activityStart and activityEnd."""
+async def answer_with_tools(
+    live: LiveSession,
+    settings: Settings,
+    model: str,
+    writer: WavWriter | None,
+    on_json: JsonSink | None,
+    notify: Callable[[str], None] | None,
+    tools: ToolUse | None,
+) -> Answer:
+    """`collect_answer` with the model's tool calls answered (an undeclared one gets an error,
+    so a blocking call never wedges the turn); calls still running at the end are stopped."""
+    answer = Answer()
+    calls = ToolCalls(live, tools or ToolUse(), model,
+                      on_event=tool_reporter(answer.tools, on_json, notify))
+    try:
+        return await collect_answer(live, settings, writer, on_json, time.monotonic(),
+                                    calls=calls, answer=answer)
+    finally:
+        await calls.aclose()
+
+
+async def send_question(live: LiveSession, question: Question, model: str | None = None) -> None:
+    """Send a text question, or a spoken one between activityStart and activityEnd; an image
+    goes with it (voicecli/video/question.py says how)."""
+    image = question.image
     if question.text is not None:
+        if image is not None and as_client_content(model):
+            await live.send_client_content([image_turn(image, question.text)], True)
+            return
+        if image is not None:
+            await live.send_video(image.data, image.mime_type)
         await live.send_text(question.text)
         return
     pcm = question.audio_pcm16 or b""
     step = 16000 * 2 * CHUNK_MS // 1000
     await live.send_activity_start()  # manual activity: the turn is exactly this audio (§5.4)
+    if image is not None:
+        await live.send_video(image.data, image.mime_type)
     for start in range(0, len(pcm), step):
         await live.send_audio(pcm[start : start + step])
     await live.send_activity_end()
@@ -110,20 +163,29 @@ async def collect_answer(
     writer: WavWriter | None,
     on_json: JsonSink | None,
     asked_at: float,
+    *,
+    calls: ToolCalls | None = None,
+    answer: Answer | None = None,
 ) -> Answer:
-    """Collect events up to turnComplete into an Answer (reply audio to `writer`)."""
-    answer = Answer()
+    """Collect events up to turnComplete into an Answer (reply audio to `writer`); with
+    `calls`, up to the turnComplete after which no tool result is still owed (ask_tools.py)."""
+    answer = answer or Answer()
+    tracker = ReplyTracker(calls)
     to_out_rate = _OutRate()
     texts: list[str] = []
     transcripts: list[str] = []
     first_reply_at: float | None = None
     deadline = asked_at + settings.reply_timeout_s
-    async for event in _until(live, deadline, settings.reply_timeout_s):
+    async for event in _until(live, deadline, settings.reply_timeout_s, tracker.soft_deadline):
         if first_reply_at is None and _is_reply_content(event):
             first_reply_at = time.monotonic()
+        tracker.saw(event)
+        _on_tool_event(event, calls, answer)
         match event:
             case ev.ModelText():
                 texts.append(event.text)
+            case ev.Thought():
+                answer.thoughts += event.text
             case ev.OutputTranscript():
                 transcripts.append(event.text)
             case ev.InputTranscript():
@@ -139,22 +201,47 @@ async def collect_answer(
             case ev.ServerErrorPayload():
                 raise ServiceRefused(f"the service answered with an error: {error_text(event)}")
         if isinstance(event, ev.TurnComplete):
-            if first_reply_at is not None:
+            if first_reply_at is not None and answer.latency_ms is None:
                 answer.latency_ms = (first_reply_at - asked_at) * 1000
             _emit(on_json, turn_complete_json(event, answer.usage, answer.latency_ms))
-            break
+            if tracker.turn_complete():
+                break
+            for parts in (texts, transcripts):  # the next turn's words start on a new line
+                if parts and not parts[-1].endswith("\n"):
+                    parts.append("\n")
+            continue
         _emit(on_json, event_json(event))
     answer.text = "".join(texts) if texts else "".join(transcripts)
     answer.reconnects = live.reconnects
     return answer
 
 
+def _on_tool_event(event: object, calls: ToolCalls | None, answer: Answer) -> None:
+    """Tool calls start (in tasks of their own), cancellations stop them; grounding and code
+    execution are kept for the answer."""
+    match event:
+        case ev.ToolCallRequested() if calls is not None:
+            calls.start(event.calls)
+        case ev.ToolCallCancelled() if calls is not None:
+            calls.withdraw(event.ids)
+        case ev.Grounding():
+            answer.sources.add(event.metadata)
+        case ev.ExecutableCode() | ev.CodeExecutionResult():
+            answer.code.append(event_json(event) or {})
+
+
 async def _until(
-    live: LiveSession, deadline: float, timeout_s: float
+    live: LiveSession, deadline: float, timeout_s: float,
+    soft_deadline: Callable[[], float | None] = lambda: None,
 ) -> AsyncIterator[object]:
+    """Events until the caller stops; a NetworkError after `deadline`, and the end (no error)
+    once `soft_deadline()` (a time, when the reply may already be whole) has passed."""
     events = live.events()
     while True:
-        remaining = deadline - time.monotonic()
+        soft = soft_deadline()
+        remaining = min(deadline, soft if soft is not None else deadline) - time.monotonic()
+        if remaining <= 0 and soft is not None and soft < deadline:
+            return
         if remaining <= 0:
             raise NetworkError(f"no complete reply within {timeout_s:g} s (--timeout)")
         try:
@@ -165,6 +252,8 @@ async def _until(
         except StopAsyncIteration:
             raise NetworkError("the connection ended before the reply was complete") from None
         except TimeoutError:
+            if soft is not None and soft < deadline:
+                return
             raise NetworkError(f"no complete reply within {timeout_s:g} s (--timeout)") from None
         yield event
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from voicecli.errors import ConfigError
 from voicecli.logs import register_secret
+from voicecli.model_options import choose_api_version, validate_model_options
 from voicecli.protocol.models import DEFAULT_MODEL
 
 BACKENDS = ("auto", "gemini", "vertex", "local")
@@ -71,6 +72,16 @@ class Settings:
     language: str | None = None
     system_instruction: str | None = None
     response: str = "auto"  # auto | audio | text
+    # model options (voicecli/model_options.py; each model's rules: voicecli/protocol/models.py)
+    affective_dialog: bool | None = None  # generationConfig.enableAffectiveDialog
+    proactive_audio: bool | None = None  # proactivity.proactiveAudio
+    thinking_budget: int | None = None  # thinkingConfig.thinkingBudget (-1 dynamic, 0 off)
+    thinking_level: str | None = None  # thinkingConfig.thinkingLevel: minimal|low|medium|high
+    show_thoughts: bool = False  # thinkingConfig.includeThoughts
+    media_resolution: str | None = None  # low | medium | high
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    turn_coverage: str | None = None  # only-activity | all-input | audio-activity-and-all-video
     setup_timeout_s: float = 15.0
     connect_timeout_s: float = 10.0
     reply_timeout_s: float = 120.0
@@ -86,10 +97,19 @@ class Settings:
     local_brain_model: str | None = None
     local_brain_key: Secret | None = field(default=None, repr=False)
     echo: str = "auto"  # talk: echo handling for laptop speakers (voicecli/audio/echo_path.py)
+    # `voicecli translate` (voicecli/translate): its model and default target language (§7.1)
+    translate_model: str = "gemini-3.5-live-translate-preview"
+    translate_to: str | None = None
     noise_suppression: bool = False  # talk --echo aec: WebRTC noise suppression too
     auto_gain_control: bool = False  # talk --echo aec: WebRTC automatic gain control too
+    # tool use (voicecli/tools, voicecli/client/tool_calls.py)
+    allow_tools: str | None = None  # tools that run without asking: "all" or "a,b"
+    google_search: bool = False  # {"googleSearch": {}} in the setup (§3.1.4; --search)
+    code_execution: bool = False  # {"codeExecution": {}} in the setup (--code-execution)
+    tools: dict[str, Any] | None = field(default=None, repr=False)  # the config's [tools] table
     config_path: Path | None = None
     warnings: list[str] = field(default_factory=list, repr=False)
+    given: set[str] = field(default_factory=set, repr=False)  # keys a config/env/flag set
 
     def has_key(self) -> bool:
         return bool(self.api_key) or bool(self.token)
@@ -110,6 +130,15 @@ _FIELD_PARSERS: dict[str, Callable[[Any], Any]] = {
     "language": str,
     "system_instruction": str,
     "response": str,
+    "affective_dialog": lambda v: _parse_bool(v),
+    "proactive_audio": lambda v: _parse_bool(v),
+    "thinking_budget": int,
+    "thinking_level": str,
+    "show_thoughts": lambda v: _parse_bool(v),
+    "media_resolution": str,
+    "temperature": float,
+    "max_output_tokens": int,
+    "turn_coverage": str,
     "setup_timeout_s": float,
     "connect_timeout_s": float,
     "reply_timeout_s": float,
@@ -125,8 +154,14 @@ _FIELD_PARSERS: dict[str, Callable[[Any], Any]] = {
     "local_brain_model": str,
     "local_brain_key": lambda v: Secret(str(v)),
     "echo": str,
+    "translate_model": str,
+    "translate_to": str,
     "noise_suppression": lambda v: _parse_bool(v),
     "auto_gain_control": lambda v: _parse_bool(v),
+    "allow_tools": lambda v: _parse_names(v),
+    "google_search": lambda v: _parse_bool(v),
+    "code_execution": lambda v: _parse_bool(v),
+    "tools": lambda v: _parse_table(v),
 }
 
 _ENV_VARS: dict[str, tuple[str, ...]] = {
@@ -134,6 +169,7 @@ _ENV_VARS: dict[str, tuple[str, ...]] = {
     "model": ("VOICECLI_MODEL",),
     "api_key": ("VOICECLI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"),
     "token": ("VOICECLI_TOKEN",),
+    "access_token": ("VOICECLI_ACCESS_TOKEN",),  # Vertex: an OAuth token instead of ADC/gcloud
     "api_version": ("VOICECLI_API_VERSION",),
     "base_url": ("VOICECLI_BASE_URL",),
     "project": ("VOICECLI_PROJECT", "GOOGLE_CLOUD_PROJECT"),
@@ -141,8 +177,14 @@ _ENV_VARS: dict[str, tuple[str, ...]] = {
     "voice": ("VOICECLI_VOICE",),
     "language": ("VOICECLI_LANGUAGE",),
     "response": ("VOICECLI_RESPONSE",),
+    "thinking_budget": ("VOICECLI_THINKING_BUDGET",),
+    "thinking_level": ("VOICECLI_THINKING_LEVEL",),
+    "show_thoughts": ("VOICECLI_SHOW_THOUGHTS",),
+    "media_resolution": ("VOICECLI_MEDIA_RESOLUTION",),
+    "temperature": ("VOICECLI_TEMPERATURE",),
     "reply_timeout_s": ("VOICECLI_REPLY_TIMEOUT",),
     "echo": ("VOICECLI_ECHO",),
+    "translate_to": ("VOICECLI_TRANSLATE_TO",),
     "local_asr": ("VOICECLI_LOCAL_ASR",),
     "local_asr_model": ("VOICECLI_LOCAL_ASR_MODEL",),
     "local_brain_url": ("VOICECLI_BRAIN_URL",),
@@ -161,6 +203,21 @@ def _parse_bool(value: Any) -> bool:
     if text in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"not a boolean: {value!r}")
+
+
+def _parse_names(value: Any) -> str:
+    """``"all"``, ``"a,b"`` or ``["a", "b"]`` → ``"a,b"`` (voicecli.tools.AllowPolicy.parse)."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return ",".join(item.strip() for item in value)
+    raise ValueError(f"not a list of names: {value!r}")
+
+
+def _parse_table(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"not a table: {value!r}")
+    return value
 
 
 def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
@@ -183,7 +240,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc.__class__.__name__}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    tools = raw.pop("tools", None)  # [tools] keeps its sub-tables (voicecli.tools.load)
     flat = _flatten_sections(raw)
+    if tools is not None:
+        flat["tools"] = tools
     unknown = sorted(set(flat) - set(_FIELD_PARSERS))
     if unknown:
         raise ConfigError(
@@ -231,6 +291,7 @@ def _apply(settings: Settings, values: Mapping[str, Any], origin: str) -> None:
         except (TypeError, ValueError):
             raise ConfigError(f"{origin}: bad value for {key}") from None
         setattr(settings, key, parsed)
+        settings.given.add(key)
 
 
 def _env_values(env: Mapping[str, str]) -> dict[str, str]:
@@ -263,7 +324,20 @@ def load_settings(
     _apply(settings, _env_values(env), "environment")
     _apply(settings, dict(flags or {}), "option")
     validate(settings)
+    choose_api_version(settings)
     return settings
+
+
+def with_values(settings: Settings, values: Mapping[str, Any], origin: str) -> Settings:
+    """A copy of `settings` with config-file-style `values` applied and checked (batch jobs)."""
+    changed = dataclasses.replace(settings, given=set(settings.given))
+    _apply(changed, values, origin)
+    try:
+        validate(changed)
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+    choose_api_version(changed)
+    return changed
 
 
 def validate(settings: Settings) -> None:
@@ -286,6 +360,7 @@ def validate(settings: Settings) -> None:
         raise ConfigError(f"echo must be one of {', '.join(ECHO_MODES)}, not {settings.echo!r}")
     if settings.reply_timeout_s <= 0 or settings.setup_timeout_s <= 0:
         raise ConfigError("timeouts must be positive numbers of seconds")
+    validate_model_options(settings)
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:

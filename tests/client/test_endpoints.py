@@ -70,3 +70,19 @@ def test_vertex_global_location_and_missing_project() -> None:
     assert build_endpoint(s).url.startswith("wss://aiplatform.googleapis.com/ws/")
     with pytest.raises(ConfigError, match="--project"):
         build_endpoint(Settings(backend="vertex", access_token=Secret("t")))
+
+
+@pytest.mark.parametrize(("location", "host"), [
+    ("us-central1", "us-central1-aiplatform.googleapis.com"),
+    ("global", "aiplatform.googleapis.com"),
+    ("eu", "aiplatform.eu.rep.googleapis.com"),  # multi-regional (§1.4)
+])
+def test_vertex_hosts(location: str, host: str) -> None:
+    s = Settings(backend="vertex", project="p", location=location, access_token=Secret("t"))
+    assert build_endpoint(s).url.startswith(f"wss://{host}/ws/google.cloud.aiplatform.")
+
+
+def test_a_gemini_key_is_never_sent_to_vertex() -> None:
+    s = Settings(backend="vertex", project="p", api_key=Secret(KEY), access_token=Secret("t"))
+    e = build_endpoint(s)
+    assert e.headers == {"Authorization": "Bearer t"} and e.credential == "oauth"

@@ -159,9 +159,11 @@ async def test_setup_timeout_when_the_peer_never_answers() -> None:
 
 
 async def test_ephemeral_token_uses_the_constrained_method() -> None:
-    async with server(require_key="auth_tokens/abc") as settings:
-        settings.token = Secret("auth_tokens/abc")
-        settings.api_version = "v1alpha"
+    config = ServerConfig(host="127.0.0.1", port=0, pace=0, require_key="server-key")
+    async with await start_server(config) as srv:
+        name = srv.shared.tokens.create({})["name"]  # issued by the server (§1.5)
+        settings = Settings(backend="gemini", base_url=srv.url, response="text",
+                            model=TEXT_MODEL, token=Secret(name), api_version="v1alpha")
         endpoint, setup = text_setup(settings)
         assert endpoint.url.endswith("v1alpha.GenerativeService.BidiGenerateContentConstrained")
         async with LiveSession(endpoint, setup, FAST) as live:

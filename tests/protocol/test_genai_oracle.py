@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
+import tomllib
 from typing import Any
 
 import pytest
 from google.genai import types
 
+from voicecli.client.setup import SetupOptions, build_setup
 from voicecli.protocol import events as ev
 from voicecli.protocol.codec import decode_server, encode
 from voicecli.protocol.messages import (
@@ -57,6 +59,10 @@ from voicecli.protocol.messages import (
     UsageMetadata,
     VoiceConfig,
 )
+from voicecli.protocol.session import ServerSession
+from voicecli.server.standins import code_standin, find_computation, search_standin
+from voicecli.settings import Settings
+from voicecli.tools import AllowPolicy, ToolDef, ToolRunner, tools_from_config
 
 PCM = bytes(range(256)) * 8  # every byte value, so '+' '/' vs '-' '_' matter
 
@@ -251,3 +257,211 @@ def test_our_server_frames_validate_in_the_sdk() -> None:
     assert parsed.session_resumption_update.new_handle == "H"
     assert base64.b64decode(json.loads(encode(ours))["serverContent"]["modelTurn"]["parts"][0][
         "inlineData"]["data"]) == PCM
+
+
+# ---- tool use as voicecli builds it (client/setup.py, client/setup_tools.py, voicecli.tools) ----
+
+WEATHER_TOOLS = """
+[tools.weather]
+target = "tests.tools.sample_tools:get_weather"
+behavior = "NON_BLOCKING"
+scheduling = "INTERRUPT"
+[tools.clock]
+description = "What time it is"
+command = ["date"]
+"""
+
+
+def _declared() -> tuple[ToolDef, ...]:
+    return tuple(tools_from_config(tomllib.loads(WEATHER_TOOLS), origin="test"))
+
+
+def test_setup_with_declarations_behavior_search_and_code_execution() -> None:
+    settings = Settings(model="gemini-live-2.5-flash-preview", google_search=True,
+                        code_execution=True)
+    setup = build_setup(settings, "models/gemini-live-2.5-flash-preview",
+                        SetupOptions(tools=_declared()))
+    assert_sdk_accepts_and_agrees(setup)
+    tools = json.loads(encode(setup))["setup"]["tools"]
+    assert tools[1:] == [{"googleSearch": {}}, {"codeExecution": {}}]
+    weather, clock = tools[0]["functionDeclarations"]
+    assert weather["behavior"] == "NON_BLOCKING" and "behavior" not in clock
+    assert weather["parameters"]["properties"]["unit"] == {
+        "type": "STRING", "description": "Temperature unit.", "enum": ["celsius", "fahrenheit"]}
+
+
+def test_behavior_is_left_out_for_a_model_without_non_blocking_calls() -> None:
+    settings = Settings(model="gemini-3.1-flash-live-preview", google_search=True)
+    setup = build_setup(settings, "models/gemini-3.1-flash-live-preview",
+                        SetupOptions(tools=_declared()))
+    assert_sdk_accepts_and_agrees(setup)
+    declarations = json.loads(encode(setup))["setup"]["tools"][0]["functionDeclarations"]
+    assert all("behavior" not in d for d in declarations)
+
+
+async def test_tool_response_with_scheduling_from_the_runner() -> None:
+    runner = ToolRunner(_declared(), policy=AllowPolicy(all=True), model_supports_behavior=True)
+    responses = await runner.run([
+        FunctionCall(id="function-call-1", name="weather", args={"city": "Paris, France"}),
+        FunctionCall(id="function-call-2", name="nope", args={}),
+    ])
+    message = ToolResponse(function_responses=responses)
+    assert_sdk_accepts_and_agrees(message)
+    first, second = json.loads(encode(message))["toolResponse"]["functionResponses"]
+    assert first["scheduling"] == "INTERRUPT" and first["response"]["city"] == "Paris, France"
+    assert "scheduling" not in second and second["response"]["error"].startswith("unknown tool")
+
+
+def test_our_grounding_and_code_frames_validate_in_the_sdk() -> None:
+    said, grounded = search_standin("who wrote Hamlet?")
+    ran, _ = code_standin(find_computation("what is 6 times 7"))  # type: ignore[arg-type]
+    session = ServerSession()
+    session.receive_data(encode(Setup(model="models/gemini-live-2.5-flash-preview")))
+    session.send_setup_complete()
+    session.request_turn()
+    session.send_executable_code(ran.language, ran.code)
+    session.send_code_execution_result(ran.outcome, ran.output)
+    session.send_grounding(grounded.metadata)
+    frames = session.data_to_send()[1:]
+    parsed = [types.LiveServerMessage.model_validate_json(f) for f in frames]
+    assert parsed[0].server_content.model_turn.parts[0].executable_code.code == "print(6 * 7)\n"
+    assert parsed[1].server_content.model_turn.parts[0].code_execution_result.output == "42\n"
+    metadata = parsed[2].server_content.grounding_metadata
+    assert metadata.web_search_queries == ["who wrote Hamlet"]
+    assert metadata.grounding_supports[0].grounding_chunk_indices == [0, 1]
+    assert said.startswith("You asked: who wrote Hamlet.")
+
+
+def test_our_auth_token_request_body_validates_in_the_sdk() -> None:
+    """`voicecli token create --lock-config` (§1.5): the flat body's times and uses are the
+    SDK's AuthToken fields, the locked setup is a valid LiveClientSetup, and the field mask is
+    what the SDK computes for `lock_additional_fields=[]`."""
+    from datetime import UTC, datetime
+
+    from google.genai.tokens import _get_field_masks
+
+    from voicecli.client.auth_tokens import TokenRequest, token_body
+
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    body = token_body(TokenRequest(uses=3, lock=RICH_SETUP), now)
+    token = types.AuthToken.model_validate(
+        {k: body[k] for k in ("uses", "expireTime", "newSessionExpireTime")})
+    assert (token.uses, token.expire_time) == (3, "2026-05-01T12:30:00.000Z")
+    locked = body["bidiGenerateContentSetup"]
+    assert types.LiveClientSetup.model_validate(locked).model == RICH_SETUP.model
+    assert "sessionResumption" not in locked
+    assert body["fieldMask"] == _get_field_masks(locked)
+
+
+# ---- messages voicecli builds for history, resumption, translation and video ---------------------
+
+
+def _sdk_checks_setup(setup: Setup) -> None:
+    """As test_realtime_input_config explains, the SDK's setup type lacks realtimeInputConfig."""
+    assert setup.realtime_input_config is None
+    assert_sdk_accepts_and_agrees(setup)
+
+
+def test_history_seed_messages_and_their_setups() -> None:
+    from voicecli.client.history import plan_history
+    from voicecli.settings import Settings
+    from voicecli.talk.options import TalkOptions
+    from voicecli.talk.session_setup import talk_setup
+
+    turns = [Content(role="user", parts=[Part(text="my name is Bob")]),
+             Content(role="model", parts=[Part(text="Hello Bob.")])]
+    for model in ("gemini-3.8-live", "gemini-3.1-flash-live-preview"):
+        settings = Settings(model=model, response="audio")
+        setup, seed = talk_setup(settings, f"models/{model}", TalkOptions(context=turns))
+        _sdk_checks_setup(setup)  # 3.1: with historyConfig (§3.1.11)
+        assert seed is not None
+        assert_sdk_accepts_and_agrees(ClientContent(turns=seed.turns,
+                                                    turn_complete=seed.turn_complete))
+    resumed, _ = talk_setup(Settings(response="audio"), "models/gemini-3.8-live",
+                            TalkOptions(resume="Cj-handle"))
+    _sdk_checks_setup(resumed)
+    assert json.loads(encode(resumed))["setup"]["sessionResumption"] == {"handle": "Cj-handle"}
+    assert plan_history(resumed, []) == (resumed, None)
+
+
+def test_translation_setup() -> None:
+    from voicecli.settings import Settings
+    from voicecli.translate.setup import TranslationOptions, translation_setup
+
+    setup = translation_setup(Settings(), "models/gemini-3.5-live-translate-preview",
+                              TranslationOptions("pt-BR", source="en", echo_target=True))
+    _sdk_checks_setup(setup)
+    wire = json.loads(encode(setup))["setup"]
+    assert wire["generationConfig"]["translationConfig"] == {
+        "targetLanguageCode": "pt-BR", "echoTargetLanguage": True}
+    assert wire["inputAudioTranscription"] == {} and "systemInstruction" not in wire
+
+
+def test_video_frames_and_image_questions_as_sent() -> None:
+    from voicecli.protocol.session import ClientSession
+    from voicecli.video.imaging import encode_frame
+    from voicecli.video.question import image_turn
+    from voicecli.video.sources import SyntheticSource
+
+    image = encode_frame(SyntheticSource(1280, 720).grab())
+    client = ClientSession()
+    client.send_setup(Setup(model="models/gemini-3.8-live"))
+    client.data_to_send()
+    client.receive_data(b'{"setupComplete": {}}')
+    client.send_video(image.data, image.mime_type)  # what VideoFeed sends (§3.3)
+    (frame,) = client.data_to_send()
+    parsed = types.LiveClientMessage.model_validate_json(frame)
+    assert parsed.realtime_input is not None and parsed.realtime_input.video is not None
+    assert parsed.realtime_input.video.data == image.data
+    assert_sdk_accepts_and_agrees(ClientContent(turns=[image_turn(image, "what is this?")],
+                                                turn_complete=True))
+
+
+# ---- model options (voicecli/client/setup_model.py): every family's richest setup ---------------
+
+MODEL_OPTION_SETUPS = [  # (model, settings overrides): each option the family takes
+    ("gemini-3.8-live", {"temperature": 0.5, "max_output_tokens": 256, "voice": "en-us-tavi",
+                         "media_resolution": "high", "proactive_audio": True, "language": "de",
+                         "turn_coverage": "audio-activity-and-all-video"}),
+    ("gemini-3.8-live-extended-thinking", {"thinking_level": "high", "show_thoughts": True,
+                                           "turn_coverage": "all-input"}),
+    ("gemini-3.1-flash-live-preview", {"thinking_level": "minimal", "voice": "kore",
+                                       "media_resolution": "low"}),
+    ("gemini-2.5-flash-native-audio-preview-12-2025", {
+        "thinking_budget": -1, "show_thoughts": True, "affective_dialog": True,
+        "proactive_audio": False, "turn_coverage": "only-activity"}),
+    ("gemini-live-2.5-flash-preview", {"language": "pt-BR", "temperature": 1.5}),
+    ("gemini-3.5-transcribe-live", {"language": "iw", "response": "text"}),
+]
+
+
+@pytest.mark.parametrize(("model", "overrides"), MODEL_OPTION_SETUPS,
+                         ids=[m for m, _ in MODEL_OPTION_SETUPS])
+def test_model_option_setups(model: str, overrides: dict[str, Any]) -> None:
+    from voicecli.client.setup import SetupOptions, build_setup
+    from voicecli.settings import load_settings
+
+    settings = load_settings({"model": model, **overrides}, env={})
+    setup = build_setup(settings, f"models/{model}", SetupOptions(
+        conversation=True, input_transcription=True, vad_silence_ms=600))
+    realtime, setup.realtime_input_config = setup.realtime_input_config, None
+    assert_sdk_accepts_and_agrees(setup)
+    assert realtime is not None  # the SDK checks realtimeInputConfig on its own type
+    config = json.loads(encode(Setup(realtime_input_config=realtime)))["setup"]
+    realtime_wire = config["realtimeInputConfig"]
+    parsed = types.RealtimeInputConfig.model_validate_json(json.dumps(realtime_wire))
+    assert parsed.model_dump(by_alias=True, exclude_none=True, mode="json") == realtime_wire
+
+
+def test_thought_parts_from_our_server_validate_in_the_sdk() -> None:
+    from voicecli.protocol.session import ServerSession
+
+    server = ServerSession()
+    server.receive_data(encode(Setup(model="models/gemini-3.8-live-extended-thinking")))
+    server.send_setup_complete()
+    server.send_model_text("The user typed one word.", thought=True)
+    frames = server.data_to_send()
+    message = types.LiveServerMessage.model_validate_json(frames[-1])
+    part = message.server_content.model_turn.parts[0]  # type: ignore[union-attr]
+    assert (part.text, part.thought) == ("The user typed one word.", True)
+    assert message.text is None  # the SDK's own reader skips thought parts (§4.2)

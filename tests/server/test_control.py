@@ -30,7 +30,10 @@ VERTEX = "/ws/google.cloud.aiplatform.{}.LlmBidiService/BidiGenerateContent"
 ])
 async def test_live_paths_are_served(local_server: RunningServer, path: str) -> None:
     model = AUDIO_MODEL if "aiplatform" not in path else "gemini-3.8-live"
-    async with session(local_server, setup_msg(model, "AUDIO"), path=path) as c:
+    headers = {}
+    if path.endswith("Constrained"):  # §1.1: that method takes an ephemeral token
+        headers["Authorization"] = "Token " + local_server.shared.tokens.create({})["name"]
+    async with session(local_server, setup_msg(model, "AUDIO"), path=path, headers=headers) as c:
         assert "setupComplete" in c.frames[0].msg
 
 
@@ -43,8 +46,7 @@ async def test_other_paths_get_404(local_server: RunningServer) -> None:
 @pytest.mark.parametrize(("path", "headers"), [
     (PATH, {"x-goog-api-key": "sekret"}),
     (PATH + "?key=sekret", {}),
-    (PATH.replace("BidiGenerateContent", "BidiGenerateContentConstrained")
-     + "?access_token=sekret", {}),
+    (PATH + "?access_token=sekret", {}),
     (PATH, {"Authorization": "Token sekret"}),
     (VERTEX.format("v1beta1"), {"Authorization": "Bearer sekret"}),
 ])

@@ -57,6 +57,7 @@ class Talk:
         self._keys = keys
         self._task: asyncio.Task[TalkResult] | None = None
         self.master = -1
+        self.run_kwargs: dict[str, Any] = {}  # more run_talk arguments (tools=, console=)
 
     async def __aenter__(self) -> Talk:
         stdin = None
@@ -72,7 +73,7 @@ class Talk:
             if stdin is None:
                 return await run_talk(self.settings, self.options, emit=self.events.append,
                                       mic=self.mic, speaker=self.speaker, read_keys=False,
-                                      stop=self.stop)
+                                      stop=self.stop, **self.run_kwargs)
             with stdin:
                 return await _run_with_terminal(self, stdin)
 
@@ -109,7 +110,8 @@ async def _run_with_terminal(talk: Talk, stdin: Any) -> TalkResult:
     run_module.KeyReader = lambda: KeyReader(stdin)  # type: ignore[assignment,misc]
     try:
         return await run_talk(talk.settings, talk.options, emit=talk.events.append,
-                              mic=talk.mic, speaker=talk.speaker, stop=talk.stop)
+                              mic=talk.mic, speaker=talk.speaker, stop=talk.stop,
+                              **talk.run_kwargs)
     finally:
         run_module.KeyReader = original  # type: ignore[misc]
 

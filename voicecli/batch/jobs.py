@@ -1,7 +1,10 @@
 """Reading the jobs: a JSONL file (one job per line) or a directory of audio files.
 
 A job line is `{"id": "...", "text": "..."}` or `{"id": "...", "audio": "question.wav"}` (relative
-to the jobs file), with optional `system`, `voice`, `model` and `response` (`text` | `audio`).
+to the jobs file), with optional `system`, `voice`, `model` and `response` (`text` | `audio`),
+and any of the model options under their config-file names (`language`, `temperature`,
+`max_output_tokens`, `thinking_budget`, `thinking_level`, `show_thoughts`, `media_resolution`,
+`turn_coverage`, `affective_dialog`, `proactive_audio`), checked when the job runs.
 A line that cannot become a job becomes a `BadJob` naming its line number; the rest still run.
 """
 
@@ -17,7 +20,10 @@ from voicecli.errors import InputFileError
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".mp3"})
 OPTIONAL_KEYS = ("system", "voice", "model", "response")
-KNOWN_KEYS = frozenset({"id", "text", "audio", *OPTIONAL_KEYS})
+MODEL_OPTION_KEYS = ("language", "temperature", "max_output_tokens", "thinking_budget",
+                     "thinking_level", "show_thoughts", "media_resolution", "turn_coverage",
+                     "affective_dialog", "proactive_audio")
+KNOWN_KEYS = frozenset({"id", "text", "audio", *OPTIONAL_KEYS, *MODEL_OPTION_KEYS})
 RESPONSES = ("text", "audio", "auto")
 #: Ids name the reply WAV (`<id>.wav`), so they must be safe file names.
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -29,7 +35,7 @@ class Job:
     line: int | None  # 1-based line in the jobs file; None for a directory input
     text: str | None = None
     audio: Path | None = None
-    overrides: dict[str, str] = field(default_factory=dict)  # system, voice, model, response
+    overrides: dict[str, Any] = field(default_factory=dict)  # system, voice, … model options
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,8 @@ def _job_from(obj: dict[str, Any], number: int, base: Path) -> Job | BadJob:
     problem = _check_id(job_id, number) or _check_fields(obj, job_id, number)
     if problem is not None:
         return problem
-    overrides = {k: str(obj[k]) for k in OPTIONAL_KEYS if obj.get(k) is not None}
+    overrides: dict[str, Any] = {k: str(obj[k]) for k in OPTIONAL_KEYS if obj.get(k) is not None}
+    overrides.update({k: obj[k] for k in MODEL_OPTION_KEYS if obj.get(k) is not None})
     audio = obj.get("audio")
     path = (base / audio) if isinstance(audio, str) else None
     if path is not None and not path.is_file():
@@ -126,6 +133,8 @@ def _check_fields(obj: dict[str, Any], job_id: str, number: int) -> BadJob | Non
         message = f"\"response\" must be text or audio, not {obj['response']!r}"
     elif any(obj.get(k) is not None and not isinstance(obj[k], str) for k in OPTIONAL_KEYS):
         message = "system, voice, model and response must be strings"
+    elif any(isinstance(obj.get(k), dict | list) for k in MODEL_OPTION_KEYS):
+        message = "model options must be strings, numbers or true/false"
     return None if message is None else BadJob(job_id, number, f"line {number}: {message}")
 
 

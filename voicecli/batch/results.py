@@ -35,6 +35,9 @@ class JobResult:
     error_message: str | None = None
     exit_code: int = ExitCode.OK  # not written: decides the batch's exit code
     extra: dict[str, Any] = field(default_factory=dict)
+    tools: list[dict[str, Any]] = field(default_factory=list)  # tool_result records
+    sources: list[dict[str, str]] = field(default_factory=list)  # grounding: title, uri
+    code: list[dict[str, Any]] = field(default_factory=list)  # executable_code, …_result
 
     @property
     def ok(self) -> bool:
@@ -45,11 +48,15 @@ class JobResult:
         if self.error_code is not None:
             error = {"code": self.error_code, "message": self.error_message or ""}
         latency = None if self.latency_ms is None else round(self.latency_ms, 1)
-        return {
+        record: dict[str, Any] = {
             "id": self.id, "line": self.line, "status": self.status, "text": self.text,
             "input_transcript": self.input_transcript, "audio": self.audio, "usage": self.usage,
             "latency_ms": latency, "attempts": self.attempts, "error": error,
         }
+        for name in ("tools", "sources", "code"):  # only when the reply had them
+            if getattr(self, name):
+                record[name] = getattr(self, name)
+        return record
 
 
 def encode_line(result: JobResult) -> bytes:

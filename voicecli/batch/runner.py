@@ -23,6 +23,7 @@ from voicecli.batch.retry import error_code, is_retryable, retry_delay
 from voicecli.client.ndjson import usage_json
 from voicecli.errors import ExitCode, UsageError, VoicecliError
 from voicecli.settings import Settings, replace
+from voicecli.tools import ToolUse
 
 Progress = Callable[["BatchSummary", JobResult | None], None]
 
@@ -58,6 +59,7 @@ class _Run:
     backoff_base_s: float
     backoff_cap_s: float
     on_progress: Progress | None
+    tools: ToolUse | None = None
 
     def record(self, result: JobResult) -> None:
         self.log.append(result)
@@ -81,8 +83,10 @@ async def run_batch(
     notify: Callable[[str], None] | None = None,
     backoff_base_s: float = 0.5,
     backoff_cap_s: float = 8.0,
+    tools: ToolUse | None = None,
 ) -> BatchSummary:
-    """Run every job not already ok in `out_dir/results.jsonl`; never raises for a job's failure."""
+    """Run every job not already ok in `out_dir/results.jsonl`; never raises for a job's failure.
+    `tools` are declared in every job; only allowed ones run (nobody is there to ask)."""
     if jobs < 1 or max_attempts < 1:
         raise UsageError("--jobs and --max-attempts must be at least 1")
     started = time.monotonic()
@@ -94,7 +98,7 @@ async def run_batch(
         summary.skipped = len(job_list.jobs) - len(todo)
         async with _backend(settings, notify if todo else None) as base:
             run = _Run(base, out_dir, log, summary, max_attempts, backoff_base_s, backoff_cap_s,
-                       on_progress)
+                       on_progress, tools)
             if on_progress is not None:
                 on_progress(summary, None)
             bad = [_bad_result(b) for b in job_list.bad]
@@ -153,7 +157,7 @@ async def _attempt(run: _Run, job: Job) -> tuple[Answer, str | None]:
     settings = job_settings(run.settings, job)
     question = await _question(job)
     wav = f"{job.id}.wav" if wants_audio(settings) else None
-    answer = await attempt(settings, question, run.out_dir / wav if wav else None)
+    answer = await attempt(settings, question, run.out_dir / wav if wav else None, run.tools)
     return answer, wav
 
 
@@ -169,7 +173,8 @@ def _ok_result(job: Job, answer: Answer, wav: str | None, attempts: int) -> JobR
     return JobResult(
         id=job.id, line=job.line, status="ok", text=answer.text,
         input_transcript=answer.input_transcript, audio=wav, usage=usage_json(answer.usage),
-        latency_ms=answer.latency_ms, attempts=attempts,
+        latency_ms=answer.latency_ms, attempts=attempts, tools=answer.tools,
+        sources=[s.to_json() for s in answer.sources.sources], code=answer.code,
     )
 
 

@@ -17,9 +17,13 @@ from voicecli.cli import (
     models_cmd,
     serve_cmd,
     talk_cmd,
+    token_cmd,
     transcribe_cmd,
+    translate_cmd,
+    voices_cmd,
 )
 from voicecli.cli.output import error_line
+from voicecli.cli.session_options import fill_optional_values
 from voicecli.errors import ExitCode, VoicecliError
 from voicecli.logs import configure_logging
 
@@ -57,10 +61,13 @@ app.command("talk")(talk_cmd.talk)
 app.command("ask")(ask_cmd.ask)
 app.command("serve")(serve_cmd.serve)
 app.command("models")(models_cmd.models)
+app.command("voices")(voices_cmd.voices)
 app.command("transcribe")(transcribe_cmd.transcribe)
+app.command("translate")(translate_cmd.translate)
 app.command("batch")(batch_cmd.batch)
 app.command("devices")(devices_cmd.devices)
 app.command("doctor")(doctor_cmd.doctor)
+app.add_typer(token_cmd.token_app, name="token")
 
 
 def _debug_enabled(argv: list[str]) -> bool:
@@ -72,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if "--debug" in args[1:]:  # accepted anywhere on the line, not only before the command
         args = ["--debug", *[a for a in args if a != "--debug"]]
+    args = fill_optional_values(args)  # talk --camera [INDEX], --screen [MONITOR]
     command = typer.main.get_command(app)
     try:
         # Not standalone: typer returns the code of an Exit (130 for Ctrl-C) instead of exiting.

@@ -13,6 +13,7 @@ import typer
 from voicecli.ask import Answer, Question
 from voicecli.ask import ask as run_ask
 from voicecli.cli.options import (
+    Affective,
     ApiKey,
     ApiVersion,
     Backend,
@@ -20,17 +21,45 @@ from voicecli.cli.options import (
     ConfigPath,
     Language,
     Location,
+    MaxOutputTokens,
+    MediaResolution,
     Model,
+    Proactive,
     Project,
+    ShowThoughts,
     System,
+    Temperature,
+    ThinkingBudget,
+    ThinkingLevel,
     Token,
+    TurnCoverage,
     Voice,
+    model_flags,
     settings_from_flags,
 )
-from voicecli.cli.output import JsonLines, is_interactive, notice
+from voicecli.cli.output import JsonLines, is_interactive, notice, print_code, print_thoughts
+from voicecli.cli.session_options import (
+    ContextFile,
+    ImageFile,
+    Resume,
+    ShowUsage,
+    load_context_file,
+    usage_line,
+)
+from voicecli.cli.tool_options import (
+    AllowTools,
+    CodeExecution,
+    Search,
+    ToolsFile,
+    tool_use_from_flags,
+)
+from voicecli.client.history import SessionStart
 from voicecli.client.ndjson import error_json
+from voicecli.client.usage import TokenTally
 from voicecli.errors import VoicecliError
 from voicecli.settings import Settings
+from voicecli.tools import ToolUse
+from voicecli.video.imaging import load_image
 
 
 def ask(
@@ -49,12 +78,25 @@ def ask(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the event stream as NDJSON.")
     ] = False,
+    image: ImageFile = None,
+    context: ContextFile = None,
+    resume: Resume = None,
+    show_usage: ShowUsage = False,
     response: Annotated[
         str | None, typer.Option("--response", help="auto | audio | text reply modality.")
     ] = None,
     system: System = None,
     voice: Voice = None,
     language: Language = None,
+    affective: Affective = None,
+    proactive: Proactive = None,
+    thinking_budget: ThinkingBudget = None,
+    thinking_level: ThinkingLevel = None,
+    show_thoughts: ShowThoughts = None,
+    media_resolution: MediaResolution = None,
+    temperature: Temperature = None,
+    max_output_tokens: MaxOutputTokens = None,
+    turn_coverage: TurnCoverage = None,
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="Seconds to wait for the whole reply.")
     ] = None,
@@ -67,23 +109,34 @@ def ask(
     project: Project = None,
     location: Location = None,
     config: ConfigPath = None,
+    tools_file: ToolsFile = None,
+    allow_tools: AllowTools = None,
+    search: Search = None,
+    code_execution: CodeExecution = None,
 ) -> None:
     """Ask one question and print the answer (for audio replies: what was said)."""
     settings = settings_from_flags(
         config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
         api_version=api_version, project=project, location=location, response=response,
         system_instruction=system, voice=voice, language=language, reply_timeout_s=timeout,
+        **model_flags(affective, proactive, thinking_budget, thinking_level, show_thoughts,
+                      media_resolution, temperature, max_output_tokens, turn_coverage),
+        google_search=search, code_execution=code_execution,
     )
+    tools = tool_use_from_flags(settings, tools_file, allow_tools)
     q = _question(question, audio)
+    q.image = load_image(image) if image is not None else None
+    start = SessionStart(load_context_file(context), resume)
     sink = JsonLines() if json_out else None
     try:
-        answer = asyncio.run(_ask_with_status(settings, q, audio_out, sink))
+        answer = asyncio.run(_ask_with_status(settings, q, audio_out, sink, tools, start))
     except VoicecliError as exc:
         if sink is not None:  # the stream ends with an `error` event; stderr still gets the line
             sink(error_json(exc))
         raise
     if not json_out:
         _print_answer(answer)
+        _print_usage(answer, show_usage)
 
 
 def _question(text: str | None, audio: Path | None) -> Question:
@@ -102,10 +155,12 @@ def _question(text: str | None, audio: Path | None) -> Question:
 
 
 async def _ask_with_status(
-    settings: Settings, question: Question, audio_out: Path | None, sink: JsonLines | None
+    settings: Settings, question: Question, audio_out: Path | None, sink: JsonLines | None,
+    tools: ToolUse, start: SessionStart | None = None,
 ) -> Answer:
     with _spinner() if sink is None else nullcontext():
-        return await run_ask(settings, question, audio_out=audio_out, on_json=sink, notify=notice)
+        return await run_ask(settings, question, audio_out=audio_out, on_json=sink, notify=notice,
+                             tools=tools, start=start)
 
 
 def _spinner() -> AbstractContextManager[object]:
@@ -117,9 +172,22 @@ def _spinner() -> AbstractContextManager[object]:
     return Console(stderr=True).status("waiting for the reply…", spinner="dots")
 
 
+def _print_usage(answer: Answer, wanted: bool) -> None:
+    """§4.7 token usage, by modality, on stderr: with --usage, or for a person at a terminal."""
+    if answer.usage is None or not (wanted or is_interactive(sys.stderr)):
+        return
+    tally = TokenTally()
+    tally.add(answer.usage)
+    notice(usage_line(tally))
+
+
 def _print_answer(answer: Answer) -> None:
+    print_thoughts(answer.thoughts)
+    print_code(answer.code)
     text = answer.text.strip()
     if text:
         print(text, flush=True)
     elif answer.audio_ms:
         notice(f"(a spoken reply of {answer.audio_ms / 1000:.1f} s with no transcript)")
+    if answer.sources.sources:  # §4.2 grounding: numbered, under the answer
+        print("\nSources:\n" + "\n".join(answer.sources.lines()), flush=True)

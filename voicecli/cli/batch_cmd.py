@@ -18,6 +18,7 @@ import typer
 
 from voicecli.batch import BatchSummary, JobResult, run_batch
 from voicecli.cli.options import (
+    Affective,
     ApiKey,
     ApiVersion,
     Backend,
@@ -25,16 +26,34 @@ from voicecli.cli.options import (
     ConfigPath,
     Language,
     Location,
+    MaxOutputTokens,
+    MediaResolution,
     Model,
+    Proactive,
     Project,
+    ShowThoughts,
     System,
+    Temperature,
+    ThinkingBudget,
+    ThinkingLevel,
     Token,
+    TurnCoverage,
     Voice,
+    model_flags,
     settings_from_flags,
 )
 from voicecli.cli.output import is_interactive, notice, one_line
+from voicecli.cli.tool_options import (
+    AllowTools,
+    CodeExecution,
+    Search,
+    ToolsFile,
+    tool_use_from_flags,
+)
+from voicecli.client.usage import TokenTally
 from voicecli.errors import ExitCode
 from voicecli.settings import Settings
+from voicecli.tools import ToolUse
 
 MAX_LISTED_FAILURES = 10
 
@@ -56,6 +75,15 @@ def batch(
     system: System = None,
     voice: Voice = None,
     language: Language = None,
+    affective: Affective = None,
+    proactive: Proactive = None,
+    thinking_budget: ThinkingBudget = None,
+    thinking_level: ThinkingLevel = None,
+    show_thoughts: ShowThoughts = None,
+    media_resolution: MediaResolution = None,
+    temperature: Temperature = None,
+    max_output_tokens: MaxOutputTokens = None,
+    turn_coverage: TurnCoverage = None,
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="Seconds to wait for each reply.")
     ] = None,
@@ -68,25 +96,33 @@ def batch(
     project: Project = None,
     location: Location = None,
     config: ConfigPath = None,
+    tools_file: ToolsFile = None,
+    allow_tools: AllowTools = None,
+    search: Search = None,
+    code_execution: CodeExecution = None,
 ) -> None:
     """Ask every question of a jobs file; rerun the same command to finish what failed."""
     settings = settings_from_flags(
         config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
         api_version=api_version, project=project, location=location, response=response,
         system_instruction=system, voice=voice, language=language, reply_timeout_s=timeout,
+        **model_flags(affective, proactive, thinking_budget, thinking_level, show_thoughts,
+                      media_resolution, temperature, max_output_tokens, turn_coverage),
+        google_search=search, code_execution=code_execution,
     )
-    summary = asyncio.run(_run(settings, source, out, jobs, max_attempts))
+    tools = tool_use_from_flags(settings, tools_file, allow_tools)
+    summary = asyncio.run(_run(settings, source, out, jobs, max_attempts, tools))
     print_summary(summary, out)
     if summary.exit_code != ExitCode.OK:
         raise typer.Exit(summary.exit_code)
 
 
 async def _run(
-    settings: Settings, source: Path, out: Path, jobs: int, max_attempts: int
+    settings: Settings, source: Path, out: Path, jobs: int, max_attempts: int, tools: ToolUse
 ) -> BatchSummary:
     with _progress() as on_progress:
         return await run_batch(settings, source, out, jobs=jobs, max_attempts=max_attempts,
-                               on_progress=on_progress, notify=notice)
+                               on_progress=on_progress, notify=notice, tools=tools)
 
 
 @contextmanager
@@ -124,8 +160,18 @@ def summary_lines(summary: BatchSummary, out: Path) -> list[tuple[str, str]]:
         ("jobs", str(summary.total)), ("ok", str(summary.ok)), ("failed", str(summary.failed)),
         ("skipped (done before)", str(summary.skipped)), ("retried", str(summary.retried)),
         ("time", f"{summary.elapsed_s:.1f} s ({rate:.1f} jobs/s)"),
+        *_token_rows(summary),
         ("results", str(out / "results.jsonl")),
     ]
+
+
+def _token_rows(summary: BatchSummary) -> list[tuple[str, str]]:
+    """This run's tokens by modality (§4.7), summed over the jobs' usage."""
+    tally = TokenTally()
+    for result in summary.results:
+        if result.usage:
+            tally.add_json(result.usage)
+    return [("tokens", tally.summary())] if tally.reports else []
 
 
 def print_summary(summary: BatchSummary, out: Path) -> None:

@@ -58,6 +58,55 @@ Voice = Annotated[
 Language = Annotated[
     str | None, typer.Option("--language", help="BCP-47 code.", rich_help_panel=VOICE)
 ]
+MODEL = "Model options (`voicecli models` says which model takes which)"
+Affective = Annotated[
+    bool | None,
+    typer.Option("--affective/--no-affective", help="Emotion-aware replies "
+                 "(enableAffectiveDialog; 2.5 native audio, switches to v1alpha).",
+                 rich_help_panel=MODEL, show_default=False),
+]
+Proactive = Annotated[
+    bool | None,
+    typer.Option("--proactive/--no-proactive", help="The model may stay silent when not "
+                 "addressed (proactiveAudio; 2.5 native audio on v1alpha, always on for 3.8).",
+                 rich_help_panel=MODEL, show_default=False),
+]
+ThinkingBudget = Annotated[
+    int | None,
+    typer.Option("--thinking-budget", metavar="TOKENS", help="Thinking tokens: -1 dynamic, "
+                 "0 off (2.5 models).", rich_help_panel=MODEL),
+]
+ThinkingLevel = Annotated[
+    str | None,
+    typer.Option("--thinking-level", metavar="LEVEL", help="minimal | low | medium | high "
+                 "(3.1, 3.8-extended-thinking).", rich_help_panel=MODEL),
+]
+ShowThoughts = Annotated[
+    bool | None,
+    typer.Option("--show-thoughts/--no-show-thoughts", help="Ask for thought summaries "
+                 "(includeThoughts) and show them dimmed.", rich_help_panel=MODEL,
+                 show_default=False),
+]
+MediaResolution = Annotated[
+    str | None,
+    typer.Option("--media-resolution", metavar="RES", help="low | medium | high: tokens per "
+                 "video frame or image.", rich_help_panel=MODEL),
+]
+Temperature = Annotated[
+    float | None,
+    typer.Option("--temperature", metavar="T", help="Sampling temperature, 0–2.",
+                 rich_help_panel=MODEL),
+]
+MaxOutputTokens = Annotated[
+    int | None,
+    typer.Option("--max-output-tokens", metavar="N", help="Longest reply, in tokens.",
+                 rich_help_panel=MODEL),
+]
+TurnCoverage = Annotated[
+    str | None,
+    typer.Option("--turn-coverage", metavar="WHAT", help="What a turn includes: only-activity "
+                 "| all-input | audio-activity-and-all-video (3.x).", rich_help_panel=MODEL),
+]
 ConfigPath = Annotated[
     Path | None,
     typer.Option("--config", help="Config file (default: the per-user config.toml).",
@@ -78,3 +127,20 @@ def settings_from_flags(config: Path | None = None, **flags: Any) -> Settings:
     for warning in settings.warnings:
         notice(warning)
     return settings
+
+
+def model_flags(
+    affective: bool | None = None, proactive: bool | None = None,
+    thinking_budget: int | None = None, thinking_level: str | None = None,
+    show_thoughts: bool | None = None, media_resolution: str | None = None,
+    temperature: float | None = None, max_output_tokens: int | None = None,
+    turn_coverage: str | None = None,
+) -> dict[str, Any]:
+    """The model-option flags as Settings keys, for `settings_from_flags(**…)`."""
+    return {
+        "affective_dialog": affective, "proactive_audio": proactive,
+        "thinking_budget": thinking_budget, "thinking_level": thinking_level,
+        "show_thoughts": show_thoughts, "media_resolution": media_resolution,
+        "temperature": temperature, "max_output_tokens": max_output_tokens,
+        "turn_coverage": turn_coverage,
+    }

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from voicecli.cli.options import (
+    Affective,
     ApiKey,
     ApiVersion,
     Backend,
@@ -18,14 +19,38 @@ from voicecli.cli.options import (
     ConfigPath,
     Language,
     Location,
+    MaxOutputTokens,
+    MediaResolution,
     Model,
+    Proactive,
     Project,
+    ShowThoughts,
     System,
+    Temperature,
+    ThinkingBudget,
+    ThinkingLevel,
     Token,
+    TurnCoverage,
     Voice,
+    model_flags,
     settings_from_flags,
 )
 from voicecli.cli.output import JsonLines, is_interactive, notice
+from voicecli.cli.session_options import (
+    Camera,
+    ContextFile,
+    Resume,
+    Screen,
+    load_context_file,
+    usage_line,
+)
+from voicecli.cli.tool_options import (
+    AllowTools,
+    CodeExecution,
+    Search,
+    ToolsFile,
+    tool_use_from_flags,
+)
 from voicecli.client.ndjson import error_json
 from voicecli.errors import ExitCode, UsageError, VoicecliError
 from voicecli.talk.options import TalkOptions
@@ -79,6 +104,15 @@ def talk(
         rich_help_panel="Voice")] = None,
     voice: Voice = None,
     language: Language = None,
+    affective: Affective = None,
+    proactive: Proactive = None,
+    thinking_budget: ThinkingBudget = None,
+    thinking_level: ThinkingLevel = None,
+    show_thoughts: ShowThoughts = None,
+    media_resolution: MediaResolution = None,
+    temperature: Temperature = None,
+    max_output_tokens: MaxOutputTokens = None,
+    turn_coverage: TurnCoverage = None,
     record: Annotated[Path | None, typer.Option(
         "--record", help="Save mic.wav, speaker.wav, transcript.md, events.jsonl here.",
         rich_help_panel=SAVE)] = None,
@@ -87,6 +121,10 @@ def talk(
         rich_help_panel=SAVE)] = None,
     json_out: Annotated[bool, typer.Option(
         "--json", help="No live screen: NDJSON events on stdout.")] = False,
+    context: ContextFile = None,
+    resume: Resume = None,
+    camera: Camera = None,
+    screen: Screen = None,
     backend: Backend = None,
     model: Model = None,
     api_key: ApiKey = None,
@@ -96,17 +134,26 @@ def talk(
     project: Project = None,
     location: Location = None,
     config: ConfigPath = None,
+    tools_file: ToolsFile = None,
+    allow_tools: AllowTools = None,
+    search: Search = None,
+    code_execution: CodeExecution = None,
 ) -> None:
     """Talk with Gemini: speak, hear the reply, interrupt it by speaking.
 
-    Keys: m mute, t type a message, space talk (with --ptt), q or Ctrl-C quit.
+    Keys: m mute, t type a message, space talk (with --ptt), y/n answer a tool prompt,
+    q or Ctrl-C quit.
     """
     settings = settings_from_flags(
         config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
         api_version=api_version, project=project, location=location,
         system_instruction=_system(system, system_file), voice=voice, language=language,
+        **model_flags(affective, proactive, thinking_budget, thinking_level, show_thoughts,
+                      media_resolution, temperature, max_output_tokens, turn_coverage),
         echo=echo, noise_suppression=noise_suppression, auto_gain_control=agc,
+        google_search=search, code_execution=code_execution,
     )
+    tools = tool_use_from_flags(settings, tools_file, allow_tools)
     options = TalkOptions(
         input_device=_device(input_device), output_device=_device(output_device),
         chunk_ms=chunk_ms, latency=_latency(latency), ptt=ptt, barge_in=not no_barge_in,
@@ -114,13 +161,14 @@ def talk(
         vad_end_sensitivity=vad_end_sensitivity, record_dir=record, transcript=transcript,
         echo=settings.echo, noise_suppression=settings.noise_suppression,
         auto_gain_control=settings.auto_gain_control,
+        context=load_context_file(context), resume=resume, camera=camera, screen=screen,
     )
     live_screen = not json_out and is_interactive(sys.stdout)
     sink = None if live_screen else JsonLines()
     console = Console(highlight=False) if live_screen else None
     try:
         result = asyncio.run(run_talk(settings, options, console=console, emit=sink,
-                                      notify=notice))
+                                      notify=notice, tools=tools))
     except VoicecliError as exc:
         if sink is not None:
             sink(error_json(exc))
@@ -159,7 +207,16 @@ def _latency(value: str | None) -> float | str | None:
     return seconds
 
 
-def _goodbye(result: TalkResult, options: TalkOptions) -> None:
+def _goodbye(result: TalkResult, options: TalkOptions, command: str = "talk") -> None:
+    """The session summary on stderr: turns, duration, tokens by modality, how to resume."""
     saved = [str(p) for p in (options.transcript, options.record_dir) if p is not None]
     where = f"; saved to {', '.join(saved)}" if saved else ""
-    notice(f"voicecli: {result.turns} turn(s), {result.reason}{where}")
+    minutes, seconds = divmod(round(result.duration_s), 60)
+    took = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+    notice(f"voicecli: {result.turns} turn(s) in {took}, {result.reason}{where}")
+    if result.usage.reports:
+        notice(usage_line(result.usage))
+    if result.video_frames:
+        notice(f"voicecli: {result.video_frames} video frame(s) sent")
+    if result.resume_handle:
+        notice(f"voicecli: to continue: voicecli {command} --resume {result.resume_handle}")

@@ -100,7 +100,7 @@ class LiveConnection:
                 try:
                     await self._ws.send(text)
                 except ConnectionClosed as exc:
-                    raise _closed_error(exc) from None
+                    raise _closed_error(exc, self.endpoint) from None
 
     async def send(self, action: Callable[[ClientSession], None]) -> None:
         """Apply `action` to the session (e.g. `lambda s: s.send_text("hi")`) and flush."""
@@ -118,7 +118,7 @@ class LiveConnection:
         try:
             data = await self._ws.recv(decode=False)
         except ConnectionClosed as exc:
-            raise _closed_error(exc) from None
+            raise _closed_error(exc, self.endpoint) from None
         try:
             self.session.receive_data(data)
         except RemoteProtocolError as exc:
@@ -150,10 +150,13 @@ async def _connect(
     endpoint: Endpoint, timeout_s: float, ping_interval: float | None, ping_timeout: float | None
 ) -> ClientConnection:
     proxy: str | bool | None = None if _is_loopback(endpoint.url) else True
+    headers = endpoint.headers
+    if endpoint.credentials is not None:  # Vertex: a token still valid for this connection
+        headers = await asyncio.to_thread(endpoint.connect_headers)
     try:
         return await websockets.connect(
             endpoint.url,
-            additional_headers=endpoint.headers,
+            additional_headers=headers,
             open_timeout=timeout_s,
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
@@ -180,6 +183,8 @@ async def _connect(
 
 def _handshake_status_error(endpoint: Endpoint, status: int) -> VoicecliError:
     if status in (401, 403):
+        if endpoint.credential == "token":
+            return token_rejected(f"HTTP {status}")
         return AuthenticationError(f"{endpoint.url} refused the credentials (HTTP {status})")
     if status == 404:
         return ServiceRefused(
@@ -188,14 +193,28 @@ def _handshake_status_error(endpoint: Endpoint, status: int) -> VoicecliError:
     return NetworkError(f"{endpoint.url} answered HTTP {status} instead of a WebSocket")
 
 
-def _closed_error(exc: ConnectionClosed) -> VoicecliError:
+def _closed_error(exc: ConnectionClosed, endpoint: Endpoint) -> VoicecliError:
     """A close as a typed error (§5.9); a normal close (1000) becomes `SessionClosed`."""
     frame = exc.rcvd
     if frame is None:
         code, reason = 1006, "connection lost without a close frame"
     else:
         code, reason = frame.code, frame.reason
-    return classify_close(code, reason) or SessionClosed(code, reason)
+    error = classify_close(code, reason) or SessionClosed(code, reason)
+    if isinstance(error, AuthenticationError) and endpoint.credential == "token":
+        rejected = token_rejected(f"close {code}: {reason}" if reason else f"close {code}")
+        rejected.close_code, rejected.close_reason = code, reason  # type: ignore[attr-defined]
+        return rejected
+    return error
+
+
+def token_rejected(detail: str) -> AuthenticationError:
+    """The service names no reason for a refused ephemeral token (§1.1, §1.5): it may be
+    unknown, expired, used up (`uses`), or made under the other API version (§1.3)."""
+    return AuthenticationError(
+        "the service rejected the ephemeral token: it is expired, used up, or was made for "
+        f"another --api-version; mint a new one with `voicecli token create` ({detail})"
+    )
 
 
 __all__ = ["LiveConnection"]

@@ -7,18 +7,18 @@ can be shown and logged. The headers are never shown.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-from voicecli.errors import AuthenticationError, ConfigError
+from voicecli.client.vertex_credentials import VertexCredentials
+from voicecli.errors import ConfigError
 from voicecli.settings import Settings
 
 GEMINI_BASE = "https://generativelanguage.googleapis.com"
 GEMINI_PATH = "/ws/google.ai.generativelanguage.{version}.GenerativeService.{method}"
 VERTEX_PATH = "/ws/google.cloud.aiplatform.{version}.LlmBidiService/BidiGenerateContent"
 VERTEX_VERSION = "v1beta1"  # the SDKs' default (§1.4)
+VERTEX_MULTI_REGIONS = ("us", "eu")  # served at aiplatform.{LOCATION}.rep.googleapis.com (§1.4)
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,18 @@ class Endpoint:
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     backend: str = "gemini"
     api_version: str = "v1beta"
+    credential: str = "key"  # key | token (ephemeral, §1.1) | oauth (Vertex, §1.4) | none
+    #: Vertex: fetches a fresh access token for each connection (a reconnect after expiry)
+    credentials: VertexCredentials | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return f"Endpoint(url={self.url!r}, model={self.model!r}, backend={self.backend!r})"
+
+    def connect_headers(self) -> dict[str, str]:
+        """The headers for a new connection; may block (gcloud) when a token is refreshed."""
+        if self.credentials is None:
+            return self.headers
+        return {**self.headers, **self.credentials.headers()}
 
 
 def gemini_model_name(model: str) -> str:
@@ -83,17 +92,20 @@ def build_endpoint(settings: Settings, *, base_url: str | None = None) -> Endpoi
 def _gemini_endpoint(settings: Settings, base_url: str | None) -> Endpoint:
     headers: dict[str, str] = {}
     version = settings.api_version
+    credential = "none"
     if settings.token:
         # §1.1: ephemeral tokens use the Constrained method and `Authorization: Token …`.
         method = "BidiGenerateContentConstrained"
         headers["Authorization"] = f"Token {settings.token.reveal()}"
+        credential = "token"
     else:
         method = "BidiGenerateContent"
         if settings.api_key:
             headers["x-goog-api-key"] = settings.api_key.reveal()
+            credential = "key"
     path = GEMINI_PATH.format(version=version, method=method)
     url = websocket_url(base_url or GEMINI_BASE, path)
-    return Endpoint(url, gemini_model_name(settings.model), headers, "gemini", version)
+    return Endpoint(url, gemini_model_name(settings.model), headers, "gemini", version, credential)
 
 
 def _vertex_endpoint(settings: Settings, base_url: str | None) -> Endpoint:
@@ -102,53 +114,25 @@ def _vertex_endpoint(settings: Settings, base_url: str | None) -> Endpoint:
     location = settings.location or "us-central1"
     path = VERTEX_PATH.format(version=VERTEX_VERSION)
     if base_url is None:
-        host = "aiplatform.googleapis.com" if location == "global" else (
-            f"{location}-aiplatform.googleapis.com"
-        )
-        base_url = f"https://{host}"
+        base_url = f"https://{vertex_host(location)}"
+    # OAuth only (§1.4). A Gemini API key (GEMINI_API_KEY) is never sent to Vertex: with a
+    # project, google-genai too lets project/location take precedence over an API key.
     headers: dict[str, str] = {}
-    if settings.api_key:  # Vertex express mode
-        headers["x-goog-api-key"] = settings.api_key.reveal()
+    credentials = None
+    if settings.access_token:
+        headers["Authorization"] = f"Bearer {settings.access_token.reveal()}"
     else:
-        token = settings.access_token.reveal() if settings.access_token else gcloud_access_token()
-        headers["Authorization"] = f"Bearer {token}"
+        credentials = VertexCredentials()
+        headers.update(credentials.headers())  # fails now, in one line, without credentials
     model = vertex_model_name(settings.model, settings.project, location)
-    return Endpoint(websocket_url(base_url, path), model, headers, "vertex", VERTEX_VERSION)
+    return Endpoint(websocket_url(base_url, path), model, headers, "vertex", VERTEX_VERSION,
+                    "oauth", credentials)
 
 
-def gcloud_access_token() -> str:
-    """An OAuth access token from Application Default Credentials or the gcloud CLI."""
-    token = _google_auth_token()
-    if token:
-        return token
-    gcloud = shutil.which("gcloud")
-    if gcloud is None:
-        raise AuthenticationError(
-            "Vertex AI needs credentials: install google-auth and run "
-            "`gcloud auth application-default login`, or pass --access-token"
-        )
-    try:
-        out = subprocess.run(
-            [gcloud, "auth", "print-access-token"], capture_output=True, text=True, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        out = None
-    if out is None or out.returncode != 0 or not out.stdout.strip():
-        raise AuthenticationError(
-            "`gcloud auth print-access-token` failed; run `gcloud auth login`"
-        )
-    return out.stdout.strip()
-
-
-def _google_auth_token() -> str | None:
-    try:
-        import google.auth  # type: ignore[import-not-found]
-        import google.auth.transport.requests  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    try:
-        creds, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-        creds.refresh(google.auth.transport.requests.Request())
-    except Exception:  # noqa: BLE001 - any ADC failure means "no ADC"; gcloud is tried next
-        return None
-    return str(creds.token) if creds.token else None
+def vertex_host(location: str) -> str:
+    """§1.4: regional `{L}-aiplatform…`, `aiplatform…` for global, `.rep.` for multi-regions."""
+    if location == "global":
+        return "aiplatform.googleapis.com"
+    if location in VERTEX_MULTI_REGIONS:
+        return f"aiplatform.{location}.rep.googleapis.com"
+    return f"{location}-aiplatform.googleapis.com"

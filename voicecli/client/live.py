@@ -78,12 +78,14 @@ class LiveSession:
         options: ConnectOptions | None = None,
     ) -> None:
         self._endpoint = endpoint
-        self._setup = _with_resumption(setup, None)
+        # `--resume`: a handle in the setup resumes that session on the first connection (§5.6)
+        resume = setup.session_resumption.handle if setup.session_resumption else None
+        self._handle: str | None = resume or None
+        self._setup = _with_resumption(setup, self._handle)
         self.options = options or ConnectOptions()
         self._conn: LiveConnection | None = None
         self._backlog: deque[Callable[[ClientSession], None]] = deque(maxlen=BACKLOG_LIMIT)
         self._rotate_at: float | None = None
-        self._handle: str | None = None
         self.reconnects = 0
         self.dropped_while_reconnecting = 0
         #: After a goAway, rotation waits for a turn boundary; this says "not now" as well
@@ -111,6 +113,11 @@ class LiveSession:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+    @property
+    def model(self) -> str:
+        """The model of the setup (as sent: ``models/…`` or a Vertex path)."""
+        return self._setup.model or ""
 
     @property
     def resumption_handle(self) -> str | None:
@@ -155,13 +162,39 @@ class LiveSession:
         await self.send(lambda s: s.send_activity_end())
 
     async def send_audio_stream_end(self) -> None:
+        if self._backend() == "vertex":
+            return  # §8: audioStreamEnd is Gemini-API-only (the SDKs refuse it for Vertex)
         await self.send(lambda s: s.send_audio_stream_end())
+
+    def _backend(self) -> str:
+        endpoint = self._conn.endpoint if self._conn is not None else self._endpoint
+        return endpoint.backend if isinstance(endpoint, Endpoint) else "gemini"
 
     async def send_client_content(self, turns: list[Content], turn_complete: bool = True) -> None:
         await self.send(lambda s: s.send_client_content(turns, turn_complete))
 
     async def send_tool_response(self, responses: list[FunctionResponse]) -> None:
         await self.send(lambda s: s.send_tool_response(responses))
+
+    async def send_tool_answers(
+        self,
+        responses: list[FunctionResponse],
+        on_sent: Callable[[list[FunctionResponse]], None] | None = None,
+    ) -> None:
+        """Send the responses whose calls are still owed when the message goes out (now, or on
+        the resumed connection): a call cancelled meanwhile (§4.4) is left out, and nothing is
+        sent when none is left (an empty toolResponse is refused, §3.4). `on_sent` gets what
+        was sent."""
+
+        def answer_owed(session: ClientSession) -> None:
+            owed = session.pending_tool_calls
+            kept = [response for response in responses if response.id in owed]
+            if kept:
+                session.send_tool_response(kept)
+                if on_sent is not None:
+                    on_sent(kept)
+
+        await self.send(answer_owed)
 
     # ---- receiving -----------------------------------------------------------------------
 
@@ -226,7 +259,7 @@ class LiveSession:
                 await asyncio.sleep(self._backoff(attempt - 1))
             conn: LiveConnection | None = None
             try:
-                resumed = _with_resumption(self._setup, self._handle)
+                resumed = _with_resumption(_without_seeding(self._setup), self._handle)
                 conn = await self._open(resumed, owed if self._handle else frozenset())
                 await self._replay_backlog(conn)  # a connection that dies here is a failed try
             except VoicecliError as error:
@@ -266,6 +299,12 @@ def _with_resumption(setup: Setup, handle: str | None) -> Setup:
     """§5.6: always request resumption updates; resume with the latest handle when we have one."""
     config = setup.session_resumption or SessionResumptionConfig()
     return dataclasses.replace(setup, session_resumption=dataclasses.replace(config, handle=handle))
+
+
+def _without_seeding(setup: Setup) -> Setup:
+    """§3.1.11: historyConfig makes the server wait for seed turns after setupComplete; a
+    resumed session has its history already, so a reconnect leaves it out."""
+    return dataclasses.replace(setup, history_config=None)
 
 
 def _retryable(error: VoicecliError) -> bool:

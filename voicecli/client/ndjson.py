@@ -9,25 +9,17 @@ import json
 from typing import Any
 
 from voicecli.client.live import Reconnected, Reconnecting
+from voicecli.client.usage import usage_fields
 from voicecli.errors import VoicecliError
 from voicecli.protocol import events as ev
+from voicecli.protocol.grounding import search_queries, web_sources
 from voicecli.protocol.messages import UsageMetadata
+from voicecli.tools.runner import ToolEvent
 
 
 def usage_json(usage: UsageMetadata | None) -> dict[str, Any] | None:
-    if usage is None:
-        return None
-    fields = {
-        "prompt_tokens": usage.prompt_token_count,
-        "response_tokens": usage.response_token_count
-        if usage.response_token_count is not None
-        else usage.candidates_token_count,
-        "total_tokens": usage.total_token_count,
-        "cached_tokens": usage.cached_content_token_count,
-        "thoughts_tokens": usage.thoughts_token_count,
-        "tool_use_prompt_tokens": usage.tool_use_prompt_token_count,
-    }
-    return {k: v for k, v in fields.items() if v is not None}
+    """Counts, plus `prompt_by_modality` / `response_by_modality` ({"audio": n, …}, §4.7)."""
+    return None if usage is None else usage_fields(usage)
 
 
 def event_json(event: object, *, audio_ms: float | None = None) -> dict[str, Any] | None:
@@ -52,6 +44,13 @@ def event_json(event: object, *, audio_ms: float | None = None) -> dict[str, Any
             return _tool_call_json(event)
         case ev.ToolCallCancelled():
             return {"type": "tool_cancel", "ids": list(event.ids)}
+        case ev.Grounding():
+            return grounding_json(event.metadata)
+        case ev.ExecutableCode():
+            return {"type": "executable_code", "language": event.language, "code": event.code}
+        case ev.CodeExecutionResult():
+            return {"type": "code_execution_result", "outcome": event.outcome,
+                    "output": event.output}
         case ev.Interrupted():
             return {"type": "interrupted"}
         case ev.GenerationComplete():
@@ -75,6 +74,28 @@ def _tool_call_json(event: ev.ToolCallRequested) -> dict[str, Any]:
     if len(calls) > 1:  # parallel calls (§4.3): the first's fields, and all of them in `calls`
         first["calls"] = calls
     return first
+
+
+def grounding_json(metadata: dict[str, Any]) -> dict[str, Any]:
+    """§4.2 groundingMetadata: the search queries and the web sources (title, uri)."""
+    return {"type": "grounding", "queries": search_queries(metadata),
+            "sources": [source.to_json() for source in web_sources(metadata)]}
+
+
+def tool_event_json(event: ToolEvent) -> dict[str, Any] | None:
+    """A finished or cancelled call (its `tool_call` came from the wire event)."""
+    if event.phase == "started":
+        return None
+    out: dict[str, Any] = {"type": "tool_result", "id": event.id, "name": event.name}
+    if event.phase == "cancelled":
+        out["cancelled"] = True  # §4.4: killed, and no response was sent
+    else:
+        out["response"] = event.response
+        if event.error is not None:
+            out["error"] = event.error
+    if event.duration_s is not None:
+        out["duration_ms"] = round(event.duration_s * 1000, 1)
+    return out
 
 
 def turn_complete_json(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from voicecli.client.setup_model import apply_model_options
+from voicecli.client.setup_tools import setup_tools
 from voicecli.errors import CapabilityError
 from voicecli.protocol.messages import (
     AudioTranscriptionConfig,
@@ -23,6 +25,7 @@ from voicecli.protocol.messages import (
 from voicecli.protocol.models import check_setup, model_info
 from voicecli.protocol.voices import canonical_voice
 from voicecli.settings import Settings
+from voicecli.tools.spec import ToolDef
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class SetupOptions:
     vad_start_sensitivity: str | None = None  # START_SENSITIVITY_LOW | START_SENSITIVITY_HIGH
     vad_end_sensitivity: str | None = None  # END_SENSITIVITY_LOW | END_SENSITIVITY_HIGH
     no_interruption: bool = False  # activityHandling NO_INTERRUPTION: speaking never cuts a reply
+    tools: tuple[ToolDef, ...] = ()  # declared functions (voicecli.tools; setup_tools.py)
 
 
 def response_modality(settings: Settings, needs_audio_out: bool) -> str:
@@ -73,6 +77,9 @@ def build_setup(settings: Settings, model_name: str, options: SetupOptions) -> S
     setup.realtime_input_config = _realtime_input_config(options)
     if options.conversation and settings.context_compression:
         setup.context_window_compression = ContextWindowCompression(sliding_window=SlidingWindow())
+    setup.tools = setup_tools(model_name, options.tools, google_search=settings.google_search,
+                              code_execution=settings.code_execution)
+    apply_model_options(setup, settings)
     check_setup(setup, api_version=settings.api_version, backend=_backend(settings))
     return setup
 
@@ -94,7 +101,7 @@ def _realtime_input_config(options: SetupOptions) -> RealtimeInputConfig | None:
 
 
 def _speech_config(settings: Settings) -> SpeechConfig | None:
-    if not settings.voice and not settings.language:
+    if not settings.voice:  # --language: setup_model.py (where it goes depends on the model)
         return None
     config = SpeechConfig()
     if settings.voice:
@@ -103,8 +110,6 @@ def _speech_config(settings: Settings) -> SpeechConfig | None:
                 voice_name=canonical_voice(settings.voice) or settings.voice
             )
         )
-    if settings.language:
-        config.language_code = settings.language
     return config
 
 

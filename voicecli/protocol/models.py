@@ -2,7 +2,8 @@
 
 ``check_setup`` refuses, before anything is sent, a setup the service is documented to reject
 (it would close the session with 1007/1008 and a terse reason, §5.9). Unknown model ids are not
-checked against capabilities; only protocol-wide rules apply to them.
+checked against capabilities; only protocol-wide rules apply to them. The rules for the model
+options (thinking, sampling, turn coverage, languages, voices) live in ``setup_rules.py``.
 """
 
 from __future__ import annotations
@@ -12,20 +13,20 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from voicecli.errors import CapabilityError
+from voicecli.protocol import setup_rules
 from voicecli.protocol.messages import (
     FunctionResponse,
     GenerationConfig,
     Setup,
-    SpeechConfig,
     Tool,
 )
-from voicecli.protocol.voices import PREBUILT_VOICES, canonical_voice
 
 Thinking = Literal["budget", "level"]
 Proactive = Literal["optional", "always"]
 ClientContentUse = Literal["whole_session", "seed_only", "none"]
 ONLY_ACTIVITY = "TURN_INCLUDES_ONLY_ACTIVITY"
-AUDIO_AND_VIDEO = "TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO"
+ALL_INPUT = "TURN_INCLUDES_ALL_INPUT"
+AUDIO_AND_VIDEO = "TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO"  # added 2026-03 (§3.1.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,8 @@ class ModelInfo:
     summary: str
     response_modalities: tuple[str, ...] = ("AUDIO",)
     thinking: Thinking | None = None  # which thinkingConfig knob it takes; None = none
+    thinking_levels: tuple[str, ...] = ()  # thinkingLevel values it takes (§7.1)
+    thinking_budget_max: int | None = None  # thinkingBudget ceiling (-1 dynamic, 0 off)
     affective_dialog: bool = False
     affective_needs_v1alpha: bool = False  # §1.3 (Gemini API only)
     proactive_audio: Proactive | None = None  # None = not supported
@@ -47,6 +50,11 @@ class ModelInfo:
     code_execution: bool = False
     url_context: bool = False
     language_code: bool = False  # speechConfig.languageCode (half-cascade only, §7.1)
+    transcription_hints: bool = False  # AudioTranscriptionConfig languageCodes, … (§3.1.6)
+    catalog_voices: bool = False  # voice ids like `en-us-tavi` besides the prebuilt (§7.2)
+    video_input: bool = True  # takes video/image input, so mediaResolution applies (§6)
+    turn_coverages: tuple[str, ...] = (ONLY_ACTIVITY, ALL_INPUT)  # §3.1.5
+    max_output_tokens: int | None = None  # §5.7
     client_content: ClientContentUse = "whole_session"  # §3.2
     translation: bool = False
     system_instruction: bool = True
@@ -67,6 +75,7 @@ _NATIVE_25 = ModelInfo(
     proactive_needs_v1alpha=True,
     non_blocking_functions=True,
     scheduling=True,
+    thinking_budget_max=24_576,  # Gemini 2.5 Flash's thinkingBudget range: -1, or 0–24576
 )
 _HALF_CASCADE_20 = ModelInfo(
     id="gemini-2.0-flash-live-001",
@@ -87,6 +96,10 @@ _LIVE_38 = ModelInfo(
     default_function_behavior="NON_BLOCKING",
     scheduling=True,
     default_turn_coverage=AUDIO_AND_VIDEO,
+    turn_coverages=(ONLY_ACTIVITY, ALL_INPUT, AUDIO_AND_VIDEO),
+    transcription_hints=True,  # languageCodes, customVocabulary (§3.1.6)
+    catalog_voices=True,
+    max_output_tokens=65_536,
     backends=("gemini", "vertex"),
     status="stable",
 )
@@ -99,6 +112,7 @@ _MODELS = (
         family="3.8-extended-thinking",
         summary="3.8 with background reasoning: thinkingLevel, async-only function calls",
         thinking="level",
+        thinking_levels=("LOW", "MEDIUM", "HIGH"),
         blocking_functions=False,
         backends=("gemini",),
     ),
@@ -107,8 +121,11 @@ _MODELS = (
         family="3.1",
         summary="3.1 Flash Live (legacy preview): thinkingLevel, blocking function calls only",
         thinking="level",
+        thinking_levels=("MINIMAL", "LOW", "MEDIUM", "HIGH"),
         client_content="seed_only",  # §3.2/§9.3: sources disagree; seeding is safe on both
         default_turn_coverage=AUDIO_AND_VIDEO,
+        turn_coverages=(ONLY_ACTIVITY, ALL_INPUT, AUDIO_AND_VIDEO),
+        max_output_tokens=65_536,
     ),
     _NATIVE_25,
     replace(_NATIVE_25, id="gemini-2.5-flash-native-audio-preview-09-2025",
@@ -137,6 +154,7 @@ _MODELS = (
         translation=True,
         system_instruction=False,
         tools=False,
+        video_input=False,  # audio-only input (§7.1)
         backends=("gemini", "vertex"),
     ),
     ModelInfo(
@@ -147,6 +165,8 @@ _MODELS = (
         google_search=False,
         tools=False,
         client_content="none",
+        transcription_hints=True,
+        video_input=False,
     ),
     replace(
         _NATIVE_25,
@@ -154,6 +174,7 @@ _MODELS = (
         summary="Vertex 2.5 native audio (GA)",
         affective_needs_v1alpha=False,
         proactive_needs_v1alpha=False,
+        max_output_tokens=65_536,  # §5.7: 64k output on Vertex
         backends=("vertex",),
         status="stable",
     ),
@@ -190,6 +211,20 @@ def model_info(model_id: str | None) -> ModelInfo | None:
     return None
 
 
+def required_api_version(
+    model_id: str | None, *, affective: bool | None, proactive: bool | None, backend: str
+) -> str | None:
+    """§1.3: "v1alpha" when the Gemini API needs it for these options on this model, else None."""
+    info = model_info(model_id)
+    if info is None or backend != "gemini":
+        return None
+    if (affective and info.affective_dialog and info.affective_needs_v1alpha) or (
+        proactive and info.proactive_audio == "optional" and info.proactive_needs_v1alpha
+    ):
+        return "v1alpha"
+    return None
+
+
 # ---- checks -----------------------------------------------------------------------------------
 
 Check = Callable[[Setup, ModelInfo, str, str], Iterator[str]]
@@ -208,6 +243,7 @@ def check_setup(setup: Setup, *, api_version: str = "v1beta", backend: str = "ge
 
 
 def _protocol_problems(setup: Setup, backend: str) -> Iterator[str]:
+    yield from setup_rules.value_problems(setup)
     modalities = (setup.generation_config or GenerationConfig()).response_modalities
     if modalities is not None and len(modalities) != 1:
         yield (f"responseModalities must hold exactly one of AUDIO or TEXT, got {modalities} "
@@ -229,21 +265,6 @@ def _modality_problems(setup: Setup, info: ModelInfo, api: str, backend: str) ->
                    "model such as gemini-live-2.5-flash-preview.")
 
 
-def _thinking_problems(setup: Setup, info: ModelInfo, api: str, backend: str) -> Iterator[str]:
-    thinking = (setup.generation_config or GenerationConfig()).thinking_config
-    if thinking is None:
-        return
-    if info.thinking is None:
-        yield (f"{info.id} does not accept thinkingConfig (§7.1). Remove thinkingConfig from "
-               "the setup, or pick gemini-3.8-live-extended-thinking.")
-    elif info.thinking == "level" and thinking.thinking_budget is not None:
-        yield (f"{info.id} takes thinkingConfig.thinkingLevel (MINIMAL/LOW/MEDIUM/HIGH), not "
-               "thinkingBudget (§3.1.2). Set a thinkingLevel instead.")
-    elif info.thinking == "budget" and thinking.thinking_level is not None:
-        yield (f"{info.id} takes thinkingConfig.thinkingBudget (tokens; 0 off, -1 dynamic), not "
-               "thinkingLevel (§3.1.2). Set a thinkingBudget instead.")
-
-
 def _affective_problems(setup: Setup, info: ModelInfo, api: str, backend: str) -> Iterator[str]:
     affective = (setup.generation_config or GenerationConfig()).enable_affective_dialog
     if affective is None:
@@ -251,27 +272,27 @@ def _affective_problems(setup: Setup, info: ModelInfo, api: str, backend: str) -
     if not info.affective_dialog:
         why = "removed in 3.8; the service closes the session" if info.family.startswith(
             "3.8") else "not supported"
-        yield (f"{info.id} does not accept enableAffectiveDialog ({why}, §3.1.10). Drop it or "
-               "use a 2.5 native-audio model.")
+        yield (f"{info.id} does not accept enableAffectiveDialog ({why}, §3.1.10). Drop "
+               "--affective, or use a 2.5 native-audio model.")
     elif affective and info.affective_needs_v1alpha and backend == "gemini" and api != "v1alpha":
-        yield (f"enableAffectiveDialog on {info.id} needs the v1alpha API (§1.3). "
-               "Pass --api-version v1alpha.")
+        yield (f"enableAffectiveDialog (--affective) on {info.id} needs the v1alpha API (§1.3), "
+               f"not {api}: pass --api-version v1alpha, or leave --api-version unset.")
 
 
 def _proactive_problems(setup: Setup, info: ModelInfo, api: str, backend: str) -> Iterator[str]:
     proactive = setup.proactivity.proactive_audio if setup.proactivity else None
     if proactive is None:
         return
-    if info.proactive_audio is None and proactive:
-        yield (f"{info.id} does not support proactivity.proactiveAudio (§3.1.9). Drop it or "
-               "use a 2.5 native-audio model.")
+    if info.proactive_audio is None:
+        yield (f"{info.id} does not support proactivity.proactiveAudio (§3.1.9). Drop "
+               "--proactive/--no-proactive, or use a 2.5 native-audio model.")
     elif info.proactive_audio == "always" and not proactive:
         yield (f"{info.id} always uses proactive audio and refuses proactiveAudio: false "
-               "(§3.1.9). Drop the proactivity setting.")
+               "(§3.1.9). Drop --no-proactive.")
     elif (proactive and info.proactive_needs_v1alpha and backend == "gemini"
           and api != "v1alpha"):
-        yield (f"proactivity.proactiveAudio on {info.id} needs the v1alpha API (§1.3). "
-               "Pass --api-version v1alpha.")
+        yield (f"proactivity.proactiveAudio (--proactive) on {info.id} needs the v1alpha API "
+               f"(§1.3), not {api}: pass --api-version v1alpha, or leave --api-version unset.")
 
 
 def _tool_problems(setup: Setup, info: ModelInfo, api: str, backend: str) -> Iterator[str]:
@@ -282,17 +303,18 @@ def _tool_problems(setup: Setup, info: ModelInfo, api: str, backend: str) -> Ite
         yield from _one_tool_problems(tool, info)
 
 
-_TOOL_KINDS = (
-    ("google_search", "googleSearch"),
-    ("code_execution", "codeExecution"),
-    ("url_context", "urlContext"),
+_TOOL_KINDS = (  # attribute, wire name, how voicecli's commands ask for it
+    ("google_search", "googleSearch", "--search / google_search"),
+    ("code_execution", "codeExecution", "--code-execution / code_execution"),
+    ("url_context", "urlContext", ""),
 )
 
 
 def _one_tool_problems(tool: Tool, info: ModelInfo) -> Iterator[str]:
-    for attr, wire in _TOOL_KINDS:
+    for attr, wire, option in _TOOL_KINDS:
         if getattr(tool, attr) is not None and not getattr(info, attr):
-            yield (f"{info.id} does not support the {wire} tool (§3.1.4). Drop it, or use a "
+            drop = f"Drop {option}" if option else "Drop it"
+            yield (f"{info.id} does not support the {wire} tool (§3.1.4). {drop}, or use a "
                    "model that has it (`voicecli models`).")
     for declaration in tool.function_declarations or []:
         behavior = declaration.behavior
@@ -304,37 +326,12 @@ def _one_tool_problems(tool: Tool, info: ModelInfo) -> Iterator[str]:
                    "is a hard error (§5.5). Drop behavior or set NON_BLOCKING.")
 
 
-def _speech_problems(setup: Setup, info: ModelInfo, api: str, backend: str) -> Iterator[str]:
-    config = setup.generation_config or GenerationConfig()
-    speech = config.speech_config
-    if speech is not None and speech.language_code and not info.language_code:
-        yield (f"{info.id} picks the spoken language itself and does not accept "
-               "speechConfig.languageCode (§7.1). Drop --language, or ask for the language "
-               "in --system.")
-    voice = _voice_name(speech)
-    if voice is not None and canonical_voice(voice) is None:
-        yield (f"unknown voice {voice!r}: the service closes the session with 1007 \"no "
-               f"matching speaker voice\" (§7.2). Prebuilt voices: {', '.join(PREBUILT_VOICES)}.")
-    if config.translation_config is not None and not info.translation:
-        yield (f"{info.id} does not accept translationConfig (§3.1.2). Use "
-               "gemini-3.5-live-translate-preview for translation.")
-    if setup.system_instruction is not None and not info.system_instruction:
-        yield (f"{info.id} does not accept a systemInstruction (§3.1.3). Drop --system.")
-
-
-def _voice_name(speech: SpeechConfig | None) -> str | None:
-    voice = speech.voice_config if speech is not None else None
-    prebuilt = voice.prebuilt_voice_config if voice is not None else None
-    return prebuilt.voice_name if prebuilt is not None else None
-
-
 _MODEL_CHECKS: tuple[Check, ...] = (
     _modality_problems,
-    _thinking_problems,
     _affective_problems,
     _proactive_problems,
     _tool_problems,
-    _speech_problems,
+    *setup_rules.MODEL_CHECKS,
 )
 
 

@@ -14,6 +14,7 @@ from ``receive_data``. Nothing here does I/O, so everything can be tested withou
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from voicecli.errors import LocalProtocolError, RemoteProtocolError
 from voicecli.protocol import events as ev
@@ -24,7 +25,9 @@ from voicecli.protocol.messages import (
     Blob,
     ClientContent,
     ClientMessage,
+    CodeExecutionResult,
     Content,
+    ExecutableCode,
     FunctionCall,
     FunctionResponse,
     GoAway,
@@ -68,6 +71,7 @@ class _Session:
         self._turn = TurnTracker()
         self._tools = ToolCallLedger()
         self._setup: Setup | None = None
+        self._seeding = False  # historyConfig: clientContent seeds history until turnComplete
 
     @property
     def state(self) -> State:
@@ -103,6 +107,10 @@ class _Session:
     def _track_client_message(self, msg: ClientMessage) -> None:
         if isinstance(msg, Setup):
             self._setup = msg
+            history = msg.history_config
+            self._seeding = bool(history and history.initial_history_in_client_content)
+        elif isinstance(msg, ClientContent) and self._seeding:
+            self._seeding = not msg.turn_complete  # §3.1.11: seeded history asks for no reply
         elif requests_reply(msg):
             self._turn.request()
         elif isinstance(msg, ToolResponse):
@@ -266,10 +274,13 @@ class ServerSession(_Session):
 
     role = SERVER
 
-    def __init__(self) -> None:
+    def __init__(self, vertex: bool = False) -> None:
         super().__init__()
         self._outgoing: list[bytes] = []
         self._received: list[ClientMessage] = []
+        #: Vertex AI's style (§8): model turns carry role "model", audio is "audio/pcm" without a
+        #: rate, and a function response without an id is tolerated.
+        self.vertex = vertex
 
     # ---- receiving --------------------------------------------------------------------------
 
@@ -280,7 +291,7 @@ class ServerSession(_Session):
             return
         msg = decode_client(data)
         target = self._target(CLIENT, client_steps(msg))
-        if isinstance(msg, ToolResponse):
+        if isinstance(msg, ToolResponse) and not self.vertex:
             if any(not r.id for r in msg.function_responses or ()):
                 raise RemoteProtocolError("a function response without the id of its call (§3.4)")
         self._connection.commit(target)
@@ -315,12 +326,28 @@ class ServerSession(_Session):
         self.send(ServerMessage(setup_complete=SetupComplete(session_id=session_id)))
 
     def send_model_audio(self, pcm: bytes, rate: int = 24000) -> None:
-        blob = Blob(mime_type=f"audio/pcm;rate={rate}", data=bytes(pcm))
-        self._send_content(ServerContent(model_turn=Content(parts=[Part(inline_data=blob)])))
+        mime = "audio/pcm" if self.vertex and rate == 24000 else f"audio/pcm;rate={rate}"
+        blob = Blob(mime_type=mime, data=bytes(pcm))
+        self._send_content(ServerContent(model_turn=self._model_turn(Part(inline_data=blob))))
 
     def send_model_text(self, text: str, thought: bool = False) -> None:
         part = Part(text=text, thought=True if thought else None)
-        self._send_content(ServerContent(model_turn=Content(parts=[part])))
+        self._send_content(ServerContent(model_turn=self._model_turn(part)))
+
+    def _model_turn(self, part: Part) -> Content:
+        return Content(role="model" if self.vertex else None, parts=[part])
+
+    def send_grounding(self, metadata: dict[str, Any]) -> None:
+        """§4.2 groundingMetadata (Google Search), opaque JSON as given."""
+        self._send_content(ServerContent(grounding_metadata=metadata))
+
+    def send_executable_code(self, language: str, code: str) -> None:
+        part = Part(executable_code=ExecutableCode(language=language, code=code))
+        self._send_content(ServerContent(model_turn=self._model_turn(part)))
+
+    def send_code_execution_result(self, outcome: str, output: str) -> None:
+        part = Part(code_execution_result=CodeExecutionResult(outcome=outcome, output=output))
+        self._send_content(ServerContent(model_turn=self._model_turn(part)))
 
     def send_input_transcription(self, text: str, finished: bool | None = None) -> None:
         transcription = Transcription(text=text, finished=finished)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 # name → style, as the service documents them; the same 30 voices as the Gemini TTS models.
@@ -27,3 +28,21 @@ def canonical_voice(name: str) -> str | None:
     if name.lower() in _BY_LOWER:
         return _BY_LOWER[name.lower()]
     return name if _CATALOG_ID.match(name) else None
+
+
+def is_catalog_id(name: str) -> bool:
+    """A catalog (``en-us-tavi``) or designed (``voice_…``) id rather than a prebuilt name."""
+    return name.lower() not in _BY_LOWER and bool(_CATALOG_ID.match(name))
+
+
+def suggest_voice(name: str) -> list[str]:
+    """The prebuilt voices `name` most likely meant (``Korre`` → ``Kore``)."""
+    close = difflib.get_close_matches(name.lower(), _BY_LOWER, n=2, cutoff=0.5)
+    return [_BY_LOWER[c] for c in close]
+
+
+def voice_hint(name: str) -> str:
+    """`did you mean Kore?` (or nothing), then where the whole list is."""
+    close = suggest_voice(name)
+    maybe = f"did you mean {' or '.join(close)}? " if close else ""
+    return f"{maybe}`voicecli voices` lists the {len(PREBUILT_VOICES)} prebuilt voices"

@@ -18,6 +18,7 @@ from voicecli.protocol.messages import (
     Setup,
 )
 from voicecli.protocol.models import ModelInfo, bare_model_id, check_setup, model_info
+from voicecli.protocol.setup_rules import voice_name, voice_problems
 from voicecli.server.audio_in import InputAudio
 from voicecli.server.engine import Conversation, ToolSpec
 from voicecli.server.handles import HandleStore, Snapshot
@@ -26,6 +27,7 @@ from voicecli.server.routing import Route
 log = logging.getLogger("voicecli.server")
 
 INVALID_ARGUMENT = "Request contains an invalid argument."
+NO_VOICE = "no matching speaker voice"  # §5.9, an unknown voiceName
 _MODALITY_NUMBERS = {1: "TEXT", 2: "IMAGE", 3: "AUDIO"}  # protobuf JSON also accepts ints (§2)
 DEFAULT_CONTEXT_TOKENS = 131_072
 
@@ -59,6 +61,8 @@ class SessionPlan:
     compression: tuple[int, int] | None  # (trigger, target) tokens (§3.1.8)
     restored: Snapshot | None = None
     backend: str = "gemini"  # "vertex" on the aiplatform path (§8)
+    seeding: bool = False  # historyConfig.initialHistoryInClientContent (§3.1.11)
+    media_resolution: str | None = None  # generationConfig.mediaResolution: tokens per image (§6)
 
 
 def not_found(model: str, route: Route) -> Refused:
@@ -84,6 +88,7 @@ def admit(setup: Setup, route: Route, store: HandleStore) -> SessionPlan:
     if info is None or route.backend not in info.backends:
         raise not_found(name or "(none)", route)
     try:
+        _check_voice(setup, info)
         check_setup(setup, api_version=route.api_version, backend=route.backend)
         InputAudio(_aad(setup))  # the VAD settings must make sense
     except (CapabilityError, ConfigError) as exc:
@@ -101,7 +106,18 @@ def admit(setup: Setup, route: Route, store: HandleStore) -> SessionPlan:
         compression=_compression(setup.context_window_compression),
         restored=restored,
         backend=route.backend,
+        seeding=bool(setup.history_config
+                     and setup.history_config.initial_history_in_client_content),
+        media_resolution=_media_resolution(setup),
     )
+
+
+def _check_voice(setup: Setup, info: ModelInfo) -> None:
+    """§5.9, §7.2: an unknown voice closes 1007 "no matching speaker voice" (not the generic
+    invalid-argument reason)."""
+    voice = voice_name(setup)
+    for why in voice_problems(voice, info) if voice is not None else ():
+        raise Refused(1007, NO_VOICE, why)
 
 
 def _modality(setup: Setup) -> str | None:
@@ -126,6 +142,10 @@ def _aad(setup: Setup) -> AutomaticActivityDetection | None:
 
 
 def _interrupts(setup: Setup) -> bool:
+    """§3.1.5 activityHandling. A translation session is a continuous stream, not turns: the
+    speaker going on never cuts the translation off (live-translate page, §7.1)."""
+    if _translation(setup)[0] is not None:
+        return False
     config = setup.realtime_input_config
     handling = str(config.activity_handling or "") if config else ""
     return handling.upper() not in ("NO_INTERRUPTION", "2")
@@ -149,10 +169,12 @@ def _restore(setup: Setup, store: HandleStore, model: str) -> Snapshot | None:
 def _conversation(
     setup: Setup, info: ModelInfo, modality: str, restored: Snapshot | None
 ) -> Conversation:
-    speech = (setup.generation_config or GenerationConfig()).speech_config
+    config = setup.generation_config or GenerationConfig()
+    speech = config.speech_config
     voice_config = speech.voice_config if speech else None
     prebuilt = voice_config.prebuilt_voice_config if voice_config else None
     instruction = setup.system_instruction
+    thinking = config.thinking_config
     return Conversation(
         model=info.id,
         modality=modality,
@@ -160,10 +182,37 @@ def _conversation(
             p.text for p in (instruction.parts or []) if p.text
         ) if instruction else "",
         tools=_tools(setup, info),
+        google_search=any(t.google_search is not None for t in setup.tools or []),
+        code_execution=any(t.code_execution is not None for t in setup.tools or []),
         voice=prebuilt.voice_name if prebuilt else None,
-        language=speech.language_code if speech else None,
+        language=(speech.language_code if speech else None) or _transcription_language(setup),
         history=list(restored.history) if restored else [],
+        include_thoughts=bool(thinking and thinking.include_thoughts),
+        temperature=config.temperature,
+        max_output_tokens=config.max_output_tokens,
+        translate_to=_translation(setup)[0],
+        echo_target=_translation(setup)[1],
     )
+
+
+def _media_resolution(setup: Setup) -> str | None:
+    value = (setup.generation_config or GenerationConfig()).media_resolution
+    return None if value is None else str(value).upper()
+
+
+def _translation(setup: Setup) -> tuple[str | None, bool]:
+    """§3.1: translationConfig's target language and echoTargetLanguage."""
+    config = (setup.generation_config or GenerationConfig()).translation_config
+    if config is None:
+        return None, False
+    return config.target_language_code or None, bool(config.echo_target_language)
+
+
+def _transcription_language(setup: Setup) -> str | None:
+    """§3.1.6: the first languageCodes hint of the input transcription, for the recogniser."""
+    config = setup.input_audio_transcription
+    codes = config.language_codes if config else None
+    return codes[0] if codes else None
 
 
 def _tools(setup: Setup, info: ModelInfo) -> list[ToolSpec]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -16,7 +17,10 @@ from voicecli.server.config import ServerConfig
 from voicecli.server.connection import BUSY, Connection, Shared
 from voicecli.server.engine import Engine
 from voicecli.server.engines import loaded_parts, make_engine
+from voicecli.server.front import FrontConnection
 from voicecli.server.handles import HandleStore
+from voicecli.server.rest import HttpReply, HttpRequest
+from voicecli.server.rest import handle as handle_rest
 from voicecli.server.routing import parse_route, safe_path
 from voicecli.server.speech_io import run_in, warm_up
 
@@ -103,11 +107,15 @@ async def start_server(config: ServerConfig, engine: Engine | None = None) -> Ru
     def process_request(connection: ServerConnection, request: Request) -> Response | None:
         return _check_request(connection, request, shared)
 
+    def rest(request: HttpRequest) -> HttpReply:  # §1.5 auth_tokens, on the same port
+        return handle_rest(request, require_key=config.require_key, tokens=shared.tokens)
+
     server = await serve(
         handler,
         config.host,
         config.port,
         process_request=process_request,
+        create_connection=functools.partial(FrontConnection, rest=rest),  # type: ignore[arg-type]
         max_size=config.max_frame_bytes,  # bigger frames: close 1009
         max_queue=32,
         compression=None,

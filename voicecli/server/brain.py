@@ -144,7 +144,8 @@ class OpenAIEngine:
             return
         messages = chat_messages(conversation, prompt)
         try:
-            async with aclosing(self._turn(messages, conversation.tools)) as events:
+            sampling = sampling_options(conversation)
+            async with aclosing(self._turn(messages, conversation.tools, sampling)) as events:
                 async for event in events:
                     yield event
         except (HttpError, ModelStreamError) as exc:
@@ -154,14 +155,16 @@ class OpenAIEngine:
     # ---- one turn: streamed requests, tool rounds in between ----------------------------------
 
     async def _turn(
-        self, messages: list[dict[str, Any]], specs: list[ToolSpec]
+        self, messages: list[dict[str, Any]], specs: list[ToolSpec],
+        sampling: dict[str, Any] | None = None,
     ) -> AsyncIterator[ReplyEvent]:
         tools = tool_declarations(specs)
         said = ""  # the text of earlier rounds
         for round_no in range(MAX_TOOL_ROUNDS + 1):
             last = round_no == MAX_TOOL_ROUNDS
             streamed = StreamedReply()
-            async with aclosing(self._stream(self._body(messages, tools, last), streamed)) as s:
+            body = {**self._body(messages, tools, last), **(sampling or {})}
+            async with aclosing(self._stream(body, streamed)) as s:
                 async for text in s:
                     first = text == streamed.text  # the round's first piece
                     yield Say(set_apart(said, text) if first else text)
@@ -371,6 +374,13 @@ def parse_arguments(arguments: str | dict[str, Any]) -> dict[str, Any]:
 
 
 # ---- requests ---------------------------------------------------------------------------------
+
+
+def sampling_options(conversation: Conversation) -> dict[str, Any]:
+    """The setup's temperature and maxOutputTokens (§3.1.2); they win over the brain's own."""
+    pairs = (("temperature", conversation.temperature),
+             ("max_tokens", conversation.max_output_tokens))
+    return {name: value for name, value in pairs if value is not None}
 
 
 def chat_messages(conversation: Conversation, prompt: Prompt) -> list[dict[str, Any]]:

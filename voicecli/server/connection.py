@@ -21,23 +21,18 @@ from voicecli.errors import RemoteProtocolError
 from voicecli.protocol.session import ServerSession
 from voicecli.server.admission import INVALID_ARGUMENT, Refused, SessionPlan, admit
 from voicecli.server.audio_in import InvalidArgument
+from voicecli.server.auth import Grant, authorize
 from voicecli.server.config import ServerConfig
 from voicecli.server.engine import Engine
+from voicecli.server.ephemeral import API_KEY_EXPIRED, TokenStore
 from voicecli.server.faults import FrameFaults, close_reason
 from voicecli.server.handles import HandleStore
 from voicecli.server.live import LiveSession
 from voicecli.server.outbox import Outbox
-from voicecli.server.routing import (
-    Route,
-    credential_accepted,
-    find_credential,
-    parse_route,
-    safe_path,
-)
+from voicecli.server.routing import Route, parse_route, safe_path
 
 log = logging.getLogger("voicecli.server")
 
-API_KEY_INVALID = "API key not valid. Please pass a valid API key."
 INVALID_JSON = "Invalid JSON payload received."
 GOAWAY_EXPIRED = (  # §4.5, §5.9 (the close frame cuts it at 123 bytes, as the service's does)
     "Connection aborted because the client failed to close the connection after receiving a "
@@ -57,6 +52,7 @@ class Shared:
     engine: Engine
     active: int = 0
     accepted: int = 0  # connections so far (for the fail-first fault)
+    tokens: TokenStore = field(default_factory=TokenStore)  # ephemeral tokens issued (§1.5)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -74,6 +70,7 @@ class Connection:
         self.outbox = Outbox(ws, self.proto.data_to_send, FrameFaults(self.config.faults))
         self.path = safe_path(ws.request.path if ws.request else "")
         self._tasks: list[asyncio.Task[None]] = []
+        self.grant = Grant()
 
     async def run(self) -> None:
         """Serve the connection until either side closes it. Never raises."""
@@ -106,6 +103,7 @@ class Connection:
         if route is None:  # process_request answers 404 first; this is a safety net
             self.outbox.close(1008, "Not found.")
             return
+        self.proto.vertex = route.backend == "vertex"  # answer in Vertex's style (§8)
         if self.shared.active > self.config.max_sessions:
             self.outbox.close(1013, BUSY)
             return
@@ -131,10 +129,13 @@ class Connection:
     def _accept(self, first: str | bytes, route: Route, index: int) -> SessionPlan | None:
         """Credential, injected failures, then the setup itself (§1.1, §5.9, §11)."""
         request = self.ws.request
-        presented = find_credential(request.path, request.headers) if request else None
-        if not credential_accepted(self.config.require_key, presented):
-            log.debug("rejected a connection on %s: missing or wrong key", self.path)
-            self.outbox.close(1007, API_KEY_INVALID)
+        try:
+            self.grant = authorize(route, request.path if request else "",
+                                   request.headers if request else {},
+                                   self.config.require_key, self.shared.tokens)
+        except Refused as exc:
+            log.debug("rejected a connection on %s: %s", self.path, exc.why)
+            self.outbox.close(exc.code, exc.reason)
             return None
         fail = self.config.faults.fail_first
         if fail is not None and index <= fail[0]:
@@ -144,7 +145,13 @@ class Connection:
         try:
             self.proto.receive_data(first)
             (setup,) = self.proto.events_received()
-            return admit(setup, route, self.shared.store)  # type: ignore[arg-type]
+            token = self.grant.token
+            if token is not None:
+                setup = token.constrain(setup)  # type: ignore[arg-type]  # §1.5 locked fields
+            plan = admit(setup, route, self.shared.store)  # type: ignore[arg-type]
+            if token is not None:
+                self.shared.tokens.consume(token, resuming=plan.restored is not None)
+            return plan
         except RemoteProtocolError as exc:
             log.debug("refused the first frame: %s", exc)
             self.outbox.close(1007, refusal_reason(exc))
@@ -166,6 +173,8 @@ class Connection:
         lifetime = self._lifetime()
         if lifetime is not None:
             self._spawn(self._go_away(*lifetime))
+        if self.grant.token is not None:
+            self._spawn(self._token_expiry(self.shared.tokens.seconds_left(self.grant.token)))
         log.debug("session open on %s (model %s)", self.path, plan.model)
         return live
 
@@ -201,6 +210,13 @@ class Connection:
         await asyncio.sleep(time_left_s)
         log.debug("client overstayed its goAway on %s", self.path)
         self.outbox.close(1008, GOAWAY_EXPIRED)
+
+    async def _token_expiry(self, seconds: float) -> None:
+        """§1.5: after the token's expireTime its session's messages are refused; the service
+        may close the session then, and this server does."""
+        await asyncio.sleep(max(0.0, seconds))
+        log.debug("ephemeral token expired on %s", self.path)
+        self.outbox.close(1007, API_KEY_EXPIRED)
 
     async def _read(self, live: LiveSession) -> None:
         try:

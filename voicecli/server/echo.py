@@ -19,11 +19,13 @@ from voicecli.server.engine import (
     Prompt,
     ReplyEvent,
     Say,
+    Think,
     ToolResult,
     ToolResults,
     ToolSpec,
     UserText,
 )
+from voicecli.server.standins import standin_reply
 
 _WORD = re.compile(r"[A-Za-z0-9']+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -52,22 +54,25 @@ def named_tools(text: str, tools: list[ToolSpec]) -> list[ToolSpec]:
 
 
 def extract_args(text: str, tool: ToolSpec) -> dict[str, Any]:
-    """Fill the first declared string parameter from the words after the name, else `{}`."""
+    """Fill the first declared string parameter with what follows the name (after an intro word
+    like "in", and filler like "the"), verbatim up to a final . ? or !; else `{}`. Verbatim:
+    the user's own characters, punctuation included, are what the model passes on."""
     param = _first_string_param(tool.parameters)
     if param is None:
         return {}
-    words = _WORD.findall(text)
-    lowered = [w.lower() for w in words]
+    words = list(_WORD.finditer(text))
     name = set(name_words(tool.name))
-    last = max((i for i, w in enumerate(lowered) if w in name), default=-1)
+    last = max((i for i, w in enumerate(words) if w.group().lower() in name), default=-1)
     tail = words[last + 1 :]
     for i, word in enumerate(tail):
-        if word.lower() in _INTRO:
+        if word.group().lower() in _INTRO:
             tail = tail[i + 1 :]
             break
-    while tail and tail[0].lower() in _FILLER:
+    while tail and tail[0].group().lower() in _FILLER:
         tail = tail[1:]
-    return {param: " ".join(tail)} if tail else {}
+    value = text[tail[0].start() :].strip() if tail else ""
+    value = value[:-1].rstrip() if value[-1:] in (".", "?", "!") else value
+    return {param: value} if value else {}
 
 
 def _first_string_param(schema: dict[str, Any] | None) -> str | None:
@@ -90,6 +95,16 @@ def describe_result(result: ToolResult) -> str:
     if isinstance(response, dict) and set(response) == {"output"}:
         response = response["output"]
     return f"{result.name} returned {json.dumps(response, ensure_ascii=False)}"
+
+
+def thought_summary(prompt: UserText, tools: list[ToolSpec]) -> str:
+    """What the echo assistant 'thinks' (includeThoughts, §4.2): its plan, honestly."""
+    if tools:
+        return f"The user named {' and '.join(t.name for t in tools)}, so I will call it."
+    words = len(_WORD.findall(prompt.text))
+    heard = "said" if prompt.spoken else "typed"
+    said = "one word" if words == 1 else f"{words} words"
+    return f"The user {heard} {said}; I will repeat {'it' if words == 1 else 'them'} back."
 
 
 class EchoEngine:
@@ -124,11 +139,15 @@ class EchoEngine:
         self, conversation: Conversation, prompt: UserText
     ) -> AsyncIterator[ReplyEvent]:
         tools = named_tools(prompt.text, conversation.tools)
+        if conversation.include_thoughts:
+            yield Think(thought_summary(prompt, tools))
         if tools:
             async for event in self._call(prompt.text, tools):
                 yield event
             return
-        yield Say(self._echo(conversation, prompt))
+        standin = standin_reply(conversation, prompt.text)  # Google Search, code execution
+        for event in standin or [Say(self._echo(conversation, prompt))]:
+            yield event
 
     async def _call(self, text: str, tools: list[ToolSpec]) -> AsyncIterator[ReplyEvent]:
         blocking = [t for t in tools if t.blocking]
@@ -158,4 +177,7 @@ class EchoEngine:
         if earlier:
             previous = " ".join(_WORD.findall(earlier[-1])[:MAX_ECHO_WORDS]) or "nothing"
             reply += f" This is turn {len(earlier) + 1}; before that you said: {previous}."
+        if conversation.images_seen:  # video frames / images (§3.3): received, never seen
+            n = conversation.images_seen
+            reply += f" I received {n} image{'s' if n != 1 else ''} but cannot see images."
         return reply

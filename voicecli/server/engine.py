@@ -45,6 +45,18 @@ class Conversation:
     voice: str | None = None
     language: str | None = None
     history: list[Turn] = field(default_factory=list)
+    # the service's own tools declared in the setup (§3.1.4; stand-ins: server/standins.py)
+    google_search: bool = False
+    code_execution: bool = False
+    # model options of the setup (§3.1.2): honoured where the engine can
+    include_thoughts: bool = False  # thinkingConfig.includeThoughts: say `Think` before answering
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    # live-translate (§3.1 translationConfig): the target language, and whether speech already
+    # in it is repeated (echoTargetLanguage)
+    translate_to: str | None = None
+    echo_target: bool = False
+    images_seen: int = 0  # video frames and images received (§3.3); engines cannot see them
 
     def user_turns(self) -> list[str]:
         return [turn.text for turn in self.history if turn.role == "user"]
@@ -86,6 +98,14 @@ class Say:
 
 
 @dataclass(frozen=True)
+class Think:
+    """A thought summary (§4.2 ``{"text": …, "thought": true}``); only when the setup asked for
+    them (``includeThoughts``). Never spoken, never in the history."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class PlannedCall:
     name: str
     args: dict[str, Any]
@@ -103,7 +123,25 @@ class CallTools:
     )
 
 
-ReplyEvent = Say | CallTools
+@dataclass(frozen=True)
+class Grounded:
+    """The turn's Google Search grounding (§4.2 ``groundingMetadata``), sent as it is."""
+
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RanCode:
+    """Code the model ran with the code execution tool: an ``executableCode`` part, then a
+    ``codeExecutionResult`` part (§4.2)."""
+
+    language: str
+    code: str
+    outcome: str  # OUTCOME_OK | OUTCOME_FAILED | OUTCOME_DEADLINE_EXCEEDED
+    output: str
+
+
+ReplyEvent = Say | CallTools | Think | Grounded | RanCode
 
 
 class Engine(Protocol):

@@ -21,7 +21,7 @@ from voicecli.protocol.messages import (
 )
 from voicecli.protocol.session import ServerSession
 from voicecli.server.admission import SessionPlan
-from voicecli.server.audio_in import Began, InputAudio, Step
+from voicecli.server.audio_in import Began, InputAudio, InvalidArgument, Step
 from voicecli.server.config import ServerConfig
 from voicecli.server.engine import (
     CallTools,
@@ -38,6 +38,7 @@ from voicecli.server.outbox import Outbox
 from voicecli.server.reply import Reply
 from voicecli.server.speech_io import espeak_voice
 from voicecli.server.tokens import history_tokens, trim_history
+from voicecli.server.translate import TranslationEcho
 
 log = logging.getLogger("voicecli.server")
 
@@ -70,7 +71,13 @@ class LiveSession:
         self.outbox = outbox
         self.conversation = plan.conversation
         self.output_transcription = plan.output_transcription
-        self.voice = espeak_voice(self.conversation.voice, self.conversation.language)
+        translate_to = self.conversation.translate_to  # a translation session speaks the target
+        self.voice = espeak_voice(self.conversation.voice,
+                                  translate_to or self.conversation.language)
+        if translate_to is not None:
+            self.engine = TranslationEcho(self._spoken_language())
+        self.seeding = plan.seeding  # historyConfig: clientContent seeds until turnComplete
+        self._images = 0  # images received since the last turn began (usage, §4.7)
         self.input = InputAudio(plan.aad)
         self.ears = Ears(self.conversation.language, self._heard, self._transcript,
                          engine=config.asr, model=config.asr_model)
@@ -131,6 +138,10 @@ class LiveSession:
             self._tool_response(msg.function_responses or [])
 
     async def _realtime(self, msg: RealtimeInput) -> None:
+        if self.conversation.translate_to and (msg.text is not None or msg.video is not None):
+            raise InvalidArgument()  # live-translate input is audio only (§7.1)
+        if msg.video is not None:
+            self._image(msg.video.mime_type)
         steps: list[Step] = []
         if msg.audio is not None or msg.media_chunks or msg.activity_start is not None:
             self.ears.prepare()  # load the decoder before speech starts
@@ -155,11 +166,19 @@ class LiveSession:
             self._queue(Queued(UserText(msg.text)))
 
     def _client_content(self, msg: ClientContent) -> None:
-        """§3.2: turns are appended in order; turnComplete generates now and interrupts."""
+        """§3.2: turns are appended in order; turnComplete generates now and interrupts.
+        §3.1.11: while seeding (historyConfig), turns only fill the history, and turnComplete
+        ends the seeding without a model call."""
+        if self.plan.info.client_content == "none":
+            raise InvalidArgument()  # live-translate / live-transcribe: no history (§7.1)
+        if self.seeding:
+            self._seed(msg)
+            return
         if msg.turn_complete:
             self.interrupt()
         last_user = None
         for content in msg.turns or []:
+            self._images_in(content)
             text = _text_of(content)
             role = "model" if content.role == "model" else "user"
             self.conversation.history.append(Turn(role, text))
@@ -171,6 +190,42 @@ class LiveSession:
                     (t.text for t in reversed(self.conversation.history) if t.role == "user"), ""
                 )
             self._queue(Queued(UserText(last_user), recorded=True))
+
+    def _seed(self, msg: ClientContent) -> None:
+        for content in msg.turns or []:
+            role = "model" if content.role == "model" else "user"
+            self.conversation.history.append(Turn(role, _text_of(content)))
+        if msg.turn_complete:
+            self.seeding = False
+            self.checkpoint(resumable=True)  # a handle that includes the seeded history
+
+    def _image(self, mime_type: str | None) -> None:
+        """§3.3: video frames are images (the SDK insists on image/*); they are counted, not
+        seen: the engines are blind."""
+        if not (mime_type or "").startswith("image/"):
+            raise InvalidArgument()
+        self._images += 1
+        self.conversation.images_seen += 1
+
+    def _images_in(self, content: Content) -> None:
+        for part in content.parts or []:
+            if part.inline_data is not None and (part.inline_data.mime_type or "").startswith(
+                    "image/"):
+                self._image(part.inline_data.mime_type)
+
+    def take_images(self) -> int:
+        """Images received since the last call: the next turn's IMAGE prompt tokens."""
+        count, self._images = self._images, 0
+        return count
+
+    def _spoken_language(self) -> str | None:
+        """The language the recogniser hears (pocketsphinx: English only)."""
+        from voicecli.speech.asr import supports_language
+
+        language = self.conversation.language
+        if self.config.asr == "pocketsphinx" and not supports_language(language):
+            return "en"
+        return language
 
     def _transcript(self, text: str, finished: bool) -> None:
         """§4.2: the recogniser's partial hypothesis as interimInputTranscription while the user

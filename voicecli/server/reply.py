@@ -18,7 +18,17 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from voicecli.protocol.messages import FunctionCall
-from voicecli.server.engine import CallTools, Prompt, Say, ToolResults, Turn, UserText
+from voicecli.server.engine import (
+    CallTools,
+    Grounded,
+    Prompt,
+    RanCode,
+    Say,
+    Think,
+    ToolResults,
+    Turn,
+    UserText,
+)
 from voicecli.server.pacing import PlaybackClock
 from voicecli.server.speech_io import split_sentences, synthesize
 from voicecli.server.tokens import PCM16_BYTES_PER_S_24K, TurnUsage
@@ -91,6 +101,7 @@ class Reply:
         self.ended = False
         self.task: asyncio.Task[None] | None = None
         self.usage.prompt_audio(heard_s)
+        self.usage.prompt_images(session.take_images(), session.plan.media_resolution)
         session.proto.request_turn()  # whatever ended the user's turn (VAD, activityEnd, text)
 
     async def run(self) -> None:
@@ -101,6 +112,12 @@ class Reply:
             async for event in events:
                 if isinstance(event, Say):
                     await self._say(event.text)
+                elif isinstance(event, Think):
+                    await self._speak_pending()
+                    await self._think(event.text)
+                elif isinstance(event, Grounded | RanCode):
+                    await self._speak_pending()
+                    await self._service_tool(event)
                 else:
                     await self._speak_pending()
                     await self._call(event)
@@ -158,6 +175,23 @@ class Reply:
         if self.said and not self.said[-1].isspace() and not text[:1].isspace():
             return " " + text
         return text
+
+    async def _think(self, text: str) -> None:
+        """§4.2: a thought summary is a text part with `thought: true`, in either modality."""
+        s = self.session
+        s.proto.send_model_text(text, thought=True)
+        self.usage.thoughts(text)
+        await s.outbox.drain()
+
+    async def _service_tool(self, event: Grounded | RanCode) -> None:
+        """§4.2: what the service's own tools add to the turn (server/standins.py)."""
+        s = self.session
+        if isinstance(event, Grounded):
+            s.proto.send_grounding(event.metadata)
+        else:
+            s.proto.send_executable_code(event.language, event.code)
+            s.proto.send_code_execution_result(event.outcome, event.output)
+        await s.outbox.drain()
 
     async def _write(self, text: str) -> None:
         s = self.session

@@ -69,6 +69,17 @@ def find_credential(raw_path: str, headers: Mapping[str, str]) -> str | None:
     return None
 
 
+def find_token(raw_path: str, headers: Mapping[str, str]) -> str | None:
+    """The ephemeral token of a Constrained request: `Authorization: Token …` or
+    `?access_token=` (§1.1). `x-goog-api-key` is not a token transport (the Python SDK sends the
+    token there too, beside the Authorization header; it is ignored)."""
+    scheme, _, value = (headers.get("Authorization") or "").strip().partition(" ")
+    if scheme.lower() == "token" and value.strip():
+        return value.strip()
+    values = [v for v in parse_qs(raw_path.partition("?")[2]).get("access_token", []) if v]
+    return values[0] if values else None
+
+
 def credential_accepted(required: str | None, presented: str | None) -> bool:
     """Any credential (or none) passes unless the server requires one; compare in constant time."""
     if required is None:

@@ -27,6 +27,11 @@ def audio_tokens(seconds: float) -> int:
     return math.ceil(seconds * AUDIO_TOKENS_PER_S) if seconds > 0 else 0
 
 
+def image_tokens(media_resolution: str | None = None) -> int:
+    """§6: a frame costs 64 tokens at MEDIA_RESOLUTION_LOW, 256 at MEDIUM/HIGH (the default)."""
+    return 64 if (media_resolution or "").endswith("LOW") else 256
+
+
 def history_tokens(history: Sequence[Turn], system_instruction: str = "") -> int:
     return text_tokens(system_instruction) + sum(text_tokens(t.text) for t in history)
 
@@ -37,6 +42,7 @@ class TurnUsage:
 
     prompt: Counter[str] = field(default_factory=Counter)
     response: Counter[str] = field(default_factory=Counter)
+    thought_tokens: int = 0  # thought summaries (thoughtsTokenCount, §4.7)
 
     def prompt_text(self, text: str) -> None:
         self.prompt["TEXT"] += text_tokens(text)
@@ -44,11 +50,19 @@ class TurnUsage:
     def prompt_audio(self, seconds: float) -> None:
         self.prompt["AUDIO"] += audio_tokens(seconds)
 
+    def prompt_images(self, count: int, media_resolution: str | None = None) -> None:
+        """Video frames and images the turn read; reported as IMAGE, as the service reports
+        realtimeInput.video frames."""
+        self.prompt["IMAGE"] += count * image_tokens(media_resolution)
+
     def response_text(self, text: str) -> None:
         self.response["TEXT"] += text_tokens(text)
 
     def response_audio(self, seconds: float) -> None:
         self.response["AUDIO"] += audio_tokens(seconds)
+
+    def thoughts(self, text: str) -> None:
+        self.thought_tokens += text_tokens(text)
 
     def to_usage(self, vertex: bool = False) -> UsageMetadata:
         """The `usageMetadata` of the turn (§4.7); Vertex names the response `candidates` (§8)."""
@@ -56,8 +70,9 @@ class TurnUsage:
         response = sum(self.response.values())
         usage = UsageMetadata(
             prompt_token_count=prompt,
-            total_token_count=prompt + response,
+            total_token_count=prompt + response + self.thought_tokens,
             prompt_tokens_details=_details(self.prompt),
+            thoughts_token_count=self.thought_tokens or None,
         )
         if vertex:
             usage.candidates_token_count = response

@@ -18,15 +18,16 @@ from voicecli.ask import error_text
 from voicecli.audio.echo_path import EchoPath
 from voicecli.audio.pcm import duration_ms, rms_dbfs
 from voicecli.client.live import LiveSession, Reconnected, Reconnecting
-from voicecli.client.ndjson import event_json, usage_json
+from voicecli.client.ndjson import event_json
 from voicecli.protocol import events as ev
-from voicecli.protocol.messages import FunctionResponse
 from voicecli.talk.audio import AudioInput, AudioOutput
 from voicecli.talk.keys import BACKSPACE, ENTER, ESCAPE, KeyReader
 from voicecli.talk.options import TalkOptions
 from voicecli.talk.record import Recording, TranscriptFile
+from voicecli.talk.tools import TalkTools, turn_tools_json
 from voicecli.talk.transcript import cut_index, join_fragment
-from voicecli.ui.state import Status, ToolCallView, TurnView, ViewState
+from voicecli.tools import ToolUse
+from voicecli.ui.state import Status, TurnView, ViewState
 
 VOICE_DBFS = -45.0  # a mic chunk louder than this counts as speech for status and latency
 SPEECH_HOLD_S = 0.3  # "you're speaking" lingers this long after the last loud chunk
@@ -48,7 +49,8 @@ class Conversation:
                  mic: AudioInput, speaker: AudioOutput | None, *,
                  emit: Emit | None = None, recording: Recording | None = None,
                  transcript: TranscriptFile | None = None,
-                 echo: EchoPath | None = None) -> None:
+                 echo: EchoPath | None = None, tools: ToolUse | None = None,
+                 screen: bool = False) -> None:
         self.live, self.state, self.options = live, state, options
         self.mic, self.speaker, self.echo = mic, speaker, echo
         state.echo = echo.mode if echo is not None else "off"
@@ -64,6 +66,8 @@ class Conversation:
         self._preroll: deque[bytes] = deque(maxlen=max(1, options.preroll_ms // options.chunk_ms))
         self._stream_end_due = False
         live.defer_rotation = self._user_busy  # a goAway waits until you finish speaking
+        self.tools = TalkTools(state, lambda obj: self._emit(obj, None))
+        self._tool_use, self._screen = tools or ToolUse(), screen
 
     # ---- running ---------------------------------------------------------------------------
 
@@ -72,6 +76,8 @@ class Conversation:
         self._emit(event_json(self.live.setup_complete), None)
         self._emit({"type": "echo", "mode": self.state.echo}, None)
         self.state.status = Status.LISTENING
+        asking = self._screen and keys is not None and keys.active  # someone to confirm calls
+        self.tools.attach(self.live, self._tool_use, self.live.model, interactive=asking)
         tg.create_task(self._capture())
         tg.create_task(self._receive())
         tg.create_task(self._watch())
@@ -160,6 +166,8 @@ class Conversation:
 
     async def _handle(self, event: object) -> None:
         state = self.state
+        if self.tools.handle(event):  # tool calls run in tasks of their own: audio plays on
+            return
         match event:
             case ev.SetupComplete():
                 state.status = Status.LISTENING
@@ -175,6 +183,8 @@ class Conversation:
             case ev.ModelText(text=text) | ev.OutputTranscript(text=text) if not self._dropping:
                 self._note_reply_start()
                 state.turn.model = join_fragment(state.turn.model, text)
+            case ev.Thought(text=text) if not self._dropping:
+                state.turn.thoughts += text  # shown dimmed; not part of the reply (§4.2)
             case ev.Interrupted():
                 self._on_interrupted()
             case ev.GenerationComplete():
@@ -182,8 +192,6 @@ class Conversation:
                     self.speaker.end_of_turn()
             case ev.TurnComplete():
                 self._on_turn_complete()
-            case ev.ToolCallRequested(calls=calls):
-                await self._on_tool_calls(calls)
             case ev.Usage(usage=usage):
                 self._on_usage(usage)
             case Reconnecting(reason=reason):
@@ -260,21 +268,10 @@ class Conversation:
             if self.recording is not None:
                 self.recording.transcript.add_turn(done)
 
-    async def _on_tool_calls(self, calls: tuple[Any, ...]) -> None:
-        """talk declares no tools; answer any call so a BLOCKING one never wedges the turn."""
-        responses = []
-        for call in calls:
-            self.state.turn.tools.append(ToolCallView(call.name or "?", _args(call.args),
-                                                      "not available in talk"))
-            responses.append(FunctionResponse(id=call.id, name=call.name,
-                                              response={"error": "no such tool"}))
-        await self.live.send_tool_response(responses)
-
     def _on_usage(self, usage: Any) -> None:
-        fields = usage_json(usage) or {}
-        self.state.usage.prompt += fields.get("prompt_tokens", 0)
-        self.state.usage.response += fields.get("response_tokens", 0)
-        self.state.usage.total += fields.get("total_tokens", 0)
+        """§4.7: each report covers a turn; the session's tokens are their sum."""
+        self.state.usage.add(usage)
+        self.state.turn.usage.add(usage)
 
     # ---- health, status, latency ---------------------------------------------------------------
 
@@ -332,6 +329,8 @@ class Conversation:
     async def _keys(self, keys: KeyReader) -> None:
         while True:
             key = await keys.get()
+            if self.tools.key(key):  # a y/n question about a tool call is open
+                continue
             if self.state.typing is not None:
                 await self._typing_key(key)
             else:
@@ -346,7 +345,7 @@ class Conversation:
             self._stream_end_due = state.muted
             state.notice = "muted: the service was told the audio stream ended" if state.muted \
                 else ""
-        elif key in ("t", "T"):
+        elif key in ("t", "T") and state.typing_allowed:  # translate: audio only (§7.1)
             state.typing = ""
         elif key == " " and self.options.ptt:
             self._ptt_want = not self._ptt_want
@@ -391,13 +390,18 @@ def _turn_json(turn: TurnView) -> dict[str, Any]:
         out["typed"] = True
     if turn.connection_lost:
         out["connection_lost"] = True
+    if turn.thoughts:
+        out["thoughts"] = turn.thoughts
     if turn.interrupted:
         out["heard_ms"] = round(turn.heard_ms, 1)
         out["received_ms"] = round(turn.received_ms, 1)
     if turn.latency_ms is not None:
         out["latency_ms"] = round(turn.latency_ms, 1)
+    if turn.tools:
+        out["tools"] = turn_tools_json(turn.tools)
+    if turn.sources:
+        out["sources"] = [{"title": title, "uri": uri} for title, uri in turn.sources]
+    if turn.usage.reports:
+        out["usage"] = turn.usage.to_json()
     return out
 
-
-def _args(args: dict[str, Any] | None) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in (args or {}).items())

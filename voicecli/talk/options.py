@@ -7,7 +7,9 @@ from pathlib import Path
 
 from voicecli.client.setup import SetupOptions
 from voicecli.errors import UsageError
+from voicecli.protocol.messages import Content
 from voicecli.settings import ECHO_MODES
+from voicecli.translate.setup import TranslationOptions
 
 SENSITIVITIES = ("low", "high")
 
@@ -33,6 +35,12 @@ class TalkOptions:
     ptt_tail_ms: int = 250  # audio still sent after the key is released (peers.md issue 15)
     silent_mic_s: float = 6.0  # only zeros since the mic opened: a warning on screen …
     silent_mic_fatal_s: float = 30.0  # … and this long: an error (no permission, muted)
+    # sessions (voicecli/talk/session_setup.py): earlier turns, or a session to continue (§5.6)
+    context: list[Content] | None = None  # --context FILE, seeded as clientContent (§3.2)
+    resume: str | None = None  # --resume HANDLE: sessionResumption.handle
+    translation: TranslationOptions | None = None  # `voicecli translate`
+    camera: int | None = None  # --camera INDEX: frames as realtimeInput.video (§3.3, §6)
+    screen: int | None = None  # --screen MONITOR
 
     def __post_init__(self) -> None:
         if self.echo not in ECHO_MODES:
@@ -49,6 +57,14 @@ class TalkOptions:
         if self.ptt and (self.vad_silence_ms or self.vad_start_sensitivity
                          or self.vad_end_sensitivity):
             raise UsageError("--ptt turns voice activity detection off; drop the --vad-* flags")
+        if self.camera is not None and self.screen is not None:
+            raise UsageError("give either --camera or --screen, not both")
+        if self.translation is not None and self.video_wanted:
+            raise UsageError("translate takes audio only (§7.1): drop --camera/--screen")
+
+    @property
+    def video_wanted(self) -> bool:
+        return self.camera is not None or self.screen is not None
 
     def setup_options(self) -> SetupOptions:
         return SetupOptions(

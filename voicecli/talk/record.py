@@ -56,8 +56,13 @@ def format_turn(turn: TurnView, *, partial: bool = False) -> str:
         lines.append(f"**{who}:** {turn.user}")
     for tool in turn.tools:
         lines.append(f"- tool `{tool.name}({tool.args})` → {tool.result or '(no result)'}")
+    for label, body in turn.code:  # code the model ran on the service, and its result
+        lines.append(f"{label}:\n\n```\n{body.rstrip()}\n```")
     if turn.model:
         lines.append(f"**Gemini:** {_model_text(turn)}")
+    if turn.sources:  # Google Search grounding, numbered as on screen
+        lines.append("\n".join(f"[{n}] {title} — <{uri}>"
+                               for n, (title, uri) in enumerate(turn.sources, start=1)))
     if turn.connection_lost:
         lines.append("*(the connection was lost before the reply was complete)*")
     if partial:

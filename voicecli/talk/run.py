@@ -11,10 +11,12 @@ terminal and flushes the transcript.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
+import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,17 +27,23 @@ from voicecli.ask import connect_options
 from voicecli.audio.echo import aec_available, aec_missing
 from voicecli.audio.echo_path import EchoPath
 from voicecli.backends import open_endpoint, resolve_backend
+from voicecli.client.history import resume_refused, send_seed
 from voicecli.client.live import LiveSession
-from voicecli.client.setup import build_setup
+from voicecli.client.usage import TokenTally
+from voicecli.errors import ServiceRefused
 from voicecli.settings import Settings, replace
 from voicecli.talk.audio import AudioInput, AudioOutput
 from voicecli.talk.conversation import Conversation, Emit, Quit
 from voicecli.talk.keys import KeyReader
 from voicecli.talk.options import TalkOptions
 from voicecli.talk.record import Recording, TranscriptFile
+from voicecli.talk.session_setup import talk_setup
 from voicecli.talk.stderr import stderr_to_file
+from voicecli.tools import ToolUse
 from voicecli.ui.live import LiveView
 from voicecli.ui.state import Status, ViewState
+from voicecli.video.feed import VideoFeed
+from voicecli.video.sources import FrameSource, open_source
 
 # benchmarks/bench_bargein.py: 30 ms device latency with 10 ms blocks flushes to silence in
 # ~43 ms p95 without underflows under load. 15 ms / 5 ms flushes in ~23 ms p95 (the Speaker alone,
@@ -52,21 +60,39 @@ class TalkResult:
     reason: str  # "quit" (q), "interrupted" (Ctrl-C / SIGTERM), or why the server ended it
     turns: int
     reconnects: int
+    duration_s: float = 0.0  # from setupComplete to the end
+    usage: TokenTally = field(default_factory=TokenTally)  # the session's tokens (§4.7)
+    resume_handle: str | None = None  # the latest resumable handle: `talk --resume` (§5.6)
+    video_frames: int = 0
+
+    def summary_json(self) -> dict[str, Any]:
+        """The NDJSON `summary` event that ends `talk --json`."""
+        return {"type": "summary", "reason": self.reason, "turns": self.turns,
+                "duration_s": round(self.duration_s, 1), "reconnects": self.reconnects,
+                "usage": self.usage.to_json(), "video_frames": self.video_frames,
+                "resume_handle": self.resume_handle}
 
 
 async def run_talk(settings: Settings, options: TalkOptions, *, console: Console | None = None,
                    emit: Emit | None = None, notify: Callable[[str], None] | None = None,
                    mic: AudioInput | None = None, speaker: AudioOutput | None = None,
-                   read_keys: bool = True, stop: asyncio.Event | None = None) -> TalkResult:
+                   read_keys: bool = True, stop: asyncio.Event | None = None,
+                   tools: ToolUse | None = None,
+                   video: FrameSource | None = None) -> TalkResult:
     """Talk until the user quits (or `stop` is set). `console` draws the live UI; `emit` gets
-    NDJSON events; `mic`/`speaker` replace the default devices (voicecli.audio.fakes)."""
+    NDJSON events; `mic`/`speaker` replace the default devices (voicecli.audio.fakes); `tools`
+    are declared and run (confirmed on screen when `console` and the keys allow); `video`
+    replaces the camera or screen of `options` (voicecli.video.sources)."""
     settings = replace(settings, response="text" if options.text else "audio")
-    setup_options = options.setup_options()
-    build_setup(settings, settings.model, setup_options)  # a bad setting fails before anything
+    setup_options = dataclasses.replace(options.setup_options(),
+                                        tools=tools.tools if tools else ())
+    talk_setup(settings, settings.model, options, setup_options)  # bad settings fail first
     if options.echo == "aec" and not options.text and not aec_available():
         raise aec_missing()
     state = ViewState(ptt=options.ptt, barge_in=options.barge_in, text_replies=options.text,
                       where=_where(settings), scrollback=console is not None)
+    if options.translation is not None:  # the translate view: source and target side by side
+        state.labels, state.typing_allowed = options.translation.labels, False
     held_back: list[str] = []
     async with AsyncExitStack() as stack:
         if console is not None and console.is_terminal:
@@ -75,6 +101,7 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
         painter = _start_painter(stack, view, state)
         say = _notifier(state, notify, view is not None)
         recording, transcript = _outputs(stack, options, settings)
+        video = video or _video_source(stack, options)  # like the devices: fails before network
         mic = mic or await stack.enter_async_context(_microphone(options))
         if speaker is None and not options.text:
             speaker = await stack.enter_async_context(_speaker(options))
@@ -82,31 +109,69 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
                                     noise_suppression=options.noise_suppression,
                                     auto_gain_control=options.auto_gain_control)
         endpoint = await stack.enter_async_context(open_endpoint(settings, say, pace=1.0))
-        setup = build_setup(settings, endpoint.model, setup_options)
-        live = await stack.enter_async_context(
-            LiveSession(endpoint, setup, connect_options(settings))
-        )
+        setup, seed = talk_setup(settings, endpoint.model, options, setup_options)
+        live = await _connect(stack, endpoint, setup, settings, options.resume)
+        started = time.monotonic()
+        await send_seed(live, seed)  # --context: before any audio (§3.2)
         convo = Conversation(live, state, options, mic, speaker, emit=emit,
-                             recording=recording, transcript=transcript, echo=echo)
+                             recording=recording, transcript=transcript, echo=echo,
+                             tools=tools, screen=view is not None)
         if stop is not None:
             convo.quit_requested = stop
+        feed = _video_feed(live, video, state, convo) if video is not None else None
         keys = stack.enter_context(KeyReader()) if read_keys else None
-        reason = await _converse(convo, keys, painter)
+        reason = await _converse(convo, keys, painter, feed)
         state.counters.reconnects = live.reconnects
-        turns = state.turns_done
+        result = TalkResult(reason=reason, turns=state.turns_done,
+                            reconnects=state.counters.reconnects,
+                            duration_s=time.monotonic() - started, usage=state.usage,
+                            resume_handle=live.resumption_handle, video_frames=state.video_frames)
+        convo._emit(result.summary_json(), None)
     for line in held_back:
         (notify or print)(line)
-    return TalkResult(reason=reason, turns=turns, reconnects=state.counters.reconnects)
+    return result
+
+
+async def _connect(stack: AsyncExitStack, endpoint: Any, setup: Any, settings: Settings,
+                   resume: str | None) -> LiveSession:
+    try:
+        return await stack.enter_async_context(
+            LiveSession(endpoint, setup, connect_options(settings)))
+    except ServiceRefused as exc:
+        raise resume_refused(exc, resume) from None
+
+
+def _video_source(stack: AsyncExitStack, options: TalkOptions) -> FrameSource | None:
+    """The camera or screen, opened before connecting so a missing one fails first."""
+    if not options.video_wanted:
+        return None
+    source = open_source(camera=options.camera, screen=options.screen)
+    stack.callback(source.close)
+    return source
+
+
+def _video_feed(live: LiveSession, source: FrameSource, state: ViewState,
+                convo: Conversation) -> VideoFeed:
+    state.video = source.label
+
+    def sent(image: Any) -> None:
+        state.video_frames += 1
+        convo._emit({"type": "video_frame", "n": state.video_frames, "bytes": len(image.data),
+                     "width": image.width, "height": image.height}, None)
+
+    return VideoFeed(live, source, on_frame=sent)
 
 
 async def _converse(convo: Conversation, keys: KeyReader | None,
-                    painter: asyncio.Task[None] | None) -> str:
+                    painter: asyncio.Task[None] | None, feed: VideoFeed | None = None) -> str:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):  # a graceful quit, not a cancelled task
         loop.add_signal_handler(sig, convo.request_quit, "interrupted")
     try:
         async with asyncio.TaskGroup() as tg:
             convo.start(tg, keys)
+            if feed is not None:
+                tg.create_task(feed.run())
             if painter is not None:
                 tg.create_task(_watch_painter(painter))
     except* Quit:
@@ -117,6 +182,7 @@ async def _converse(convo: Conversation, keys: KeyReader | None,
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         convo.finish()
+        await convo.tools.aclose()  # running tools are stopped (process groups killed)
     return convo.quit_reason
 
 

@@ -36,6 +36,11 @@ In a command, an array argument repeats its element once per item (``"{files}"``
 element per file, ``"--tag={tags}"`` → ``--tag=a --tag=b``); see command.py for every rule.
 Tool names: letters, digits, ``_ . : -``, at most 64, starting with a letter or ``_`` (§3.1.4).
 
+The commands (talk, ask, batch) merge the config file's ``[tools]`` with ``--tools FILE`` and
+the allow list with `tool_use` (declared.py: a same-named tool in FILE replaces the config's),
+put the declarations in the setup through voicecli/client/setup.py, and answer calls through
+voicecli/client/tool_calls.py (`ToolCalls`: each toolCall in a task of its own).
+
 Use::
 
     tools = load_tools_file("tools.toml")            # or tools_from_config(toml_document)
@@ -50,6 +55,7 @@ Use::
 
 from __future__ import annotations
 
+from voicecli.tools.declared import ToolUse, tool_use
 from voicecli.tools.load import load_tools_file, tools_from_config
 from voicecli.tools.policy import AllowPolicy, Confirm
 from voicecli.tools.runner import ToolEvent, ToolRunner
@@ -73,10 +79,12 @@ __all__ = [
     "ToolError",
     "ToolEvent",
     "ToolRunner",
+    "ToolUse",
     "declaration",
     "declarations",
     "load_tools_file",
     "setup_tool",
+    "tool_use",
     "tools_from_config",
     "validate_args",
 ]

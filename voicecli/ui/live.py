@@ -41,7 +41,7 @@ class LiveView:
     def draw(self, state: ViewState) -> None:
         """Print finished turns above the live region, then repaint it."""
         for turn in state.take_finished():
-            rendered = render_turn(turn)
+            rendered = render_turn(turn, labels=state.labels)
             if rendered is not None:
                 self._live.console.print(rendered)
         self._live.update(render(state), refresh=True)

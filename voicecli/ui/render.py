@@ -27,36 +27,48 @@ _STATUS_STYLE = {
 def render(state: ViewState) -> RenderableType:
     """The live region: the turn in progress, then the status bar, then the key help."""
     parts: list[RenderableType] = []
-    turn = render_turn(state.turn, live=True)
+    turn = render_turn(state.turn, live=True, labels=state.labels)
     if turn is not None:
         parts.append(turn)
     if state.typing is not None:
         parts.append(Text.assemble(("type> ", "bold"), state.typing, ("▏", "blink")))
+    if state.confirm is not None:
+        parts.append(Text.assemble(("Run the tool ", "bold yellow"), (state.confirm, "yellow"),
+                                   ("? y/n", "bold yellow")))
     parts.append(status_bar(state))
     parts.append(key_help(state))
     return Group(*parts)
 
 
-def render_turn(turn: TurnView, *, live: bool = False) -> RenderableType | None:
-    """A finished turn for the scrollback, or the live one."""
+def render_turn(turn: TurnView, *, live: bool = False,
+                labels: tuple[str, str] = ("You", "Gemini")) -> RenderableType | None:
+    """A finished turn for the scrollback, or the live one. `labels` name the two sides
+    (translate: the source and target languages)."""
     if turn.is_empty():
         return None
     lines: list[RenderableType] = []
     if turn.user or turn.user_interim:
-        who = "You (typed)" if turn.typed else "You"
+        who = f"{labels[0]} (typed)" if turn.typed else labels[0]
         interim = (" " if turn.user else "") + turn.user_interim
         lines.append(Text.assemble((f"{who}: ", "bold cyan"), turn.user, (interim, "dim")))
     for tool in turn.tools:
         result = "…" if tool.result is None else tool.result
         lines.append(Text.assemble(("  ⚙ ", "yellow"), (f"{tool.name}({tool.args})", "yellow"),
                                    (f" → {result}", "dim")))
+    if turn.thoughts:  # --show-thoughts: the summaries, dimmed, before the reply
+        lines.append(Text.assemble(("  thinking: ", "dim bold"), (turn.thoughts.strip(),
+                                                                   "dim italic")))
+    for label, body in turn.code:
+        lines.append(Text.assemble((f"  ▸ {label}: ", "magenta"), (body.rstrip("\n"), "dim")))
     if turn.model or (live and turn.user):
-        lines.append(_model_line(turn))
+        lines.append(_model_line(turn, labels[1]))
+    for number, (title, uri) in enumerate(turn.sources, start=1):
+        lines.append(Text.assemble((f"  [{number}] ", "dim"), title, (f" — {uri}", "dim")))
     return Group(*lines)
 
 
-def _model_line(turn: TurnView) -> Text:
-    line = Text.assemble(("Gemini: ", "bold blue"))
+def _model_line(turn: TurnView, who: str = "Gemini") -> Text:
+    line = Text.assemble((f"{who}: ", "bold blue"))
     if not turn.interrupted or turn.cut_at is None:
         line.append(turn.model)
     else:
@@ -67,8 +79,13 @@ def _model_line(turn: TurnView) -> Text:
             line.append(f" (unheard: {rest})", "dim strike")
     if turn.connection_lost:
         line.append(" ⟂ connection lost", "bold yellow")
+    facts = []
     if turn.latency_ms is not None:
-        line.append(f"  [{turn.latency_ms:.0f} ms]", "dim")
+        facts.append(f"{turn.latency_ms:.0f} ms")
+    if turn.usage.reports:
+        facts.append(f"{turn.usage.total} tokens")
+    if facts:
+        line.append(f"  [{' · '.join(facts)}]", "dim")
     return line
 
 
@@ -111,7 +128,9 @@ def _numbers(state: ViewState) -> str:
     if state.last_latency_ms is not None:
         parts.append(f"latency {state.last_latency_ms:.0f} ms")
     if state.usage.total:
-        parts.append(f"tokens {state.usage.total}")
+        parts.append(_tokens(state))
+    if state.video is not None:
+        parts.append(f"video {state.video}: {state.video_frames} frames")
     c = state.counters
     if c.reconnects:
         parts.append(f"reconnects {c.reconnects}")
@@ -124,6 +143,17 @@ def _numbers(state: ViewState) -> str:
     return " · ".join(parts)
 
 
+def _tokens(state: ViewState) -> str:
+    """`tokens 2134 (in audio 1000 text 234 · out audio 900)`: the session's sum (§4.7)."""
+    usage = state.usage
+    sides = []
+    for side, counts in (("in", usage.prompt_by_modality), ("out", usage.response_by_modality)):
+        if counts:
+            sides.append(side + " " + " ".join(f"{m} {n}" for m, n in counts.items()))
+    split = f" ({' · '.join(sides)})" if sides else ""
+    return f"tokens {usage.total}{split}"
+
+
 def _echo(state: ViewState) -> str:
     """Which echo handling is on, and how much echo it removes while the reply plays."""
     erle = state.counters.echo_erle_db
@@ -133,7 +163,11 @@ def _echo(state: ViewState) -> str:
 
 
 def key_help(state: ViewState) -> Text:
+    if state.confirm is not None:
+        return Text("y run it  n refuse", style="bold")
     keys = ["m mute" if not state.muted else "m unmute", "t type", "q quit"]
+    if not state.typing_allowed:
+        keys.remove("t type")
     if state.ptt:
         keys.insert(0, "space stop talking" if state.ptt_talking else "space talk")
     if not state.barge_in:

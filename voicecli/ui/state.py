@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from voicecli.client.usage import TokenTally
+
 
 class Status(StrEnum):
     CONNECTING = "connecting"
@@ -30,6 +32,7 @@ class TurnView:
 
     user: str = ""
     user_interim: str = ""  # provisional words while you speak (interimInputTranscription)
+    thoughts: str = ""  # the model's thought summaries (--show-thoughts, §4.2)
     typed: bool = False
     model: str = ""
     tools: list[ToolCallView] = field(default_factory=list)
@@ -39,16 +42,15 @@ class TurnView:
     received_ms: float = 0.0
     latency_ms: float | None = None  # end of your speech → first reply audio heard
     connection_lost: bool = False  # the connection failed before the reply was complete
+    sources: list[tuple[str, str]] = field(default_factory=list)  # Google Search: (title, uri)
+    code: list[tuple[str, str]] = field(default_factory=list)  # ("code PYTHON", source), …
+    usage: TokenTally = field(default_factory=TokenTally)  # this turn's usage reports
 
     def is_empty(self) -> bool:
-        return not (self.user or self.user_interim or self.model or self.tools)
+        return not (self.user or self.user_interim or self.model or self.tools or self.thoughts)
 
 
-@dataclass
-class Usage:
-    prompt: int = 0
-    response: int = 0
-    total: int = 0
+Usage = TokenTally  # token counts summed over usage reports, with the split by modality (§4.7)
 
 
 @dataclass
@@ -79,7 +81,12 @@ class ViewState:
     last_latency_ms: float | None = None
     counters: Counters = field(default_factory=Counters)
     notice: str = ""
+    confirm: str | None = None  # a tool call waiting for y/n, e.g. "git_log(count=3)"
     scrollback: bool = True  # keep finished turns for the renderer (False: nobody draws them)
+    labels: tuple[str, str] = ("You", "Gemini")  # translate: ("en", "es")
+    typing_allowed: bool = True  # `t` (translate sessions take audio only)
+    video: str | None = None  # the video source when one is on, e.g. "camera 0", "screen 1"
+    video_frames: int = 0  # frames sent so far
     turns_done: int = 0
 
     def finish_turn(self) -> TurnView:

@@ -1,0 +1,155 @@
+"""`voicecli translate --to es`: live speech translation (library: voicecli.translate).
+
+Interactive (the talk machinery, a translate view) or a file (`--audio FILE`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from voicecli.cli.options import (
+    ApiKey,
+    ApiVersion,
+    Backend,
+    BaseUrl,
+    ConfigPath,
+    Location,
+    Project,
+    Token,
+    settings_from_flags,
+)
+from voicecli.cli.output import JsonLines, is_interactive, notice
+from voicecli.cli.session_options import Resume
+from voicecli.client.ndjson import error_json
+from voicecli.errors import ExitCode, UsageError, VoicecliError
+from voicecli.settings import Settings, replace
+from voicecli.talk.options import TalkOptions
+from voicecli.translate.setup import TranslationOptions
+
+LANG = "Languages"
+AUDIO = "Audio"
+
+
+def translate(
+    to: Annotated[str | None, typer.Option(
+        "--to", help="Target language, BCP-47 (es, fr, pt-BR; config translate_to).",
+        rich_help_panel=LANG)] = None,
+    source: Annotated[str | None, typer.Option(
+        "--from", help="Spoken language, to label it (the model detects it itself).",
+        rich_help_panel=LANG)] = None,
+    echo_target: Annotated[bool, typer.Option(
+        "--echo-target", help="Also speak what is already in the target language "
+        "(echoTargetLanguage).", rich_help_panel=LANG)] = False,
+    audio: Annotated[Path | None, typer.Option(
+        "--audio", help="Translate a recording instead of the mic (WAV/FLAC/OGG/MP3; - = stdin).",
+        rich_help_panel=AUDIO)] = None,
+    audio_out: Annotated[Path | None, typer.Option(
+        "--audio-out", help="With --audio: save the translated speech (24 kHz mono WAV).",
+        rich_help_panel=AUDIO)] = None,
+    input_device: Annotated[str | None, typer.Option(
+        "--input-device", "-i", help="Microphone: index or name substring.",
+        rich_help_panel=AUDIO)] = None,
+    output_device: Annotated[str | None, typer.Option(
+        "--output-device", "-o", help="Speaker: index or name substring.",
+        rich_help_panel=AUDIO)] = None,
+    echo: Annotated[str | None, typer.Option(
+        "--echo", help="Echo handling for speakers: auto | aec | gate | off.",
+        rich_help_panel=AUDIO)] = None,
+    transcript: Annotated[Path | None, typer.Option(
+        "--transcript", help="Append both sides to this Markdown file.")] = None,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help="NDJSON events on stdout (no live screen).")] = False,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", help="With --audio: seconds to wait for the translation.")] = None,
+    resume: Resume = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", "-m", help="Translation model (config translate_model).",
+        rich_help_panel="Connection")] = None,
+    backend: Backend = None,
+    api_key: ApiKey = None,
+    token: Token = None,
+    base_url: BaseUrl = None,
+    api_version: ApiVersion = None,
+    project: Project = None,
+    location: Location = None,
+    config: ConfigPath = None,
+) -> None:
+    """Translate speech as you speak: your words in one language, spoken in another.
+
+    Both transcripts are shown (source and target). Keys: m mute, q or Ctrl-C quit.
+    """
+    settings = settings_from_flags(
+        config, backend=backend, translate_model=model, api_key=api_key, token=token,
+        base_url=base_url, api_version=api_version, project=project, location=location,
+        translate_to=to, echo=echo, reply_timeout_s=timeout,
+    )
+    if not settings.translate_to:
+        raise UsageError("missing --to: the language to translate into (e.g. --to es)")
+    options = TranslationOptions(settings.translate_to, source, echo_target)
+    settings = replace(settings, model=settings.translate_model, response="audio")
+    if audio is not None:
+        _translate_file(settings, options, audio, audio_out, json_out)
+        return
+    if audio_out is not None:
+        raise UsageError("--audio-out goes with --audio (a recording to translate)")
+    _translate_live(settings, options, input_device, output_device, transcript, json_out,
+                    resume)
+
+
+def _translate_file(settings: Settings, options: TranslationOptions, audio: Path,
+                    audio_out: Path | None, json_out: bool) -> None:
+    from voicecli.audio.pcm import load_audio
+    from voicecli.translate.file import translate_file
+
+    source: str | bytes = sys.stdin.buffer.read() if str(audio) == "-" else str(audio)
+    pcm = load_audio(source).tobytes()
+    sink = JsonLines() if json_out else None
+    try:
+        result = asyncio.run(translate_file(settings, pcm, options, audio_out=audio_out,
+                                            on_json=sink, notify=notice))
+    except VoicecliError as exc:
+        if sink is not None:
+            sink(error_json(exc))
+        raise
+    if json_out:
+        return
+    source_label, target_label = options.labels
+    for segment in result.segments:
+        if segment.source.strip():
+            print(f"{source_label}: {segment.source.strip()}", flush=True)
+        if segment.target.strip():
+            print(f"{target_label}: {segment.target.strip()}", flush=True)
+    if not result.target and not result.audio_ms:
+        notice("voicecli: no translation came back (was there speech in the file?)")
+
+
+def _translate_live(settings: Settings, options: TranslationOptions, input_device: str | None,
+                    output_device: str | None, transcript: Path | None, json_out: bool,
+                    resume: str | None) -> None:
+    from voicecli.cli.talk_cmd import _device, _goodbye
+    from voicecli.talk.run import run_talk
+
+    talk = TalkOptions(input_device=_device(input_device), output_device=_device(output_device),
+                       transcript=transcript, echo=settings.echo,
+                       noise_suppression=settings.noise_suppression,
+                       auto_gain_control=settings.auto_gain_control, translation=options,
+                       resume=resume)
+    live_screen = not json_out and is_interactive(sys.stdout)
+    sink = None if live_screen else JsonLines()
+    console = Console(highlight=False) if live_screen else None
+    try:
+        result = asyncio.run(run_talk(settings, talk, console=console, emit=sink,
+                                      notify=notice))
+    except VoicecliError as exc:
+        if sink is not None:
+            sink(error_json(exc))
+        raise
+    _goodbye(result, talk, command=f"translate --to {options.to}")
+    if result.reason == "interrupted":
+        raise typer.Exit(ExitCode.INTERRUPTED)

@@ -1,0 +1,114 @@
+"""REST and WebSocket on one port: route each connection by its request method.
+
+websockets' server parses only GET requests (anything else is "did not receive a valid HTTP
+request"), but the service takes `POST …/auth_tokens` on the same host as the Live socket
+(live-protocol.md §1.5). `FrontConnection` is the `ServerConnection` websockets creates for every
+accepted socket (its documented `create_connection` hook): it looks at the first bytes, hands a
+GET to websockets untouched, and answers any other method itself with `rest.handle`, then
+closes. The WebSocket path pays one attribute check per received chunk. TLS is below this
+layer, so `--tls` serves both.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+
+from voicecli.server.rest import HttpReply, HttpRequest, error
+from voicecli.server.routing import safe_path
+
+log = logging.getLogger("voicecli.server")
+
+MAX_HEAD_BYTES = 16 * 1024
+MAX_BODY_BYTES = 1024 * 1024
+_METHOD_SNIFF_BYTES = 16  # "OPTIONS " is the longest method plus its space
+
+RestHandler = Callable[[HttpRequest], HttpReply]
+
+
+class FrontConnection(ServerConnection):
+    def __init__(self, *args: Any, rest: RestHandler, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rest = rest
+        self._head: bytearray | None = bytearray()  # None once handed to websockets
+        self._http = False
+        self._continued = False
+
+    def data_received(self, data: bytes) -> None:
+        if self._head is None:
+            super().data_received(data)  # the WebSocket path
+            return
+        self._head += data
+        if self._http:
+            self._serve_http()
+            return
+        method = _method(self._head)
+        if method is None:
+            return  # not enough bytes yet to tell
+        if method == b"GET":
+            buffered, self._head = bytes(self._head), None
+            super().data_received(buffered)
+        else:
+            self._http = True
+            self._serve_http()
+
+    def _serve_http(self) -> None:
+        """Reply once the whole request is here (or it is too big), then close."""
+        assert self._head is not None
+        end = self._head.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._head) > MAX_HEAD_BYTES:
+                self._reply(error(431, "Request header fields too large."))
+            return
+        head = bytes(self._head[:end]).decode("latin-1")
+        request_line, *header_lines = head.split("\r\n")
+        headers = _headers(header_lines)
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            self._reply(error(411, "Length required."))
+            return
+        length = _content_length(headers)
+        if length is None or length > MAX_BODY_BYTES:
+            self._reply(error(413 if length else 400, "Request body too large or malformed."))
+            return
+        body = bytes(self._head[end + 4 :])
+        if len(body) < length:
+            if headers.get("expect", "").lower() == "100-continue" and not self._continued:
+                self._continued = True  # curl waits for this before sending a body > 1 KiB
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            return
+        method, _, rest = request_line.partition(" ")
+        target = rest.rpartition(" ")[0] or rest
+        reply = self._rest(HttpRequest(method, target, headers, body[:length]))
+        log.debug("%s %s -> %d", method, safe_path(target), reply.status)
+        self._reply(reply)
+
+    def _reply(self, reply: HttpReply) -> None:
+        self._head = bytearray()  # ignore whatever else arrives; the connection is ending
+        self.transport.write(reply.to_bytes())
+        self.transport.close()
+
+
+def _method(head: bytearray) -> bytes | None:
+    """The request method, once the first space has arrived; garbage counts as GET (websockets
+    then refuses it as it always did)."""
+    space = head.find(b" ", 0, _METHOD_SNIFF_BYTES)
+    if space >= 0:
+        return bytes(head[:space])
+    return b"GET" if len(head) >= _METHOD_SNIFF_BYTES else None
+
+
+def _headers(lines: list[str]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return headers
+
+
+def _content_length(headers: dict[str, str]) -> int | None:
+    text = headers.get("content-length", "0").strip()
+    return int(text) if text.isdigit() else None

@@ -1,0 +1,48 @@
+"""The live-translate stand-in (live-protocol.md §7.1, translationConfig §3.1).
+
+Offline there is no translator, and this engine does not pretend: it says the recognised words
+back, marked with the target language — ``[es] what is the weather like`` — in the target
+language's espeak voice. The session layer sends the input transcript and the
+outputTranscription of exactly that, so every part of a translation session's protocol (setup,
+both transcripts, audio replies, no barge-in) can be exercised. Following echoTargetLanguage,
+speech already in the target language is repeated only when it is true; otherwise nothing is
+said. The spoken language is the recogniser's (English for pocketsphinx; a languageCodes hint
+or speechConfig.languageCode for whisper).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+from voicecli.server.engine import Conversation, Prompt, ReplyEvent, Say, UserText
+
+_WORD = re.compile(r"[\w']+")
+MAX_WORDS = 60
+
+
+def base_language(code: str | None) -> str:
+    """`pt-BR` → `pt`; None → `en` (the bundled recogniser's language)."""
+    return (code or "en").strip().lower().replace("_", "-").split("-")[0] or "en"
+
+
+class TranslationEcho:
+    """Engine for sessions whose setup carries translationConfig (see the module docstring)."""
+
+    def __init__(self, spoken_language: str | None = None) -> None:
+        self.spoken = base_language(spoken_language)
+
+    def describe(self) -> str:
+        return "translation stand-in: the recognised words, marked [target], in its voice"
+
+    async def respond(self, conversation: Conversation,
+                      prompt: Prompt) -> AsyncIterator[ReplyEvent]:
+        target = conversation.translate_to or "en"
+        if not isinstance(prompt, UserText):
+            return
+        words = _WORD.findall(prompt.text)[:MAX_WORDS]
+        if not words:
+            return
+        if base_language(target) == self.spoken and not conversation.echo_target:
+            return  # echoTargetLanguage false: no audio for speech already in the target
+        yield Say(f"[{target}] {' '.join(words)}")

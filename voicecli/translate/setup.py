@@ -1,0 +1,56 @@
+"""The setup of a translation session (live-protocol.md §3.1, §3.1.6, §7.1)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from voicecli.errors import UsageError
+from voicecli.protocol.messages import (
+    AudioTranscriptionConfig,
+    GenerationConfig,
+    SessionResumptionConfig,
+    Setup,
+    TranslationConfig,
+)
+from voicecli.protocol.models import check_setup
+from voicecli.settings import Settings
+
+_BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class TranslationOptions:
+    to: str  # BCP-47 target language (translationConfig.targetLanguageCode)
+    source: str | None = None  # names the spoken side; the model detects the language itself
+    echo_target: bool = False  # translationConfig.echoTargetLanguage: repeat target-language speech
+
+    def __post_init__(self) -> None:
+        for flag, code in (("--to", self.to), ("--from", self.source)):
+            if code is not None and not _BCP47.match(code):
+                raise UsageError(f"{flag} takes a BCP-47 language code such as es, en or pt-BR, "
+                                 f"not {code!r}")
+
+    @property
+    def labels(self) -> tuple[str, str]:
+        """How the two sides are named on screen and in transcripts."""
+        return (self.source or "source", self.to)
+
+
+def translation_setup(settings: Settings, model: str, options: TranslationOptions) -> Setup:
+    """AUDIO replies with both transcriptions and translationConfig; nothing the model refuses
+    (no systemInstruction, tools, voice or languageCode from the config file, §3.1.3, §7.1)."""
+    setup = Setup(
+        model=model,
+        generation_config=GenerationConfig(
+            response_modalities=["AUDIO"],
+            translation_config=TranslationConfig(target_language_code=options.to,
+                                                 echo_target_language=options.echo_target),
+        ),
+        input_audio_transcription=AudioTranscriptionConfig(),  # §3.1.6: no hints for it
+        output_audio_transcription=AudioTranscriptionConfig(),
+        session_resumption=SessionResumptionConfig(),
+    )
+    backend = "vertex" if settings.backend == "vertex" else "gemini"
+    check_setup(setup, api_version=settings.api_version, backend=backend)
+    return setup
