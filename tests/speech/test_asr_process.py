@@ -60,19 +60,39 @@ def test_only_english_is_offered() -> None:
 
 
 def test_a_killed_process_fails_one_call_then_restarts(utterance: bytes) -> None:
-    with RemoteRecognizer() as rec, RemoteRecognizer() as other:
-        rec.start()
+    recognizers = [RemoteRecognizer() for _ in range(asr_process.PROCESSES + 1)]
+    try:
+        for rec in recognizers:
+            rec.start()
+        rec, *others = recognizers
+        (other,) = [o for o in others if o.process_id == rec.process_id]  # in the same process
         rec.feed(utterance[:16000])
-        pid = asr_process.process_id()
+        pid = rec.process_id
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
         with pytest.raises(ASRProcessError, match="speech recognition process"):
             rec.feed(utterance[16000:])
         assert KEYWORDS <= set(rec.transcribe(utterance).split())  # a new process
-        assert asr_process.process_id() not in (None, pid)
+        assert rec.process_id not in (None, pid)
         with pytest.raises(ASRProcessError, match="restarted"):  # its audio was lost too
             other.finish()
         assert other.transcribe(silence(200)) == ""
+    finally:
+        for rec in recognizers:
+            rec.close()
+
+
+def test_recognizers_spread_over_the_processes(utterance: bytes) -> None:
+    recognizers = [RemoteRecognizer() for _ in range(2 * asr_process.PROCESSES)]
+    try:
+        for rec in recognizers:
+            rec.start()
+        pids = [rec.process_id for rec in recognizers]
+        assert len(set(pids)) == asr_process.PROCESSES  # the least busy process each time
+        assert all(pids.count(pid) == 2 for pid in pids)
+    finally:
+        for rec in recognizers:
+            rec.close()
 
 
 def _longest_stall(work: Callable[[], str]) -> tuple[str, float]:

@@ -3,10 +3,12 @@
 pocketsphinx holds the GIL while it decodes: measured, ``transcribe()`` of a few seconds of
 speech on a worker thread stalls the main thread for ~480 ms, and ``finish()`` ~350 ms on a
 7.7 s utterance. An asyncio server cannot afford that (barge-in, audio pacing, other sessions),
-so one shared worker process per parent holds the :class:`~voicecli.speech.asr.Recognizer`\\ s
-and a :class:`RemoteRecognizer` talks to it over a pipe: waiting on the pipe releases the GIL.
+so :data:`PROCESSES` shared worker processes per parent (one per core, at most two) hold the
+:class:`~voicecli.speech.asr.Recognizer`\\ s; a :class:`RemoteRecognizer` lives in the one with
+the fewest open recognizers and talks to it over a pipe: waiting on the pipe releases the GIL.
+Models load once per process and are shared by every session in it.
 
-The process uses the *spawn* start method (forking a process that runs asyncio and threads is
+Each process uses the *spawn* start method (forking a process that runs asyncio and threads is
 unsafe), starts lazily, serves one request at a time, and exits when its pipe closes. If it
 dies, the call that finds out raises :class:`ASRProcessError`, and so does the next call of
 every other recognizer that lived in it (their audio is lost); later calls start a new process.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
 import signal
 import threading
 from multiprocessing.connection import Connection
@@ -118,36 +121,64 @@ class _Worker:
         self.process.join(timeout=5)
 
 
-_worker: _Worker | None = None
+def _process_count() -> int:
+    """How many recognition processes: one per core, at most two (`VOICECLI_ASR_PROCESSES`)."""
+    wanted = os.environ.get("VOICECLI_ASR_PROCESSES", "")
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+PROCESSES = _process_count()
+_workers: list[_Worker | None] = [None] * PROCESSES
+_open_in: list[int] = [0] * PROCESSES  # open recognizers per process
 _worker_lock = threading.Lock()
 _ids = itertools.count(1)
 
 
-def _current() -> _Worker:
-    """The live worker, started (or restarted after a death) on demand."""
-    global _worker
+def _current(slot: int = 0) -> _Worker:
+    """The live worker of `slot`, started (or restarted after a death) on demand."""
     with _worker_lock:
-        if _worker is None or _worker.dead or not _worker.process.is_alive():
-            if _worker is not None:
-                with _worker.lock:
-                    _worker.stop()
-            _worker = _Worker()
-        return _worker
+        worker = _workers[slot]
+        if worker is None or worker.dead or not worker.process.is_alive():
+            if worker is not None:
+                with worker.lock:
+                    worker.stop()
+            worker = _workers[slot] = _Worker()
+        return worker
+
+
+def _claim_slot() -> int:
+    """The process with the fewest open recognizers: utterances that end together are
+    finished in parallel (finish() takes ~110 ms of one core, benchmarks/bench_local_engine)."""
+    with _worker_lock:
+        slot = min(range(PROCESSES), key=_open_in.__getitem__)
+        _open_in[slot] += 1
+        return slot
+
+
+def _release_slot(slot: int) -> None:
+    with _worker_lock:
+        _open_in[slot] -= 1
 
 
 def warm_up() -> None:
-    """Start the process and load a decoder into it (blocking, ~1 s the first time)."""
-    _current().call("warm", 0)
+    """Start the processes and load a decoder into each (blocking, ~1 s the first time)."""
+    workers = [_current(slot) for slot in range(PROCESSES)]  # they start in parallel
+    for worker in workers:
+        worker.call("warm", 0)
 
 
 def probe(engine: str, model: str | None = None) -> None:
-    """Load `engine`'s model in the process now; raises ConfigError with one clear line."""
-    _current().call("probe", 0, (None, engine, model))
+    """Load `engine`'s model in every process now; raises ConfigError with one clear line."""
+    for slot in range(PROCESSES):
+        _current(slot).call("probe", 0, (None, engine, model))
 
 
-def process_id() -> int | None:
-    """The worker's pid, or None before it has started."""
-    return _worker.process.pid if _worker is not None else None
+def process_id(slot: int = 0) -> int | None:
+    """The pid of the worker in `slot`, or None before it has started."""
+    worker = _workers[slot]
+    return worker.process.pid if worker is not None else None
 
 
 class RemoteRecognizer:
@@ -170,6 +201,7 @@ class RemoteRecognizer:
         self.language = language or "en-US"
         self._open_args = (language, engine, model)
         self._id = next(_ids)
+        self._slot = _claim_slot()
         self._worker: _Worker | None = None
         self._closed = False
         self._lock = threading.Lock()
@@ -194,6 +226,8 @@ class RemoteRecognizer:
     def close(self) -> None:
         """Free the child's recognizer (idempotent; never raises if the child is gone)."""
         with self._lock:
+            if not self._closed:
+                _release_slot(self._slot)
             worker, self._worker, self._closed = self._worker, None, True
             if worker is not None and not worker.dead:
                 try:
@@ -207,8 +241,13 @@ class RemoteRecognizer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def process_id(self) -> int | None:
+        """The pid of the process this recognizer decodes in (None before its first call)."""
+        return self._worker.process.pid if self._worker is not None else None
+
     def _attach(self) -> _Worker:
-        worker = _current()
+        worker = _current(self._slot)
         if self._worker is not worker:
             if self._worker is not None:  # the process it lived in died since the last call
                 self._worker = None
