@@ -21,11 +21,12 @@ WIDTH, HEIGHT = 1600, 900
 
 @pytest.fixture
 def display() -> Iterator[str]:
-    """A private Xvfb display (the number Xvfb picks, via -displayfd)."""
+    """A private Xvfb display (the number Xvfb picks, via -displayfd). `-noreset`: by default an
+    X server resets when its last client disconnects, and a connection made meanwhile fails."""
     read, write = os.pipe()
     proc = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write), "-screen", "0", f"{WIDTH}x{HEIGHT}x24",
-         "-nolisten", "tcp"], pass_fds=(write,), stdout=subprocess.DEVNULL,
+         "-nolisten", "tcp", "-noreset"], pass_fds=(write,), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     os.close(write)
     with os.fdopen(read) as pipe:
