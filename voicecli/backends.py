@@ -23,17 +23,17 @@ def resolve_backend(settings: Settings) -> str:
 
 
 @asynccontextmanager
-async def open_endpoint(
+async def open_settings(
     settings: Settings, notify: Callable[[str], None] | None = None, *, pace: float = 1.0
-) -> AsyncIterator[Endpoint]:
-    """Yield the endpoint to connect to; an embedded local server lives as long as the block.
+) -> AsyncIterator[Settings]:
+    """Yield settings pointing at the endpoint; an embedded local server lives as long as the block.
 
     `pace` is the embedded server's reply pacing (1 = real time, as heard; 0 = as fast as it is
     made, for one-shot commands that do not play the reply).
     """
     backend = resolve_backend(settings)
     if backend != "local":
-        yield build_endpoint(replace(settings, backend=backend))
+        yield replace(settings, backend=backend)
         return
     from voicecli.server import start_server  # the local engine loads lazily
     from voicecli.server.engines import config_from_settings, describe_engine
@@ -43,5 +43,13 @@ async def open_endpoint(
             why = "no API key configured; " if settings.backend == "auto" else ""
             brain = describe_engine(server.engine).split(":")[0]
             notify(f"voicecli: {why}using the local engine at {server.url} ({brain})")
-        local = replace(settings, backend="gemini", base_url=server.url, api_key=None, token=None)
-        yield build_endpoint(local)
+        yield replace(settings, backend="gemini", base_url=server.url, api_key=None, token=None)
+
+
+@asynccontextmanager
+async def open_endpoint(
+    settings: Settings, notify: Callable[[str], None] | None = None, *, pace: float = 1.0
+) -> AsyncIterator[Endpoint]:
+    """Yield the endpoint to connect to (see `open_settings`)."""
+    async with open_settings(settings, notify, pace=pace) as resolved:
+        yield build_endpoint(resolved)

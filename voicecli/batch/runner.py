@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from voicecli.ask import Answer, Question
 from voicecli.audio.pcm import load_audio
-from voicecli.backends import resolve_backend
+from voicecli.backends import open_settings
 from voicecli.batch.attempt import attempt, job_settings, wants_audio
 from voicecli.batch.jobs import BadJob, Job, load_jobs
 from voicecli.batch.results import JobResult, ResultLog
 from voicecli.batch.retry import error_code, is_retryable, retry_delay
 from voicecli.client.ndjson import usage_json
 from voicecli.errors import ExitCode, UsageError, VoicecliError
-from voicecli.settings import Settings, replace
+from voicecli.settings import Settings
 from voicecli.tools import ToolUse
 
 Progress = Callable[["BatchSummary", JobResult | None], None]
@@ -96,7 +95,7 @@ async def run_batch(
         _remove_stale_parts(out_dir)
         todo = [job for job in job_list.jobs if job.id not in log.done]
         summary.skipped = len(job_list.jobs) - len(todo)
-        async with _backend(settings, notify if todo else None) as base:
+        async with open_settings(settings, notify if todo else None, pace=0) as base:
             run = _Run(base, out_dir, log, summary, max_attempts, backoff_base_s, backoff_cap_s,
                        on_progress, tools)
             if on_progress is not None:
@@ -194,22 +193,3 @@ def _bad_result(bad: BadJob) -> JobResult:
         id=bad.id, line=bad.line, status="error", attempts=0, error_code="bad_job",
         error_message=bad.message, exit_code=ExitCode.USAGE,
     )
-
-
-@asynccontextmanager
-async def _backend(
-    settings: Settings, notify: Callable[[str], None] | None
-) -> AsyncIterator[Settings]:
-    """Settings pointing at the endpoint for the whole run: one embedded local server, if local."""
-    backend = resolve_backend(settings)
-    if backend != "local":
-        yield replace(settings, backend=backend)
-        return
-    from voicecli.server import start_server
-    from voicecli.server.engines import config_from_settings
-
-    async with await start_server(config_from_settings(settings, pace=0)) as server:
-        if notify is not None:
-            why = "no API key configured; " if settings.backend == "auto" else ""
-            notify(f"voicecli: {why}using the local engine at {server.url}")
-        yield replace(settings, backend="gemini", base_url=server.url, api_key=None, token=None)
