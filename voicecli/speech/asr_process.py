@@ -37,7 +37,6 @@ def _serve(conn: Connection) -> None:
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when we end
     # (it closes the pipe), so the child must not die with a traceback on SIGINT.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from voicecli.speech.asr import Recognizer
 
     recognizers: dict[int, Any] = {}
     while True:
@@ -54,8 +53,6 @@ def _serve(conn: Connection) -> None:
             elif op == "close":
                 if (rec := recognizers.pop(rid, None)) is not None:
                     rec.close()
-            elif op == "warm":
-                Recognizer().close()  # loads a decoder into the child's pool
             else:
                 result = getattr(recognizers[rid], op)(*args)
             conn.send((True, result))
@@ -163,16 +160,16 @@ def _release_slot(slot: int) -> None:
 
 
 def warm_up() -> None:
-    """Start the processes and load a decoder into each (blocking, ~1 s the first time)."""
-    workers = [_current(slot) for slot in range(PROCESSES)]  # they start in parallel
-    for worker in workers:
-        worker.call("warm", 0)
+    """Start the processes and load a pocketsphinx decoder into each (blocking, ~1 s the first
+    time; a closed recognizer leaves its decoder in the process's pool)."""
+    probe("pocketsphinx")
 
 
 def probe(engine: str, model: str | None = None) -> None:
     """Load `engine`'s model in every process now; raises ConfigError with one clear line."""
-    for slot in range(PROCESSES):
-        _current(slot).call("probe", 0, (None, engine, model))
+    workers = [_current(slot) for slot in range(PROCESSES)]  # they start in parallel
+    for worker in workers:
+        worker.call("probe", 0, (None, engine, model))
 
 
 def process_id(slot: int = 0) -> int | None:
