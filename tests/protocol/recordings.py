@@ -1,4 +1,4 @@
-"""Reader for the real Live recordings in shared/fixtures/live-recordings (format: its README).
+"""Reader for the real Live recordings in tests/fixtures/live-recordings (format: its README).
 
     >N {json}     client → server, one line
     <N {json}     server → client, pretty-printed over several lines, ended by the next entry
@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +13,9 @@ from pathlib import Path
 _ENTRY = re.compile(r"^([<>])(\d+) (.*)$")
 
 
-def shared_dir() -> Path:
-    """The shared folder: $VOICECLI_SHARED, else `shared/` beside the repository."""
-    env = os.environ.get("VOICECLI_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared"
-
-
 def recordings_dir() -> Path:
-    return shared_dir() / "fixtures" / "live-recordings"
+    """The in-repo copy (Apache-2.0 data from googleapis/js-genai; provenance in its README)."""
+    return Path(__file__).resolve().parents[1] / "fixtures" / "live-recordings"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The codec and sessions against real recordings of Google's Live service (shared/fixtures)."""
+"""The codec and sessions against real recordings of Google's Live service (tests/fixtures)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def snake_keys(value: Any) -> Any:
 
 
 def test_all_recordings_are_found() -> None:
-    assert recordings_dir().is_dir(), f"no recordings at {recordings_dir()} (set VOICECLI_SHARED)"
+    assert recordings_dir().is_dir(), f"no recordings at {recordings_dir()}"
     assert len(RECORDINGS) == 19
     assert len(SERVER_FRAMES) == 48 and len(CLIENT_FRAMES) == 37
 
