@@ -380,9 +380,10 @@ class TmuxApp:
     """Runs `command` in a private tmux server (`-L <unique>`, no user config) in a fixed-size pane.
 
     The app's stderr goes to `stderr_path` (default: a scratch directory; it would corrupt the
-    screen); the pane stays after the app exits (remain-on-exit) so the last screen and the exit
-    status can be read. `close()` kills only this private server and removes the scratch directory
-    (`stderr()` still answers afterwards).
+    screen); its TMPDIR and tmux's socket are in the scratch directory too. The pane stays after
+    the app exits (remain-on-exit) so the last screen and the exit status can be read. `close()`
+    kills only this private server and removes the scratch directory (`stderr()` still answers
+    afterwards).
     """
 
     def __init__(self, command: str | Sequence[str], env: Mapping[str, str] | None = None, *,
@@ -396,6 +397,9 @@ class TmuxApp:
         self.size = (width, height)
         self.socket = f"voicecli-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.scratch = Path(tempfile.mkdtemp(prefix=f"{self.socket}-"))
+        # tmux's socket (kill-server leaves it behind) and the app's temporary files (talk's
+        # held-back stderr log) go in the scratch directory, removed by close()
+        self.env["TMUX_TMPDIR"] = self.env["TMPDIR"] = str(self.scratch)
         self.stderr_path = Path(stderr_path) if stderr_path else self.scratch / "stderr.txt"
         self.status_path = self.scratch / "status"
         self.started = False

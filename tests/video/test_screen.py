@@ -1,9 +1,10 @@
-"""`talk --screen` on a real X display: Xvfb (installed by .ci/run) with a known size, captured
-by mss, fitted and sent through a whole `run_talk` conversation to the local server."""
+"""`talk --screen` on a real X display: Xvfb (scripts/test.sh installs it) with a known size,
+captured by mss, fitted and sent through a whole `run_talk` conversation to the local server."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 
@@ -23,6 +24,8 @@ WIDTH, HEIGHT = 1600, 900
 def display() -> Iterator[str]:
     """A private Xvfb display (the number Xvfb picks, via -displayfd). `-noreset`: by default an
     X server resets when its last client disconnects, and a connection made meanwhile fails."""
+    if shutil.which("Xvfb") is None:
+        pytest.fail("no Xvfb: run the suite with ./scripts/test.sh (it installs xvfb)")
     read, write = os.pipe()
     proc = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write), "-screen", "0", f"{WIDTH}x{HEIGHT}x24",
@@ -31,7 +34,7 @@ def display() -> Iterator[str]:
     os.close(write)
     with os.fdopen(read) as pipe:
         number = pipe.readline().strip()
-    assert number.isdigit(), "Xvfb did not start (.ci/run installs it: apt-get install xvfb)"
+    assert number.isdigit(), "Xvfb did not start"
     try:
         yield f":{number}"
     finally:
