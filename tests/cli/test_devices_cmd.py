@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.cli.test_cli import assert_one_line_error, clean_env, voicecli
-from tests.e2e.harness import virtual_audio  # noqa: F401 - the fixture
+from tests.e2e.harness import ROOT, TmuxApp, virtual_audio  # noqa: F401 - the fixture
 
 AUDIO_VARS = ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH", "PULSE_CLIENTCONFIG",
               "ALSA_CONFIG_PATH")
@@ -88,3 +88,16 @@ def test_missing_portaudio_is_exit_6_naming_the_package(tmp_path: Path) -> None:
                           env=clean_env(tmp_path), capture_output=True, text=True, timeout=60,
                           check=False)
     assert_one_line_error(proc, 6, "sudo apt install libportaudio2")
+
+
+def test_talk_without_sound_says_what_works_without_devices(tmp_path: Path) -> None:
+    # a new user's first `voicecli talk` on a headless machine, in a real terminal
+    talk = [sys.executable, "-m", "voicecli", "talk"]
+    with TmuxApp(talk, no_server_env(tmp_path), workdir=tmp_path) as app:
+        status = app.wait_exit(timeout=60)
+        err = app.stderr()
+    assert status == 6, err
+    assert err.count("\n") == 1 and err.startswith("voicecli: error: no audio devices found; ")
+    assert "`voicecli ask`, `transcribe` and `batch` work" in err
+    assert "scripts/va-up.sh" in err and "Traceback" not in err
+    assert (ROOT / "scripts" / "va-up.sh").is_file()  # the script the line names exists

@@ -84,16 +84,25 @@ def _check_alsa_config(config_path: str | None) -> None:
             )
 
 
+#: What a machine without sound can still do, and how to give it virtual devices (README).
+WITHOUT_DEVICES = (
+    "without devices, `voicecli ask`, `transcribe` and `batch` work; for virtual devices run"
+    " scripts/va-up.sh from the voicecli repository"
+)
+
+
 def no_devices_message(proc_version: str | None = None) -> str:
-    """Why there may be no devices, for this platform (WSL needs WSLg or a PulseAudio server)."""
+    """Why there may be no devices, for this platform (WSL needs WSLg or a PulseAudio server),
+    and what works without them."""
     if is_wsl(proc_version):
         return (
             "no audio devices found; WSL has no audio devices unless WSLg or a PulseAudio server"
-            " is set up (PULSE_SERVER)"
+            f" is set up (PULSE_SERVER); {WITHOUT_DEVICES}"
         )
     return (
         "no audio devices found; is a sound server (PulseAudio/PipeWire) running and reachable"
-        " (PULSE_SERVER), or a sound card present?"
+        f" (PULSE_SERVER), or a sound card present? {WITHOUT_DEVICES[0].upper()}"
+        f"{WITHOUT_DEVICES[1:]}"
     )
 
 
