@@ -3,18 +3,23 @@
     report = asyncio.run(check(DoctorOptions()))   # library use, no typer
 
 Checks, in order: PortAudio loads; an input and an output device can be picked (by the same
-rules as `talk`); whether the aec extra is installed; then, unless ``probe=False``, the echo
-probe (voicecli.audio.calibrate): a 2.5 s sound through the speaker, measured at the mic, and
-replayed through each canceller. Device failures raise AudioDeviceError (exit 6) as in `talk`.
+rules as `talk`); the microphone gives a signal (not only digital silence: a muted mic, or one
+this program may not use); whether the aec extra is installed; then, unless ``probe=False``,
+the echo probe (voicecli.audio.calibrate): a 2.5 s sound through the speaker, measured at the
+mic, and replayed through each canceller. Device failures raise AudioDeviceError (exit 6) as in
+`talk`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from voicecli.audio.calibrate import EchoProbe, run_probe
 from voicecli.audio.echo import AEC_HINT, aec_available
 from voicecli.talk.options import TalkOptions
+
+LISTEN_S = 1.0  # with --no-probe: how long the mic is heard to tell a live one from a silent one
 
 
 @dataclass
@@ -42,10 +47,25 @@ async def check(options: DoctorOptions) -> DoctorReport:
     talk = TalkOptions(input_device=options.input_device, output_device=options.output_device,
                        latency=options.latency)
     async with _microphone(talk) as mic, _speaker(talk) as speaker:
-        report.checks.append(("microphone", True, f"{mic.device_name} at {mic.rate} Hz"))
+        if options.probe:
+            report.echo = await run_probe(mic, speaker)
+        else:
+            await _listen(mic, LISTEN_S)
+        heard_signal = mic.stats.signal_seen
+        detail = f"{mic.device_name} at {mic.rate} Hz"
+        if not heard_signal:  # what a real mic never gives: zeros, not even noise
+            detail += (f", but it gave only digital silence (every sample zero) for"
+                       f" {mic.stats.silent_s:.1f} s: muted, no permission to use it, or a"
+                       " virtual mic nothing plays into")
+            report.echo = None  # nothing was measured: there is no echo to tell about
+        report.checks.append(("microphone", heard_signal, detail))
         report.checks.append(("speaker", True, f"{speaker.device_name} at {speaker.rate} Hz"))
         report.checks.append(("echo cancellation (aec)", True,
                               "installed" if aec_available() else f"not installed: {AEC_HINT}"))
-        if options.probe:
-            report.echo = await run_probe(mic, speaker)
     return report
+
+
+async def _listen(mic: Any, seconds: float) -> None:
+    """Read the mic for `seconds` (its stats tell whether it gave any signal)."""
+    for _ in range(max(1, int(seconds * 1000 / mic.chunk_ms))):
+        await mic.read_chunk()

@@ -176,12 +176,42 @@ def test_doctor_measures_the_echo_path(virtual_audio, tmp_path) -> None:
     assert "--echo aec" in echo["advice"]
 
 
+def room_noise(seconds: float, dbfs: float, rate: int = 16000) -> bytes:
+    """White noise at `dbfs` RMS, PCM16: what a headset's mic hears of a quiet room."""
+    noise = np.random.default_rng(3).standard_normal(int(seconds * rate))
+    return np.rint(noise * 32768 * 10 ** (dbfs / 20)).astype(np.int16).tobytes()
+
+
 def test_doctor_hears_no_echo_on_a_headset(virtual_audio, tmp_path) -> None:
-    done = _doctor(virtual_audio)
+    # the mic hears its own room (-55 dBFS noise, louder than NO_ECHO_DB below the probe), never
+    # the speaker: no echo, however loud the noise
+    room = speak_async(room_noise(12.0, -55.0), virtual_audio)
+    try:
+        done = _doctor(virtual_audio)
+    finally:
+        room.stop()
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert [c["ok"] for c in report["checks"]] == [True, True, True]
+    assert -60 < report["echo"]["noise_dbfs"] < -50, report["echo"]
     assert not report["echo"]["echo_heard"] and "--echo off" in report["echo"]["advice"]
+
+
+def test_doctor_flags_a_digitally_silent_mic(virtual_audio, tmp_path) -> None:
+    # nothing plays into the virtual mic: zeros, as from a muted mic or one without permission
+    for args in ((), ("--no-probe",)):
+        done = _doctor(virtual_audio, *args)
+        assert done.returncode == 1, done.stderr
+        report = json.loads(done.stdout)
+        mic, speaker, _ = report["checks"]
+        assert mic["name"] == "microphone" and mic["ok"] is False and speaker["ok"] is True
+        assert "only digital silence" in mic["detail"] and "muted" in mic["detail"], mic
+        assert "echo" not in report  # nothing measured, so no advice about --echo
+    shown = subprocess.run([*DOCTOR[:-1], "--no-probe"], env=virtual_audio, capture_output=True,
+                           text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert shown.returncode == 1
+    assert re.search(r"^✗ microphone: .* only digital silence", shown.stdout, re.M), shown.stdout
+    assert re.search(r"^✓ speaker: ", shown.stdout, re.M), shown.stdout
 
 
 def test_doctor_with_a_missing_device_is_one_line(virtual_audio, tmp_path) -> None:

@@ -9,6 +9,7 @@ conversation's tasks, the keys (through a real pseudo-terminal) and the files it
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import pty
 import wave
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from tests.speechgen import speech_pcm16
 from voicecli.audio.fakes import ArrayMicrophone, NullSpeaker
@@ -251,3 +253,27 @@ async def test_a_microphone_that_dies_ends_the_talk_with_a_device_error() -> Non
                 async with talk:
                     mic.fail("unplugged")
                     await asyncio.sleep(5)
+
+
+async def test_the_silent_mic_notice_goes_once_speech_is_heard() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, width=120, force_terminal=True, color_system=None)
+    notice = "the microphone has given only digital silence"
+    async with local_server() as url:
+        mic = FeedMicrophone()  # zeros until it is spoken into: a muted mic, so far
+        talk = Talk(url, TalkOptions(silent_mic_s=0.5), mic)
+        talk.run_kwargs = {"console": console}
+        async with talk:
+            for _ in range(200):  # 10 s
+                if notice in screen.getvalue():
+                    break
+                await asyncio.sleep(0.05)
+            assert notice in screen.getvalue()
+            mic.say(spoken(QUESTION))
+            await talk.wait_for(lambda e: e.get("status") == "you're speaking")
+            await asyncio.sleep(0.3)  # the next watch tick has seen the signal
+            spoken_at = len(screen.getvalue())
+            await asyncio.sleep(0.5)  # several redraws of the live region
+            later = screen.getvalue()[spoken_at:]
+    assert "● you're speaking" in later or "● thinking" in later
+    assert notice not in later

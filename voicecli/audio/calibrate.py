@@ -28,6 +28,9 @@ RATE = 16000
 OUT_RATE = 24000
 MAX_DELAY_S = 0.6  # echo delays searched beyond the timestamps
 NO_ECHO_DB = -45.0  # an echo this far below the playback is none (a headset, or muted speaker)
+#: While the probe plays, the mic must be this much louder than its noise floor for an echo:
+#: a headset's mic with room noise measures an "echo" at the noise level (-55 dBFS noise: -35 dB)
+ECHO_OVER_NOISE_DB = 3.0
 
 
 @dataclass
@@ -44,7 +47,10 @@ class EchoProbe:
 
     @property
     def echo_heard(self) -> bool:
-        return self.echo_db is not None and self.echo_db > NO_ECHO_DB
+        """Loud enough, and louder than the mic's own noise (a headset hears only its room)."""
+        if self.echo_db is None or self.echo_db <= NO_ECHO_DB:
+            return False
+        return self.played_dbfs + self.echo_db >= self.noise_dbfs + ECHO_OVER_NOISE_DB
 
     def advice(self) -> str:
         """One line: which --echo mode fits this room."""

@@ -66,6 +66,10 @@ class ArrayMicrophone:
         chunk += bytes(self._chunk_bytes - len(chunk))
         self.chunks_read += 1
         self.level_dbfs = rms_dbfs(chunk)
+        if np.frombuffer(chunk, dtype="<i2").any():  # kept like Microphone's
+            self.stats.silent_s, self.stats.signal_seen = 0.0, True
+        else:
+            self.stats.silent_s += self.chunk_ms / 1000
         return chunk
 
     def fail(self, reason: str = "simulated device loss") -> None:

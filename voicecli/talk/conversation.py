@@ -65,6 +65,7 @@ class Conversation:
         self._ptt_tail_until: float | None = None
         self._preroll: deque[bytes] = deque(maxlen=max(1, options.preroll_ms // options.chunk_ms))
         self._stream_end_due = False
+        self._silent_notice = ""  # the "only digital silence" notice, while it is up
         live.defer_rotation = self._user_busy  # a goAway waits until you finish speaking
         self.tools = TalkTools(state, lambda obj: self._emit(obj, None))
         self._tool_use, self._screen = tools or ToolUse(), screen
@@ -320,9 +321,20 @@ class Conversation:
             counters.underruns = self.speaker.stats.underruns
         if self.echo is not None:
             counters.echo_erle_db = self.echo.stats.erle_db
+        self._update_silent_mic_notice(stats)
+
+    def _update_silent_mic_notice(self, stats: Any) -> None:  # a CaptureStats
+        """Warn while the mic has given only zeros since it opened; once it gives any signal
+        (you spoke), take the warning down again — unless another notice replaced it."""
+        state = self.state
         if not stats.signal_seen and stats.silent_s >= self.options.silent_mic_s:
-            self.state.notice = (f"the microphone has given only digital silence for "
-                                 f"{stats.silent_s:.0f} s: muted, or no permission to use it?")
+            state.notice = self._silent_notice = (
+                f"the microphone has given only digital silence for {stats.silent_s:.0f} s:"
+                " muted, or no permission to use it?")
+        elif self._silent_notice:
+            if state.notice == self._silent_notice:
+                state.notice = ""
+            self._silent_notice = ""
 
     # ---- keys ---------------------------------------------------------------------------------
 
