@@ -24,12 +24,14 @@ def resolve_backend(settings: Settings) -> str:
 
 @asynccontextmanager
 async def open_settings(
-    settings: Settings, notify: Callable[[str], None] | None = None, *, pace: float = 1.0
+    settings: Settings, notify: Callable[[str], None] | None = None, *, pace: float = 1.0,
+    transcribing: bool = False,
 ) -> AsyncIterator[Settings]:
     """Yield settings pointing at the endpoint; an embedded local server lives as long as the block.
 
     `pace` is the embedded server's reply pacing (1 = real time, as heard; 0 = as fast as it is
-    made, for one-shot commands that do not play the reply).
+    made, for one-shot commands that do not play the reply). The notice names the engine's brain,
+    or its recogniser when `transcribing` (no brain answers a transcription).
     """
     backend = resolve_backend(settings)
     if backend != "local":
@@ -41,15 +43,17 @@ async def open_settings(
     async with await start_server(config_from_settings(settings, pace=pace)) as server:
         if notify is not None:
             why = "no API key configured; " if settings.backend == "auto" else ""
-            brain = describe_engine(server.engine).split(":")[0]
-            notify(f"voicecli: {why}using the local engine at {server.url} ({brain})")
+            part = (f"recogniser: {server.config.recognizer()}" if transcribing
+                    else describe_engine(server.engine).split(":")[0])
+            notify(f"voicecli: {why}using the local engine at {server.url} ({part})")
         yield replace(settings, backend="gemini", base_url=server.url, api_key=None, token=None)
 
 
 @asynccontextmanager
 async def open_endpoint(
-    settings: Settings, notify: Callable[[str], None] | None = None, *, pace: float = 1.0
+    settings: Settings, notify: Callable[[str], None] | None = None, *, pace: float = 1.0,
+    transcribing: bool = False,
 ) -> AsyncIterator[Endpoint]:
     """Yield the endpoint to connect to (see `open_settings`)."""
-    async with open_settings(settings, notify, pace=pace) as resolved:
+    async with open_settings(settings, notify, pace=pace, transcribing=transcribing) as resolved:
         yield build_endpoint(resolved)

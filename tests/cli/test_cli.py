@@ -275,6 +275,9 @@ def test_transcribe_command_srt_through_the_entry_point(tmp_path: Path) -> None:
     proc = voicecli("transcribe", str(wav), "--format", "srt", "--output", str(out),
                     "--model", "gemini-3.5-transcribe-live", env=clean_env(tmp_path))
     assert proc.returncode == 0, proc.stderr
+    (note,) = proc.stderr.strip().splitlines()  # the engine it used, by what transcribes
+    assert "using the local engine" in note and "recogniser: pocketsphinx" in note
+    assert "echo assistant" not in note
     srt = out.read_text()
     assert srt.startswith("1\n00:00:0") and "\n2\n00:00:0" in srt and " --> " in srt
     assert "london" in srt.lower() and "kitchen" in srt.lower()

@@ -22,6 +22,7 @@ from voicecli.cli import (
     translate_cmd,
     voices_cmd,
 )
+from voicecli.cli.help_format import install as mend_help
 from voicecli.cli.output import error_line
 from voicecli.cli.session_options import fill_optional_values
 from voicecli.errors import ExitCode, VoicecliError
@@ -31,10 +32,11 @@ app = typer.Typer(
     name="voicecli",
     help="Talk to the Gemini Live API from the terminal (or to the built-in local engine).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+mend_help()  # paragraphs that flow at any width, no <bool> after flags (cli/help_format.py)
 
 
 def _version(value: bool) -> None:

@@ -101,7 +101,24 @@ def batch(
     search: Search = None,
     code_execution: CodeExecution = None,
 ) -> None:
-    """Ask every question of a jobs file; rerun the same command to finish what failed."""
+    """Ask every question of a jobs file; rerun the same command to finish what failed.
+
+    SOURCE is a JSONL file with one job per line, each with an id (a file name: letters, digits,
+    . _ -) and a text or an audio file (relative to the jobs file), or a directory of audio files
+    (one job each, named after the file):
+
+    \b
+      {"id": "q1", "text": "What is the capital of France?"}
+      {"id": "q2", "audio": "q2.wav", "response": "text"}
+      {"id": "q3", "text": "Tell me a joke", "voice": "Kore", "temperature": 0.9}
+
+    Optional keys: system, voice, model, response (text | audio | auto) and the model options
+    under their config-file names (language, temperature, max_output_tokens, thinking_budget,
+    thinking_level, show_thoughts, media_resolution, turn_coverage, affective_dialog,
+    proactive_audio). OUT gets results.jsonl (one line per job: id, status, text, usage,
+    latency_ms, attempts, error) and <id>.wav for each spoken reply. A bad line becomes an error
+    record naming its line; the other jobs still run. Exit 0 only when every job succeeded.
+    """
     settings = settings_from_flags(
         config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
         api_version=api_version, project=project, location=location, response=response,

@@ -121,7 +121,8 @@ async def _run_all(
                 failed += 1
                 continue
             if endpoint is None:
-                endpoint = await stack.enter_async_context(open_endpoint(settings, notice, pace=0))
+                endpoint = await stack.enter_async_context(open_endpoint(settings, notice, pace=0,
+                                                                       transcribing=True))
             text = await _transcribe_one(endpoint, settings, pcm, opts, fmt, path)
             _emit(text, path, fmt, output, out_dir, header=len(files) > 1)
     return failed

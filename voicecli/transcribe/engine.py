@@ -62,7 +62,7 @@ async def transcribe(
     """Transcribe 16 kHz mono PCM16; starts the embedded local server when no key is set."""
     opts = replace(options or TranscribeOptions(), realtime=realtime, language=language)
     transcription_setup(settings, settings.model, opts.language)  # refuse bad settings first
-    async with open_endpoint(settings, notify, pace=0) as endpoint:
+    async with open_endpoint(settings, notify, pace=0, transcribing=True) as endpoint:
         return await transcribe_at(endpoint, settings, pcm16_16k, opts, on_progress)
 
 
