@@ -41,8 +41,15 @@ def test_devices_table_marks_defaults_and_rates(tmp_path: Path,
         assert "8 16 22.05 24 32 44.1 48" in marked[0]
     monitor_in = next(line for line in inputs.splitlines() if "vspeaker_monitor" in line)
     assert "8 16 22.05 24 32 44.1 48" in monitor_in
-    feed_in = next(line for line in inputs.splitlines() if "vmic_feed" in line)
-    assert "none (cannot open)" in feed_in
+    # the plugin that only plays into the mic cannot record, the monitor cannot play: not shown
+    assert "vmic_feed" not in inputs and "vspeaker_monitor" not in outputs
+    assert "Not shown: 2 that cannot open for that direction (--json lists all)" in outputs
+    # channels: the sound server's (va-up.sh's mic and speaker are mono), not the plugin's 32
+    for table in (inputs, outputs):
+        for name in ("default", "pulse"):
+            row = next(line for line in table.splitlines() if f"│ {name} " in line)
+            assert row.split("│")[4].strip() == "1", row
+    assert "any ≤ 32" in monitor_in  # a plugin without a known device: what it takes
     assert "\x1b[" not in proc.stdout  # not a terminal: no colour
 
 

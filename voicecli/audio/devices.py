@@ -192,6 +192,61 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
+# ---- what the channel counts mean ------------------------------------------------------------
+
+#: ALSA devices that stand for the sound server's default sink/source (PulseAudio or PipeWire).
+SERVER_DEFAULTS = frozenset({"default", "pulse", "pipewire"})
+
+
+def is_alsa_plugin(info: DeviceInfo) -> bool:
+    """An ALSA plugin (default, pulse, dmix, a PulseAudio bridge…), not a card (`(hw:N,M)`): its
+    channel count is the plugin's ceiling (the pulse plugin takes 1-32 and mixes), not the
+    device's."""
+    return info.hostapi == "ALSA" and "(hw:" not in info.name
+
+
+def server_channels() -> dict[Kind, int]:
+    """Channels of the sound server's default source ("input") and sink ("output"), from `pactl`
+    (PulseAudio, or PipeWire's pulse server); empty when there is no pactl or no server."""
+    info = _pactl("info")
+    if info is None:
+        return {}
+    defaults = dict(line.split(": ", 1) for line in info.splitlines() if ": " in line)
+    found: dict[Kind, int] = {}
+    for kind, what, key in (("input", "sources", "Default Source"),
+                            ("output", "sinks", "Default Sink")):
+        channels = _short_list_channels(_pactl("list", "short", what) or "")
+        if defaults.get(key) in channels:
+            found[kind] = channels[defaults[key]]
+    return found
+
+
+def _short_list_channels(listing: str) -> dict[str, int]:
+    """name → channels from `pactl list short sinks|sources` (… name driver s16le 2ch 48000Hz …)."""
+    found = {}
+    for line in listing.splitlines():
+        fields = line.split("\t")
+        spec = next((f for f in fields if "ch " in f), "")
+        count = next((w[:-2] for w in spec.split() if w.endswith("ch") and w[:-2].isdigit()), "")
+        if len(fields) > 1 and count:
+            found[fields[1]] = int(count)
+    return found
+
+
+def _pactl(*args: str) -> str | None:
+    import shutil
+    import subprocess
+
+    if shutil.which("pactl") is None:
+        return None
+    try:
+        done = subprocess.run(["pactl", *args], capture_output=True, text=True, timeout=3,
+                              check=False, env={**os.environ, "LC_ALL": "C"})
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
 # ---- picking ---------------------------------------------------------------------------------
 
 
