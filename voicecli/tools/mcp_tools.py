@@ -25,17 +25,21 @@ Environment: a stdio server gets only `ALLOWED_ENV` from voicecli's environment 
 plus the ``env`` of its configuration: no ``VOICECLI_*`` / ``GEMINI_*`` / ``GOOGLE_*`` key or
 token reaches it unless the user puts it in ``env`` on purpose. (The SDK adds ``LOGNAME``.)
 Processes: the SDK starts each server in its own session/process group and, on stop, closes its
-stdin, waits 2 s, then SIGTERMs and SIGKILLs the whole group, so no server outlives voicecli.
+stdin, waits 2 s, then SIGTERMs and SIGKILLs the whole group. A server that exits politely
+leaves that group behind with whatever children it started; voicecli then SIGKILLs what is
+left of the group (POSIX), so no process of a server outlives the session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import logging
 import os
 import re
+import signal
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -195,8 +199,11 @@ class McpServer:
 
         from voicecli import __version__
 
+        spawned: list[int] = []
+        _SPAWNED.set(spawned)  # this task's context: the pids of the processes it starts
         try:
             async with contextlib.AsyncExitStack() as stack:
+                stack.callback(_kill_groups, spawned)  # after the SDK's own shutdown
                 read, write = await stack.enter_async_context(self._transport())
                 session = await stack.enter_async_context(ClientSession(
                     read, write, client_info=Implementation(name="voicecli", version=__version__)))
@@ -217,6 +224,7 @@ class McpServer:
         if self.spec.command is not None:
             from mcp import StdioServerParameters, stdio_client
 
+            _record_spawns()
             self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
             params = StdioServerParameters(
                 command=self.spec.command, args=list(self.spec.args),
@@ -279,7 +287,7 @@ class McpServer:
 
     def _died(self) -> Response:
         if self.failure is None:
-            self.failure = self._explained(None, "it stopped")
+            self.failure = self._explained(None, "it exited")
             self._notify(f"voicecli: MCP server {self.spec.name!r} stopped ({self.failure}); "
                          "its tools now answer with an error")
         return {"error": f"the MCP server {self.spec.name!r} is not running ({self.failure})"}
@@ -301,6 +309,40 @@ class McpServer:
         except (OSError, ValueError):
             return ""
         return lines[-1][:300] if lines else ""
+
+
+_SPAWNED: contextvars.ContextVar[list[int]] = contextvars.ContextVar("mcp_spawned")
+
+
+def _record_spawns() -> None:
+    """Have the SDK's stdio transport report each server's pid to `_SPAWNED` (once; the SDK
+    keeps the process to itself). Without that private hook (another SDK version) the SDK's
+    own kill on stop is all there is."""
+    import mcp.client.stdio as sdk_stdio
+
+    spawn = getattr(sdk_stdio, "_create_platform_compatible_process", None)
+    if spawn is None or getattr(spawn, "voicecli_records", False):
+        return
+
+    async def recorded(*args: Any, **kwargs: Any) -> Any:
+        process = await spawn(*args, **kwargs)
+        pids = _SPAWNED.get(None)
+        if pids is not None and getattr(process, "pid", None):
+            pids.append(process.pid)
+        return process
+
+    recorded.voicecli_records = True  # type: ignore[attr-defined]
+    sdk_stdio._create_platform_compatible_process = recorded
+
+
+def _kill_groups(pids: list[int]) -> None:
+    """SIGKILL what is left of each server's process group (its own session, never ours)."""
+    if os.name != "posix":
+        return
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if pid != os.getpgid(0):
+                os.killpg(pid, signal.SIGKILL)
 
 
 class _StartFailed(Exception):
