@@ -69,7 +69,7 @@ def test_the_desktop_apps_json_format(tmp_path: Path) -> None:
     }, "globalShortcut": "Ctrl+Space"}))
     memory, remote = load_mcp_config_file(path)
     assert memory.command == "npx" and dict(memory.env) == {"MEMORY_FILE_PATH": "/tmp/m.json"}
-    assert memory.origin == str(path)
+    assert memory.origin == f"--mcp-config: {path}"
     assert (remote.transport, remote.url) == ("http", "https://mcp.example.com/mcp")
 
 

@@ -44,6 +44,8 @@ class ToolUse:
     #: MCP servers still to start (`session_tools` starts them and adds their tools)
     mcp_servers: tuple[McpServerSpec, ...] = ()
     explicit_allow: bool = False  # the allow list came from --allow-tools (checked strictly)
+    #: what could not be had from MCP, for `voicecli tools`: (name, source, why)
+    unavailable: tuple[tuple[str, str, str], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.tools) or bool(self.mcp_servers)
@@ -60,7 +62,12 @@ class ToolUse:
             policy.check_names(tools)
         else:
             policy = policy.known({tool.name for tool in tools})
-        return replace(self, tools=tools, policy=policy, mcp_servers=())
+        unavailable = [(name, f"MCP server {name}", f"did not start: {why}")
+                       for name, why in found.failed.items()]
+        unavailable += [(tool, f"MCP server {server}", f"skipped: {why}")
+                        for tool, server, why in found.skipped]
+        return replace(self, tools=tools, policy=policy, mcp_servers=(),
+                       unavailable=tuple(unavailable))
 
 
 @contextlib.asynccontextmanager

@@ -112,7 +112,8 @@ def load_mcp_config_file(
                           '(expected {"mcpServers": {"name": {"command": ...}}})')
     if not isinstance(document[key], dict):
         raise ConfigError(f"--mcp-config: {path}: \"{key}\" must be an object of servers")
-    return _servers(document[key], str(path), path.parent, strict=False, environ=environ)
+    return _servers(document[key], f"--mcp-config: {path}", path.parent, strict=False,
+                    environ=environ)
 
 
 def merge_servers(

@@ -115,6 +115,8 @@ class McpTools:
     tools: list[ToolDef] = field(default_factory=list)
     started: list[str] = field(default_factory=list)  # server names
     failed: dict[str, str] = field(default_factory=dict)  # server name → why
+    #: (tool, server, why) of the tools Live cannot declare (mcp_schema.py)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @contextlib.asynccontextmanager
@@ -142,7 +144,7 @@ async def open_mcp_tools(
                     f"({found.failed[connection.spec.name]}); going on without its tools")
                 continue
             found.started.append(connection.spec.name)
-            found.tools.extend(connection.tool_defs(taken))
+            found.tools.extend(connection.tool_defs(taken, found.skipped))
         yield found
     finally:
         await asyncio.gather(*(c.stop() for c in connections), return_exceptions=True)
@@ -232,8 +234,9 @@ class McpServer:
             return stdio_client(params, errlog=self._stderr)
         return _http_transport(self.spec)
 
-    def tool_defs(self, taken: set[str]) -> list[ToolDef]:
-        """The listed tools as ToolDefs; the ones Live cannot take are skipped, said once."""
+    def tool_defs(self, taken: set[str], skips: list[tuple[str, str, str]]) -> list[ToolDef]:
+        """The listed tools as ToolDefs; the ones Live cannot take are added to `skips` and
+        said in one line."""
         tools: list[ToolDef] = []
         skipped: list[str] = []
         for listed in self._listed:
@@ -241,6 +244,7 @@ class McpServer:
                 schema = live_parameters(listed.input_schema)
             except UnsupportedSchema as exc:
                 skipped.append(f"{listed.name} ({exc})")
+                skips.append((listed.name, self.spec.name, str(exc)))
                 continue
             name = live_name(self.spec.name, listed.name, taken)
             call = McpCall(self, listed.name, listed.input_schema)
