@@ -7,6 +7,8 @@ kills its own server, one that reports which environment variables it got, struc
 error results, and tools whose schemas Live cannot take. ``NOTES_PID_FILE`` (if set): the
 server writes its pid and that of a child it keeps (a process tree to check for orphans).
 ``NOTES_DIE_AT_START=1``: it writes one line on stderr and exits before answering.
+``NOTES_EVENTS``: a file where the slow tools write when they start, finish or are cancelled;
+``NOTES_SLOW_S``: how long they take by default.
 """
 
 from __future__ import annotations
@@ -56,17 +58,21 @@ async def _slowly(kind: str, text: str, seconds: float) -> None:
     _event(f"finished {kind}")
 
 
+def _seconds(given: float | None) -> float:
+    return float(os.environ.get("NOTES_SLOW_S", "1")) if given is None else given
+
+
 @app.tool()
-async def slow_echo(text: str, seconds: float = 1.0) -> str:
-    """Say `text` back after `seconds`."""
-    await _slowly("echo", text, seconds)
+async def slow_echo(text: str, seconds: float | None = None) -> str:
+    """Say `text` back after `seconds` (default: NOTES_SLOW_S, or 1)."""
+    await _slowly("echo", text, _seconds(seconds))
     return f"echo: {text}"
 
 
 @app.tool()
-async def slow_upper(text: str, seconds: float = 1.0) -> str:
-    """Say `text` back in capitals after `seconds`."""
-    await _slowly("upper", text, seconds)
+async def slow_upper(text: str, seconds: float | None = None) -> str:
+    """Say `text` back in capitals after `seconds` (default: NOTES_SLOW_S, or 1)."""
+    await _slowly("upper", text, _seconds(seconds))
     return text.upper()
 
 
