@@ -120,6 +120,7 @@ def test_a_server_crash_mid_session_is_a_tool_error_not_the_end(tmp_path: Path) 
             "(it exited: notes server: crashing on purpose)\"}") in proc.stdout
     assert ("voicecli: MCP server 'notes' stopped (it exited: notes server: crashing on "
             "purpose); its tools now answer with an error") in proc.stderr.splitlines()
+    assert "Traceback" not in proc.stderr and "mcp." not in proc.stderr  # no SDK log lines
 
 
 def test_no_key_reaches_a_server_started_by_a_session_with_a_key(

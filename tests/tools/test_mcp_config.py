@@ -156,3 +156,18 @@ def test_allow_tools_names_of_mcp_servers_wait_for_the_servers(tmp_path: Path) -
         tool_use(mcp_file=path, allow="other__x")
     kept = tool_use(mcp_file=path, allow_config="notes__add_note,gone_tool")
     assert kept.policy.names == {"notes__add_note"} and not kept.explicit_allow
+
+
+def test_the_example_configs_mcp_servers_parse_when_uncommented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "notes").mkdir()  # its cwd = "~/notes"
+    example = (Path(__file__).parents[2] / "config.example.toml").read_text()
+    block = example[example.index("# [mcp.servers.files]"):]
+    toml = "\n".join(line[2:] for line in block.splitlines() if line.startswith("# ")
+                     and not line.startswith("#  ") and "Tool names" not in line
+                     and "server's. The same" not in line)
+    files, tracker = servers_from_config(mcp_table(toml), environ={"TRACKER_TOKEN": "tk"})
+    assert files.command == "npx" and files.confirm and files.timeout == 60
+    assert dict(tracker.headers) == {"Authorization": "Bearer tk"}

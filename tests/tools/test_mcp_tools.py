@@ -240,6 +240,20 @@ async def test_a_streamable_http_server_round_trip_and_parallel_calls(tmp_path: 
     assert lines.index("started upper") < lines.index("finished echo"), lines
 
 
+async def test_an_http_server_that_goes_away_is_an_error_and_one_line() -> None:
+    said: list[str] = []
+    with http_notes_server() as url:
+        spec = McpServerSpec("web", "test", url=url, start_timeout=START_S, timeout=20)
+        async with open_mcp_tools([spec], said.append) as found:
+            runner = runner_for(found.tools)
+            (crashed,) = await runner.run([call("web__crash_server", "a")])
+            (later,) = await runner.run([call("web__add_note", "b", text="x")])
+    assert crashed.response == later.response == {
+        "error": "the MCP server 'web' is not running (the connection was lost)"}
+    assert said[1:] == ["voicecli: MCP server 'web' stopped (the connection was lost); its "
+                        "tools now answer with an error"]
+
+
 async def test_an_http_server_that_is_not_there_does_not_start() -> None:
     said: list[str] = []
     url = f"http://127.0.0.1:{free_port()}/mcp"

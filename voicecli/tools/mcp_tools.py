@@ -108,6 +108,13 @@ def _require_sdk() -> None:
         ) from None
 
 
+def _quiet_sdk_logs() -> None:
+    """The SDK logs a server's failures itself, tracebacks included; voicecli says them in one
+    line each, so its logs are shown with --debug only."""
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        logging.getLogger("mcp").setLevel(logging.CRITICAL + 1)
+
+
 @dataclass
 class McpTools:
     """The started servers' tools, and why the others are not available."""
@@ -130,6 +137,7 @@ async def open_mcp_tools(
         yield McpTools()
         return
     _require_sdk()
+    _quiet_sdk_logs()
     say = notify or (lambda line: log.warning("%s", line))
     connections = [McpServer(spec, say) for spec in specs]
     try:
@@ -291,7 +299,8 @@ class McpServer:
 
     def _died(self) -> Response:
         if self.failure is None:
-            self.failure = self._explained(None, "it exited")
+            lost = "it exited" if self.spec.transport == "stdio" else "the connection was lost"
+            self.failure = self._explained(None, lost)
             self._notify(f"voicecli: MCP server {self.spec.name!r} stopped ({self.failure}); "
                          "its tools now answer with an error")
         return {"error": f"the MCP server {self.spec.name!r} is not running ({self.failure})"}
