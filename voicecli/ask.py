@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -28,7 +29,7 @@ from voicecli.protocol import events as ev
 from voicecli.protocol.grounding import TurnSources
 from voicecli.protocol.messages import UsageMetadata
 from voicecli.settings import Settings
-from voicecli.tools import ToolUse
+from voicecli.tools import ToolUse, session_tools
 from voicecli.video.imaging import Image
 from voicecli.video.question import as_client_content, image_turn
 
@@ -97,6 +98,9 @@ async def ask(
     )
     start.apply(build_setup(settings, settings.model, options))  # bad settings fail first
     async with AsyncExitStack() as stack:
+        if tools is not None and tools.mcp_servers:  # MCP servers start with the session
+            tools = await stack.enter_async_context(session_tools(tools, notify))
+            options = dataclasses.replace(options, tools=tools.tools)
         endpoint = await stack.enter_async_context(open_endpoint(settings, notify, pace=0))
         setup, seed = start.apply(build_setup(settings, endpoint.model, options))
         writer = stack.enter_context(ReplyFile(audio_out)) if audio_out else None

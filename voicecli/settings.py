@@ -107,6 +107,7 @@ class Settings:
     google_search: bool = False  # {"googleSearch": {}} in the setup (§3.1.4; --search)
     code_execution: bool = False  # {"codeExecution": {}} in the setup (--code-execution)
     tools: dict[str, Any] | None = field(default=None, repr=False)  # the config's [tools] table
+    mcp: dict[str, Any] | None = field(default=None, repr=False)  # its [mcp] table (servers)
     config_path: Path | None = None
     warnings: list[str] = field(default_factory=list, repr=False)
     given: set[str] = field(default_factory=set, repr=False)  # keys a config/env/flag set
@@ -162,6 +163,7 @@ _FIELD_PARSERS: dict[str, Callable[[Any], Any]] = {
     "google_search": lambda v: _parse_bool(v),
     "code_execution": lambda v: _parse_bool(v),
     "tools": lambda v: _parse_table(v),
+    "mcp": lambda v: _parse_table(v),
 }
 
 _ENV_VARS: dict[str, tuple[str, ...]] = {
@@ -241,9 +243,12 @@ def read_config_file(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     tools = raw.pop("tools", None)  # [tools] keeps its sub-tables (voicecli.tools.load)
+    mcp = raw.pop("mcp", None)  # [mcp.servers.NAME] too (voicecli.tools.mcp_config)
     flat = _flatten_sections(raw)
     if tools is not None:
         flat["tools"] = tools
+    if mcp is not None:
+        flat["mcp"] = mcp
     unknown = sorted(set(flat) - set(_FIELD_PARSERS))
     if unknown:
         raise ConfigError(

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from voicecli.batch.retry import error_code, is_retryable, retry_delay
 from voicecli.client.ndjson import usage_json
 from voicecli.errors import ExitCode, UsageError, VoicecliError
 from voicecli.settings import Settings
-from voicecli.tools import ToolUse
+from voicecli.tools import ToolUse, session_tools
 
 Progress = Callable[["BatchSummary", JobResult | None], None]
 
@@ -95,7 +96,11 @@ async def run_batch(
         _remove_stale_parts(out_dir)
         todo = [job for job in job_list.jobs if job.id not in log.done]
         summary.skipped = len(job_list.jobs) - len(todo)
-        async with open_settings(settings, notify if todo else None, pace=0) as base:
+        async with contextlib.AsyncExitStack() as stack:
+            if tools is not None and tools.mcp_servers and todo:  # started once for all jobs
+                tools = await stack.enter_async_context(session_tools(tools, notify))
+            base = await stack.enter_async_context(
+                open_settings(settings, notify if todo else None, pace=0))
             run = _Run(base, out_dir, log, summary, max_attempts, backoff_base_s, backoff_cap_s,
                        on_progress, tools)
             if on_progress is not None:

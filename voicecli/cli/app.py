@@ -18,6 +18,7 @@ from voicecli.cli import (
     serve_cmd,
     talk_cmd,
     token_cmd,
+    tools_cmd,
     transcribe_cmd,
     translate_cmd,
     voices_cmd,
@@ -69,6 +70,7 @@ app.command("translate")(translate_cmd.translate)
 app.command("batch")(batch_cmd.batch)
 app.command("devices")(devices_cmd.devices)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("tools")(tools_cmd.tools)
 app.add_typer(token_cmd.token_app, name="token")
 
 

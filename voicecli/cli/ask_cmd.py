@@ -49,6 +49,7 @@ from voicecli.cli.session_options import (
 from voicecli.cli.tool_options import (
     AllowTools,
     CodeExecution,
+    McpConfig,
     Search,
     ToolsFile,
     tool_use_from_flags,
@@ -111,6 +112,7 @@ def ask(
     config: ConfigPath = None,
     tools_file: ToolsFile = None,
     allow_tools: AllowTools = None,
+    mcp_config: McpConfig = None,
     search: Search = None,
     code_execution: CodeExecution = None,
 ) -> None:
@@ -123,7 +125,7 @@ def ask(
                       media_resolution, temperature, max_output_tokens, turn_coverage),
         google_search=search, code_execution=code_execution,
     )
-    tools = tool_use_from_flags(settings, tools_file, allow_tools)
+    tools = tool_use_from_flags(settings, tools_file, allow_tools, mcp_config)
     q = _question(question, audio)
     q.image = load_image(image) if image is not None else None
     start = SessionStart(load_context_file(context), resume)

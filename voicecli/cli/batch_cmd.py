@@ -46,6 +46,7 @@ from voicecli.cli.output import is_interactive, notice, one_line
 from voicecli.cli.tool_options import (
     AllowTools,
     CodeExecution,
+    McpConfig,
     Search,
     ToolsFile,
     tool_use_from_flags,
@@ -98,6 +99,7 @@ def batch(
     config: ConfigPath = None,
     tools_file: ToolsFile = None,
     allow_tools: AllowTools = None,
+    mcp_config: McpConfig = None,
     search: Search = None,
     code_execution: CodeExecution = None,
 ) -> None:
@@ -127,7 +129,7 @@ def batch(
                       media_resolution, temperature, max_output_tokens, turn_coverage),
         google_search=search, code_execution=code_execution,
     )
-    tools = tool_use_from_flags(settings, tools_file, allow_tools)
+    tools = tool_use_from_flags(settings, tools_file, allow_tools, mcp_config)
     summary = asyncio.run(_run(settings, source, out, jobs, max_attempts, tools))
     print_summary(summary, out)
     if summary.exit_code != ExitCode.OK:

@@ -47,6 +47,7 @@ from voicecli.cli.session_options import (
 from voicecli.cli.tool_options import (
     AllowTools,
     CodeExecution,
+    McpConfig,
     Search,
     ToolsFile,
     tool_use_from_flags,
@@ -136,6 +137,7 @@ def talk(
     config: ConfigPath = None,
     tools_file: ToolsFile = None,
     allow_tools: AllowTools = None,
+    mcp_config: McpConfig = None,
     search: Search = None,
     code_execution: CodeExecution = None,
 ) -> None:
@@ -153,7 +155,7 @@ def talk(
         echo=echo, noise_suppression=noise_suppression, auto_gain_control=agc,
         google_search=search, code_execution=code_execution,
     )
-    tools = tool_use_from_flags(settings, tools_file, allow_tools)
+    tools = tool_use_from_flags(settings, tools_file, allow_tools, mcp_config)
     options = TalkOptions(
         input_device=_device(input_device), output_device=_device(output_device),
         chunk_ms=chunk_ms, latency=_latency(latency), ptt=ptt, barge_in=not no_barge_in,

@@ -26,10 +26,13 @@ from voicecli.cli.options import (
 )
 from voicecli.cli.output import JsonLines, is_interactive, notice
 from voicecli.cli.session_options import Resume
+from voicecli.cli.tool_options import AllowTools, McpConfig
 from voicecli.client.ndjson import error_json
-from voicecli.errors import ExitCode, UsageError, VoicecliError
+from voicecli.errors import CapabilityError, ExitCode, UsageError, VoicecliError
+from voicecli.protocol.models import model_info
 from voicecli.settings import Settings, replace
 from voicecli.talk.options import TalkOptions
+from voicecli.tools import ToolUse, tool_use
 from voicecli.translate.setup import TranslationOptions
 
 LANG = "Languages"
@@ -79,6 +82,8 @@ def translate(
     project: Project = None,
     location: Location = None,
     config: ConfigPath = None,
+    mcp_config: McpConfig = None,
+    allow_tools: AllowTools = None,
 ) -> None:
     """Translate speech as you speak: your words in one language, spoken in another.
 
@@ -93,13 +98,31 @@ def translate(
         raise UsageError("missing --to: the language to translate into (e.g. --to es)")
     options = TranslationOptions(settings.translate_to, source, echo_target)
     settings = replace(settings, model=settings.translate_model, response="audio")
+    tools = _translation_tools(settings, mcp_config, allow_tools, audio)
     if audio is not None:
         _translate_file(settings, options, audio, audio_out, json_out)
         return
     if audio_out is not None:
         raise UsageError("--audio-out goes with --audio (a recording to translate)")
     _translate_live(settings, options, input_device, output_device, transcript, json_out,
-                    resume)
+                    resume, tools)
+
+
+def _translation_tools(settings: Settings, mcp_file: Path | None, allow: str | None,
+                       audio: Path | None) -> ToolUse | None:
+    """``--mcp-config`` tools for a translation model that takes tools; the config file's
+    tools and servers are for conversations (the live-translate models take none, §7.1)."""
+    if mcp_file is None and allow is None:
+        return None
+    if mcp_file is None:
+        raise UsageError("--allow-tools goes with --mcp-config on translate")
+    info = model_info(settings.model)
+    if info is not None and not info.tools:
+        raise CapabilityError(f"{info.id} does not accept tools (§7.1): --mcp-config needs a "
+                              "translation model that does (--model)")
+    if audio is not None:
+        raise UsageError("--mcp-config works in live translation, not with --audio")
+    return tool_use(allow=allow, mcp_file=mcp_file)
 
 
 def _translate_file(settings: Settings, options: TranslationOptions, audio: Path,
@@ -131,7 +154,7 @@ def _translate_file(settings: Settings, options: TranslationOptions, audio: Path
 
 def _translate_live(settings: Settings, options: TranslationOptions, input_device: str | None,
                     output_device: str | None, transcript: Path | None, json_out: bool,
-                    resume: str | None) -> None:
+                    resume: str | None, tools: ToolUse | None = None) -> None:
     from voicecli.cli.talk_cmd import _device, _goodbye
     from voicecli.talk.run import run_talk
 
@@ -145,7 +168,7 @@ def _translate_live(settings: Settings, options: TranslationOptions, input_devic
     console = Console(highlight=False) if live_screen else None
     try:
         result = asyncio.run(run_talk(settings, talk, console=console, emit=sink,
-                                      notify=notice))
+                                      notify=notice, tools=tools))
     except VoicecliError as exc:
         if sink is not None:
             sink(error_json(exc))

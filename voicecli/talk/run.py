@@ -39,7 +39,7 @@ from voicecli.talk.options import TalkOptions
 from voicecli.talk.record import Recording, TranscriptFile
 from voicecli.talk.session_setup import talk_setup
 from voicecli.talk.stderr import stderr_to_file
-from voicecli.tools import ToolUse
+from voicecli.tools import ToolUse, session_tools
 from voicecli.ui.live import LiveView
 from voicecli.ui.state import Status, ViewState
 from voicecli.video.feed import VideoFeed
@@ -100,6 +100,9 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
         view = stack.enter_context(LiveView(console)) if console is not None else None
         painter = _start_painter(stack, view, state)
         say = _notifier(state, notify, view is not None)
+        if tools is not None and tools.mcp_servers:  # MCP servers start with the session
+            tools = await stack.enter_async_context(session_tools(tools, say))
+            setup_options = dataclasses.replace(setup_options, tools=tools.tools)
         recording, transcript = _outputs(stack, options, settings)
         video = video or _video_source(stack, options)  # like the devices: fails before network
         mic = mic or await stack.enter_async_context(_microphone(options))

@@ -25,7 +25,8 @@ def talk_setup(settings: Settings, model: str, options: TalkOptions,
     """The setup for this conversation and the history to seed it with (None: nothing).
     `setup_options` defaults to `options.setup_options()`."""
     if options.translation is not None:
-        setup = translation_setup(settings, model, options.translation)
+        setup = translation_setup(settings, model, options.translation,
+                                  setup_options.tools if setup_options else ())
     else:
         setup = build_setup(settings, model, setup_options or options.setup_options())
     if options.video_wanted:

@@ -41,6 +41,10 @@ the allow list with `tool_use` (declared.py: a same-named tool in FILE replaces 
 put the declarations in the setup through voicecli/client/setup.py, and answer calls through
 voicecli/client/tool_calls.py (`ToolCalls`: each toolCall in a task of its own).
 
+MCP servers (``[mcp.servers.NAME]`` in the config, ``--mcp-config FILE``; mcp_config.py) are
+tools too: `session_tools(use)` starts them for the session and adds their tools, which then
+go through the same policy, confirm prompts and runner as every other tool (mcp_tools.py).
+
 Use::
 
     tools = load_tools_file("tools.toml")            # or tools_from_config(toml_document)
@@ -55,7 +59,7 @@ Use::
 
 from __future__ import annotations
 
-from voicecli.tools.declared import ToolUse, tool_use
+from voicecli.tools.declared import ToolUse, session_tools, tool_use
 from voicecli.tools.load import load_tools_file, tools_from_config
 from voicecli.tools.policy import AllowPolicy, Confirm
 from voicecli.tools.runner import ToolEvent, ToolRunner
@@ -83,6 +87,7 @@ __all__ = [
     "declaration",
     "declarations",
     "load_tools_file",
+    "session_tools",
     "setup_tool",
     "tool_use",
     "tools_from_config",

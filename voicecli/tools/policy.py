@@ -4,7 +4,9 @@ Why: the model decides to call a tool from what it heard; the user decides wheth
 The rules, in order:
 
 1. A tool named in ``--allow-tools`` runs without asking (the user allowed it by name).
-2. ``--allow-tools all`` lets every tool run without asking, except ``confirm = true`` tools.
+2. ``--allow-tools all`` lets every tool run without asking, except ``confirm = true`` tools;
+   a name ending in ``*`` does the same for the tools whose names start with the rest
+   (``files__*``: every tool of the MCP server ``files``).
 3. Otherwise, with a confirm callback (an interactive UI), the user is asked for this call.
 4. Otherwise (non-interactive: no callback) the call is refused, and the model is told the user
    did not allow it: ``{"error": "not allowed: ..."}``.
@@ -47,14 +49,32 @@ class AllowPolicy:
             return cls(all=True, names=names - {"all"})
         return cls(names=names)
 
-    def check_names(self, tools: Iterable[ToolDef]) -> None:
-        """A ConfigError for a name in ``--allow-tools`` that no declared tool has."""
-        unknown = sorted(self.names - {tool.name for tool in tools})
+    def check_names(self, tools: Iterable[ToolDef], pending: Iterable[str] = ()) -> None:
+        """A ConfigError for a name in ``--allow-tools`` that no declared tool has (a pattern:
+        that matches none). Names starting with a `pending` prefix are not checked (the tools
+        of MCP servers not started yet)."""
+        names = {tool.name for tool in tools}
+        prefixes = tuple(pending)
+        unknown = sorted(n for n in self.names if not _matches(n, names)
+                         and not (prefixes and n.startswith(prefixes)))
         if unknown:
             raise ConfigError(f"--allow-tools: no tool named {', '.join(unknown)}")
 
     def allows(self, tool: ToolDef) -> bool:
-        return tool.name in self.names or (self.all and not tool.confirm)
+        if tool.name in self.names:
+            return True
+        pattern = any(n.endswith("*") and tool.name.startswith(n[:-1]) for n in self.names)
+        return (self.all or pattern) and not tool.confirm
+
+    def known(self, names: set[str]) -> AllowPolicy:
+        """This policy without the names (and patterns) that match none of `names`."""
+        return AllowPolicy(self.all, frozenset(n for n in self.names if _matches(n, names)))
+
+
+def _matches(name: str, names: set[str]) -> bool:
+    if name.endswith("*"):
+        return any(n.startswith(name[:-1]) for n in names)
+    return name in names
 
 
 async def refusal(

@@ -80,11 +80,15 @@ class ToolDef:
     description: str
     params: tuple[Param, ...]
     execute: Executor
-    kind: str  # "command" | "python" | "builtin"
+    kind: str  # "command" | "python" | "builtin" | "mcp"
     behavior: str | None = None  # BLOCKING | NON_BLOCKING; None = the model's default
     scheduling: str | None = None  # FunctionResponse.scheduling (NON_BLOCKING tools only)
     confirm: bool = False  # ask the user before every call (see policy.py)
     preflight: Callable[[dict[str, Any]], object] | None = None  # raises ArgumentError
+    #: MCP tools: the declaration's parametersJsonSchema (§3.1.4), sent instead of `params`;
+    #: their arguments are checked by `preflight` against the server's own schema
+    json_schema: dict[str, Any] | None = None
+    source: str = ""  # where it was declared: "config file …", a --tools file, "MCP server x"
 
     def parameters_schema(self) -> dict[str, Any] | None:
         """The declaration's `parameters`; None without parameters (an OBJECT with no
@@ -106,7 +110,8 @@ def declaration(tool: ToolDef, model_supports_behavior: bool) -> FunctionDeclara
     return FunctionDeclaration(
         name=tool.name,
         description=tool.description,
-        parameters=tool.parameters_schema(),
+        parameters=tool.parameters_schema() if tool.json_schema is None else None,
+        parameters_json_schema=tool.json_schema,
         behavior=tool.behavior if model_supports_behavior else None,
     )
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from voicecli.client.setup_tools import setup_tools
 from voicecli.errors import UsageError
 from voicecli.protocol.messages import (
     AudioTranscriptionConfig,
@@ -15,6 +17,7 @@ from voicecli.protocol.messages import (
 )
 from voicecli.protocol.models import check_setup
 from voicecli.settings import Settings
+from voicecli.tools.spec import ToolDef
 
 _BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -37,10 +40,14 @@ class TranslationOptions:
         return (self.source or "source", self.to)
 
 
-def translation_setup(settings: Settings, model: str, options: TranslationOptions) -> Setup:
+def translation_setup(settings: Settings, model: str, options: TranslationOptions,
+                      tools: Iterable[ToolDef] = ()) -> Setup:
     """AUDIO replies with both transcriptions and translationConfig; nothing the model refuses
-    (no systemInstruction, tools, voice or languageCode from the config file, §3.1.3, §7.1)."""
+    (no systemInstruction, tools, voice or languageCode from the config file, §3.1.3, §7.1).
+    `tools`: only those given on the command line (``translate --mcp-config``), for a model
+    that takes them; check_setup refuses them for one that does not."""
     setup = Setup(
+        tools=setup_tools(model, tools, google_search=False, code_execution=False),
         model=model,
         generation_config=GenerationConfig(
             response_modalities=["AUDIO"],
