@@ -91,9 +91,12 @@ class LiveSession:
 
     async def run(self) -> None:
         """Recognition and turn-taking; runs until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.ears.run())
-            group.create_task(self._turns())
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.ears.run())
+                group.create_task(self._turns())
+        finally:
+            self.input.close()  # its VAD detector goes back to the pool for the next session
 
     async def _turns(self) -> None:
         try:
@@ -305,6 +308,10 @@ class LiveSession:
         return self.conversation.system_instruction + " ".join(
             t.text for t in self.conversation.history
         )
+
+    def busy(self) -> bool:
+        """A reply, a tool call or a queued turn is under way: the client is waiting on us."""
+        return self.current is not None or bool(self.pending) or not self.prompts.empty()
 
     def turn_ended(self) -> None:
         self.checkpoint(resumable=not self.pending)
