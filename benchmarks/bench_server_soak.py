@@ -7,8 +7,9 @@ another, ``--sessions`` sessions of each kind:
 * **audio**: setup (an AUDIO model, input transcription on), a spoken question (espeak-ng, 16 kHz)
   and 1 s of silence streamed unpaced in 20 ms chunks, the whole spoken reply, close;
   ``--parallel`` of them at a time (sequential sessions would take ~1.5 s each on 2 cores);
-* **garbage** (``--garbage N``): N connections that upgrade and never send setup, half of
-  which send a non-JSON frame, all dropped without a close frame; then one good session.
+* **garbage** (``--garbage N`` connections at once, ``--garbage-rounds`` times): sockets that
+  never send setup, send junk, or set up and vanish in the middle of an utterance, all dropped
+  without a close frame; then one good text session, timed.
 
 Before the first sample each server answers one text and one audio session (the recognition
 processes start and load their models in the background at start-up). RSS is read from /proc
@@ -123,20 +124,34 @@ async def audio_session(url: str, pcm: bytes) -> None:
             raise RuntimeError("an audio session got no reply audio")
 
 
-async def garbage(url: str, count: int) -> None:
-    """`count` connections that never send setup (half send junk), dropped without closing."""
-    sockets = []
-    for i in range(count):
+async def garbage(url: str, count: int, pcm: bytes) -> None:
+    """`count` connections at once, dropped without a close frame: a quarter never send setup,
+    a quarter send junk instead, a quarter send a setup then junk, a quarter set up and stop
+    in the middle of an utterance (a recogniser was busy for each)."""
+
+    async def one(i: int) -> None:
         try:
-            ws = await websockets.connect(url, compression=None, open_timeout=10)
+            ws = await websockets.connect(url, compression=None, open_timeout=20)
         except Exception:  # noqa: BLE001 - a refusal is an answer too
-            continue
-        if i % 2:
-            await ws.send("\x00garbage\xff{")
-        sockets.append(ws)
-    await asyncio.sleep(0.5)
-    for ws in sockets:
+            return
+        try:
+            if i % 4 == 1:
+                await ws.send("\x00garbage\xff{")
+            elif i % 4 == 2:
+                await ws.send(json.dumps(TEXT_SETUP))
+                await ws.send("{" * 1000)
+            elif i % 4 == 3:
+                await ws.send(json.dumps(AUDIO_SETUP))
+                for j in range(0, len(pcm) // 2, CHUNK_BYTES):
+                    data = base64.b64encode(pcm[j : j + CHUNK_BYTES]).decode()
+                    await ws.send(json.dumps({"realtimeInput": {"audio": {
+                        "mimeType": "audio/pcm;rate=16000", "data": data}}}))
+            await asyncio.sleep(1.0)
+        except websockets.ConnectionClosed:
+            pass
         ws.transport.abort()
+
+    await asyncio.gather(*(one(i) for i in range(count)))
 
 
 async def soak(server: Server, kind: str, sessions: int, every: int, pcm: bytes,
@@ -148,7 +163,8 @@ async def soak(server: Server, kind: str, sessions: int, every: int, pcm: bytes,
     started = time.monotonic()
     if kind == "garbage":
         for round_ in range(1, sessions // every + 1):
-            await garbage(server.url, garbage_count)
+            await garbage(server.url, garbage_count, pcm)
+            await asyncio.sleep(1.0)
             t0 = time.monotonic()
             await text_session(server.url, round_)
             own, tree = server.rss()

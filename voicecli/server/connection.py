@@ -93,6 +93,7 @@ class Connection:
         self._tasks: list[asyncio.Task[None]] = []
         self.grant = Grant()
         self.admitted = False  # counted in shared.active (else in shared.pending)
+        self.live: LiveSession | None = None
         self.heard_at = asyncio.get_running_loop().time()  # the last client frame
 
     async def run(self) -> None:
@@ -112,6 +113,8 @@ class Connection:
                 self.shared.pending -= 1
             for task in self._tasks:
                 task.cancel()
+            if self.live is not None:
+                self.live.close()  # its recogniser and VAD detector go back to their pools
             await self._finish(writer)
 
     async def _finish(self, writer: asyncio.Task[None]) -> None:
@@ -203,6 +206,7 @@ class Connection:
             plan, config=self.config, store=self.shared.store, engine=self.shared.engine,
             proto=self.proto, outbox=self.outbox,
         )
+        self.live = live
         self.outbox.push()
         live.checkpoint(resumable=True)  # §5.1: a sessionResumptionUpdate may follow at once
         self._spawn(self._live(live))

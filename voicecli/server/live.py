@@ -96,7 +96,13 @@ class LiveSession:
                 group.create_task(self.ears.run())
                 group.create_task(self._turns())
         finally:
-            self.input.close()  # its VAD detector goes back to the pool for the next session
+            self.close()
+
+    def close(self) -> None:
+        """Give back the native parts (VAD detector, recogniser) for the next session.
+        Idempotent; the connection calls it too, in case `run` never started."""
+        self.input.close()
+        self.ears.close()
 
     async def _turns(self) -> None:
         try:

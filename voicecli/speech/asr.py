@@ -9,7 +9,8 @@ Recognizer keeps its own cepstral-mean adaptation (starting at :data:`CMN_INIT`)
 the decoder it borrows, so results never depend on what a decoder heard for someone else, and
 the adaptation carries over between one speaker's utterances. Opening a Recognizer makes sure
 the pool has a decoder ready for it (up to :data:`_POOL_MAX`), so the first utterance does not
-wait for a load. Decoders beyond the pool are freed and their memory returned to the OS.
+wait for a load. Decoders no open Recognizer needs are freed and their memory returned to the
+OS: after a burst of sessions a process keeps one idle decoder.
 """
 
 from __future__ import annotations
@@ -73,10 +74,16 @@ def _acquire(cmn: str) -> pocketsphinx.Decoder:
     return decoder
 
 
+def _spare() -> int:
+    """Idle decoders worth keeping (lock held): one per open Recognizer not decoding now, at
+    least one (the next session's), at most :data:`_POOL_MAX` in all."""
+    return max(1, min(_pool.recognizers, _POOL_MAX)) - _pool.lent
+
+
 def _release(decoder: pocketsphinx.Decoder) -> None:
     with _pool_lock:
         _pool.lent -= 1
-        kept = len(_pool.idle) < _POOL_MAX
+        kept = len(_pool.idle) < _spare()
         if kept:
             _pool.idle.append(decoder)
         else:
@@ -100,8 +107,15 @@ def _opened() -> None:
 
 
 def _closed() -> None:
+    """One Recognizer fewer: free the decoders nobody needs now (after a burst of sessions the
+    process goes back to one idle decoder, and its memory to the OS)."""
     with _pool_lock:
         _pool.recognizers -= 1
+        extra = [_pool.idle.pop() for _ in range(len(_pool.idle) - max(0, _spare()))]
+        _pool.made -= len(extra)
+    if extra:
+        del extra
+        release_free_memory()
 
 
 def pool_counts() -> dict[str, int]:
