@@ -73,6 +73,7 @@ class Shared:
     active: int = 0  # sessions set up and not ended: what max_sessions limits
     pending: int = 0  # upgraded sockets whose setup has not been accepted yet
     accepted: int = 0  # connections so far (for the fail-first fault)
+    connections: set[Connection] = field(default_factory=set)  # open now
     tokens: TokenStore = field(default_factory=TokenStore)  # ephemeral tokens issued (§1.5)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -100,6 +101,7 @@ class Connection:
         """Serve the connection until either side closes it. Never raises."""
         self.shared.pending += 1
         self.shared.accepted += 1
+        self.shared.connections.add(self)
         writer = asyncio.create_task(self.outbox.run())
         try:
             await self._serve(self.shared.accepted)
@@ -107,6 +109,7 @@ class Connection:
             log.debug("session failed on %s", self.path, exc_info=True)
             self.outbox.close(1011, INTERNAL)
         finally:
+            self.shared.connections.discard(self)
             if self.admitted:
                 self.shared.active -= 1
             else:
