@@ -96,6 +96,7 @@ class Settings:
     local_brain_url: str | None = None  # an OpenAI-compatible endpoint, e.g. Ollama's /v1
     local_brain_model: str | None = None
     local_brain_key: Secret | None = field(default=None, repr=False)
+    local_idle_timeout_s: float = 600.0  # serve: goAway + close after this long silent; 0 = never
     echo: str = "auto"  # talk: echo handling for laptop speakers (voicecli/audio/echo_path.py)
     # `voicecli translate` (voicecli/translate): its model and default target language (§7.1)
     translate_model: str = "gemini-3.5-live-translate-preview"
@@ -154,6 +155,7 @@ _FIELD_PARSERS: dict[str, Callable[[Any], Any]] = {
     "local_brain_url": str,
     "local_brain_model": str,
     "local_brain_key": lambda v: Secret(str(v)),
+    "local_idle_timeout_s": float,
     "echo": str,
     "translate_model": str,
     "translate_to": str,
@@ -365,6 +367,8 @@ def validate(settings: Settings) -> None:
         raise ConfigError(f"echo must be one of {', '.join(ECHO_MODES)}, not {settings.echo!r}")
     if settings.reply_timeout_s <= 0 or settings.setup_timeout_s <= 0:
         raise ConfigError("timeouts must be positive numbers of seconds")
+    if not 0 <= settings.local_idle_timeout_s < float("inf"):  # NaN fails this too
+        raise ConfigError("local_idle_timeout_s must be a number of seconds >= 0 (0 = never)")
     validate_model_options(settings)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 import signal
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -45,6 +47,17 @@ def serve(
         float, typer.Option("--pace", help="Reply audio pacing: 1 = real time, 0 = unpaced.")
     ] = 1.0,
     max_sessions: Annotated[int, typer.Option("--max-sessions", help="Concurrent sessions.")] = 64,
+    idle_timeout: Annotated[
+        float | None,
+        typer.Option("--idle-timeout", help="Send goAway to, then close, a session whose client "
+                     "sent nothing for this many seconds (default 600, config "
+                     "local_idle_timeout_s; 0 = never)."),
+    ] = None,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option("--allow-origin", help="Let web pages from this Origin connect, e.g. "
+                     "http://localhost:3000 (repeatable; * = any). Others are refused."),
+    ] = None,
     tls: Annotated[
         bool, typer.Option("--tls", help="Serve wss:// with a self-signed certificate for "
                            "localhost, made once in ~/.local/state/voicecli/tls.")
@@ -87,6 +100,9 @@ def serve(
 
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be 0–65535, not {port}")
+    _check_numbers(pace=pace, max_sessions=max_sessions, lifetime=lifetime,
+                   idle_timeout=idle_timeout)
+    _check_host(host)
     try:
         faults = FaultPlan.parse(fault) if fault else FaultPlan()
     except ValueError as exc:
@@ -99,10 +115,12 @@ def serve(
         raise UsageError(f"--engine must be local or echo, not {engine!r}")
     settings = settings_from_flags(config_path, local_asr=asr, local_asr_model=asr_model,
                                    local_brain_url=brain_url, local_brain_model=brain_model)
+    idle = settings.local_idle_timeout_s if idle_timeout is None else idle_timeout
     config = config_from_settings(
         settings, host=host, port=port, require_key=require_key, faults=faults,
         connection_lifetime_s=lifetime, pace=pace, max_sessions=max_sessions,
-        tls=_tls_files(tls, tls_cert, tls_key),
+        tls=_tls_files(tls, tls_cert, tls_key), idle_timeout_s=idle or None,
+        allowed_origins=_origins(allow_origin or []),
     )
     if engine == "echo":
         config.brain_url = None
@@ -111,6 +129,39 @@ def serve(
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the exit
         notice("voicecli serve: stopped")
+
+
+def _check_numbers(*, pace: float, max_sessions: int, lifetime: float | None,
+                   idle_timeout: float | None) -> None:
+    """Bad values are one line now, not a server that misbehaves later."""
+    if not (math.isfinite(pace) and pace >= 0):
+        raise UsageError(f"--pace must be a number >= 0 (1 = real time, 0 = unpaced), not {pace}")
+    if max_sessions < 1:
+        raise UsageError(f"--max-sessions must be at least 1, not {max_sessions}")
+    if lifetime is not None and not (math.isfinite(lifetime) and lifetime > 0):
+        raise UsageError(f"--lifetime must be a number of seconds > 0, not {lifetime}")
+    if idle_timeout is not None and not (math.isfinite(idle_timeout) and idle_timeout >= 0):
+        raise UsageError(f"--idle-timeout must be a number of seconds >= 0, not {idle_timeout}")
+
+
+def _check_host(host: str) -> None:
+    """An address that does not resolve is refused before anything starts."""
+    try:
+        socket.getaddrinfo(host or None, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"--host {host!r} is not an address of this machine: {reason}") from None
+
+
+def _origins(values: list[str]) -> tuple[str, ...]:
+    """`--allow-origin` values as browsers send them: scheme://host[:port], no path."""
+    origins = []
+    for value in values:
+        origin = value.strip().rstrip("/")
+        if origin != "*" and (origin.count("://") != 1 or "/" in origin.split("://", 1)[1]):
+            raise UsageError(f"--allow-origin takes scheme://host[:port] (or *), not {value!r}")
+        origins.append(origin)
+    return tuple(origins)
 
 
 def _tls_files(tls: bool, cert: Path | None, key: Path | None) -> TlsFiles | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
@@ -13,6 +14,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from voicecli.errors import ConfigError
 from voicecli.server.config import ServerConfig
 from voicecli.server.connection import BUSY, Connection, Shared
 from voicecli.server.engine import Engine
@@ -20,6 +22,7 @@ from voicecli.server.engines import loaded_parts, make_engine
 from voicecli.server.front import FrontConnection
 from voicecli.server.handles import HandleStore
 from voicecli.server.rest import HttpReply, HttpRequest
+from voicecli.server.rest import error as rest_error
 from voicecli.server.rest import handle as handle_rest
 from voicecli.server.routing import parse_route, safe_path
 from voicecli.server.speech_io import run_in, warm_up
@@ -108,36 +111,60 @@ async def start_server(config: ServerConfig, engine: Engine | None = None) -> Ru
         return _check_request(connection, request, shared)
 
     def rest(request: HttpRequest) -> HttpReply:  # §1.5 auth_tokens, on the same port
+        if not origin_allowed(request.headers.get("origin"), config.allowed_origins):
+            return rest_error(403, FOREIGN_ORIGIN)
         return handle_rest(request, require_key=config.require_key, tokens=shared.tokens)
 
-    server = await serve(
-        handler,
-        config.host,
-        config.port,
-        process_request=process_request,
-        create_connection=functools.partial(FrontConnection, rest=rest),  # type: ignore[arg-type]
-        max_size=config.max_frame_bytes,  # bigger frames: close 1009
-        max_queue=32,
-        compression=None,
-        close_timeout=5,
-        logger=_QuietLogger(log, {}),
-        server_header="voicecli",
-        ssl=config.tls.server_context() if config.tls is not None else None,
-    )
+    try:
+        server = await serve(
+            handler,
+            config.host,
+            config.port,
+            process_request=process_request,
+            create_connection=functools.partial(FrontConnection, rest=rest),  # type: ignore[arg-type]
+            origins=_origins(config.allowed_origins),  # a web page's socket: HTTP 403
+            open_timeout=config.setup_timeout_s,  # an unfinished HTTP request is dropped
+            max_size=config.max_frame_bytes,  # bigger frames: close 1009
+            max_queue=32,
+            compression=None,
+            close_timeout=5,
+            logger=_QuietLogger(log, {}),
+            server_header="voicecli",
+            ssl=config.tls.server_context() if config.tls is not None else None,
+        )
+    except OSError as exc:  # in use, not an address of this machine, not allowed
+        raise ConfigError(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
     running = RunningServer(server, shared, config)
     log.debug("listening on %s (%s)", running.url, config.describe())
     _warm_up()
     return running
 
 
+FOREIGN_ORIGIN = ("Requests from web pages are refused: this Origin is not allowed "
+                  "(voicecli serve --allow-origin ORIGIN).")
+
+
+def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
+    """No `Origin` (a program, not a browser) is always fine; a web page's only when allowed."""
+    return origin is None or "*" in allowed or origin in allowed
+
+
+def _origins(allowed: tuple[str, ...]) -> list[str | re.Pattern[str] | None] | None:
+    """websockets' `origins`: None = no check ("*"), else no header or one of `allowed`."""
+    return None if "*" in allowed else [None, *allowed]
+
+
 def _check_request(
     connection: ServerConnection, request: Request, shared: Shared
 ) -> Response | None:
-    """HTTP-level refusals: 404 for anything but a Live path, 503 when full (§11)."""
+    """HTTP-level refusals: 404 for anything but a Live path (§11), 503 when too many sockets
+    are still waiting for their setup (the session cap itself is a close frame, connection.py)."""
     if parse_route(request.path) is None:
         log.debug("404 for %s", safe_path(request.path))
         return _respond(connection, 404, "Not Found")
-    if shared.active >= shared.config.max_sessions:
+    if shared.pending >= shared.config.max_pending:
+        log.debug("503: %d sockets waiting for their setup", shared.pending)
         return _respond(connection, 503, BUSY)
     return None
 

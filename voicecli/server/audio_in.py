@@ -108,6 +108,11 @@ class InputAudio:
             return [Heard(pcm)] if self.active and pcm else []
         return self._segment(pcm)
 
+    def close(self) -> None:
+        """The session is over: its VAD detector goes back to the process pool."""
+        if self._segmenter is not None:
+            self._segmenter.close()
+
     def activity_start(self) -> list[Step]:
         if not self.manual:
             log.debug("activityStart ignored: automatic activity detection is on")

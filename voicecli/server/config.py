@@ -21,12 +21,20 @@ class ServerConfig:
     connection_lifetime_s: float | None = None
     go_away_grace_s: float = 10.0
     max_frame_bytes: int = 8 * MIB
+    #: Concurrent sessions (set up); one more is closed 1013 with a reason saying so.
     max_sessions: int = 64
+    #: Upgraded sockets still waiting for their setup; beyond this the upgrade gets HTTP 503.
+    max_pending: int = 256
+    #: An established session with no client message for this long (and no reply under way)
+    #: gets goAway, then is closed (`--idle-timeout`, `local_idle_timeout_s`); None = never.
+    idle_timeout_s: float | None = 600.0
+    #: Browser `Origin` values allowed to connect ("*" = any); no Origin header is always fine.
+    allowed_origins: tuple[str, ...] = ()
     #: Reply audio pacing: 1.0 = real time after a short lead, 0 = as fast as possible (§5.2).
     pace: float = 1.0
     handle_ttl_s: float = 7200.0
-    #: Wall-clock limit for the setup message after the upgrade.
-    setup_timeout_s: float = 30.0
+    #: Wall-clock limit for the setup message after the upgrade (and for the HTTP handshake).
+    setup_timeout_s: float = 5.0
     #: Speech recogniser: "pocketsphinx" (ships its model) or "whisper" (faster-whisper, optional).
     asr: str = "pocketsphinx"
     asr_model: str | None = None
@@ -44,6 +52,10 @@ class ServerConfig:
             parts.append("key required")
         if self.connection_lifetime_s is not None:
             parts.append(f"goAway after {self.connection_lifetime_s:g} s")
+        if self.idle_timeout_s is not None:
+            parts.append(f"idle sessions closed after {self.idle_timeout_s:g} s")
+        if self.allowed_origins:
+            parts.append(f"browser origins allowed: {', '.join(self.allowed_origins)}")
         if self.tls is not None:
             parts.append(f"TLS certificate {self.tls.cert}")
         if self.faults:

@@ -1,9 +1,16 @@
 """One WebSocket connection: the thin asyncio adapter around `ServerSession` and `LiveSession`.
 
-Life of a connection (live-protocol.md §5.1): the first frame must be `setup`; the credential
-and the setup are checked (failures close the socket with the service's code and wording,
-§5.9); then `setupComplete`, and the reader loop feeds every frame to the session. A single
-writer task (`Outbox`) sends. Every failure ends in a close frame; nothing escapes to websockets.
+Life of a connection (live-protocol.md §5.1): the first frame must be `setup`, within
+`setup_timeout_s` (a few seconds); the credential and the setup are checked (failures close the
+socket with the service's code and wording, §5.9); then `setupComplete`, and the reader loop feeds
+every frame to the session. A single writer task (`Outbox`) sends. Every failure ends in a close
+frame; nothing escapes to websockets.
+
+A socket counts against `max_sessions` only once its setup is accepted: until then it is one of
+at most `max_pending` waiting sockets, so sockets that never send a setup cannot lock good
+clients out. A session over the limit is closed 1013 with a reason naming the limit. A session
+that hears nothing from its client for `idle_timeout_s` while no reply is under way gets
+`goAway` (§4.5) and is closed when the grace is over.
 """
 
 from __future__ import annotations
@@ -40,7 +47,20 @@ GOAWAY_EXPIRED = (  # §4.5, §5.9 (the close frame cuts it at 123 bytes, as the
 )
 INTERNAL = "Internal error occurred."
 BUSY = "The service is currently unavailable."
+TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA): the server is overloaded; clients retry
+IDLE_GRACE_S = 5.0
 CLOSE_WAIT_S = 5.0
+
+
+def full_reason(limit: int) -> str:
+    """The close reason of a session over the cap (fits the 123-byte close frame)."""
+    return (f"The local server is full ({limit} sessions at once, voicecli serve "
+            "--max-sessions). Try again later.")
+
+
+def idle_reason(seconds: float) -> str:
+    return (f"Session closed: idle for {seconds:g} s without a client message "
+            "(voicecli serve --idle-timeout).")
 
 
 @dataclass
@@ -50,8 +70,10 @@ class Shared:
     config: ServerConfig
     store: HandleStore
     engine: Engine
-    active: int = 0
+    active: int = 0  # sessions set up and not ended: what max_sessions limits
+    pending: int = 0  # upgraded sockets whose setup has not been accepted yet
     accepted: int = 0  # connections so far (for the fail-first fault)
+    connections: set[Connection] = field(default_factory=set)  # open now
     tokens: TokenStore = field(default_factory=TokenStore)  # ephemeral tokens issued (§1.5)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -71,11 +93,15 @@ class Connection:
         self.path = safe_path(ws.request.path if ws.request else "")
         self._tasks: list[asyncio.Task[None]] = []
         self.grant = Grant()
+        self.admitted = False  # counted in shared.active (else in shared.pending)
+        self.live: LiveSession | None = None
+        self.heard_at = asyncio.get_running_loop().time()  # the last client frame
 
     async def run(self) -> None:
         """Serve the connection until either side closes it. Never raises."""
-        self.shared.active += 1
+        self.shared.pending += 1
         self.shared.accepted += 1
+        self.shared.connections.add(self)
         writer = asyncio.create_task(self.outbox.run())
         try:
             await self._serve(self.shared.accepted)
@@ -83,9 +109,15 @@ class Connection:
             log.debug("session failed on %s", self.path, exc_info=True)
             self.outbox.close(1011, INTERNAL)
         finally:
-            self.shared.active -= 1
+            self.shared.connections.discard(self)
+            if self.admitted:
+                self.shared.active -= 1
+            else:
+                self.shared.pending -= 1
             for task in self._tasks:
                 task.cancel()
+            if self.live is not None:
+                self.live.close()  # its recogniser and VAD detector go back to their pools
             await self._finish(writer)
 
     async def _finish(self, writer: asyncio.Task[None]) -> None:
@@ -104,17 +136,27 @@ class Connection:
             self.outbox.close(1008, "Not found.")
             return
         self.proto.vertex = route.backend == "vertex"  # answer in Vertex's style (§8)
-        if self.shared.active > self.config.max_sessions:
-            self.outbox.close(1013, BUSY)
+        if self._full():
             return
         first = await self._first_frame()
         if first is None:
             return
         plan = self._accept(first, route, index)
-        if plan is None:
+        if plan is None or self._full():
             return
+        self.shared.pending -= 1
+        self.shared.active += 1
+        self.admitted = True
         live = self._open(plan, route)
         await self._read(live)
+
+    def _full(self) -> bool:
+        """Close 1013 with a reason when `max_sessions` sessions are already set up."""
+        if self.shared.active < self.config.max_sessions:
+            return False
+        log.debug("refused a session on %s: %d sessions open", self.path, self.shared.active)
+        self.outbox.close(TRY_AGAIN_LATER, full_reason(self.config.max_sessions))
+        return True
 
     async def _first_frame(self) -> str | bytes | None:
         try:
@@ -167,12 +209,15 @@ class Connection:
             plan, config=self.config, store=self.shared.store, engine=self.shared.engine,
             proto=self.proto, outbox=self.outbox,
         )
+        self.live = live
         self.outbox.push()
         live.checkpoint(resumable=True)  # §5.1: a sessionResumptionUpdate may follow at once
         self._spawn(self._live(live))
         lifetime = self._lifetime()
         if lifetime is not None:
             self._spawn(self._go_away(*lifetime))
+        if self.config.idle_timeout_s is not None:
+            self._spawn(self._idle(live, self.config.idle_timeout_s))
         if self.grant.token is not None:
             self._spawn(self._token_expiry(self.shared.tokens.seconds_left(self.grant.token)))
         log.debug("session open on %s (model %s)", self.path, plan.model)
@@ -211,6 +256,24 @@ class Connection:
         log.debug("client overstayed its goAway on %s", self.path)
         self.outbox.close(1008, GOAWAY_EXPIRED)
 
+    async def _idle(self, live: LiveSession, limit_s: float) -> None:
+        """goAway, then close, once the client has sent nothing for `limit_s` while the session
+        had nothing under way (a reply, a tool call, queued turns)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if live.busy():
+                self.heard_at = loop.time()  # the client is waiting for us: not idle
+            quiet = loop.time() - self.heard_at
+            if quiet >= limit_s:
+                break
+            await asyncio.sleep(min(limit_s - quiet, 1.0) if live.busy() else limit_s - quiet)
+        grace = min(IDLE_GRACE_S, self.config.go_away_grace_s)
+        log.debug("session idle for %g s on %s: goAway", limit_s, self.path)
+        self.proto.send_go_away(grace)
+        self.outbox.push()
+        await asyncio.sleep(grace)
+        self.outbox.close(1008, idle_reason(limit_s))
+
     async def _token_expiry(self, seconds: float) -> None:
         """§1.5: after the token's expireTime its session's messages are refused; the service
         may close the session then, and this server does."""
@@ -221,6 +284,7 @@ class Connection:
     async def _read(self, live: LiveSession) -> None:
         try:
             async for data in self.ws:
+                self.heard_at = asyncio.get_running_loop().time()
                 if self.outbox.closed.is_set():
                     continue  # closing: drain what is in flight
                 if not await self._handle(live, data):

@@ -24,7 +24,7 @@ def config_from_settings(settings: Settings, **overrides: Any) -> ServerConfig:
         "host": settings.local_host, "port": settings.local_port,
         "asr": settings.local_asr, "asr_model": settings.local_asr_model,
         "brain_url": settings.local_brain_url, "brain_model": settings.local_brain_model,
-        "brain_key": key,
+        "brain_key": key, "idle_timeout_s": settings.local_idle_timeout_s or None,
     }
     values.update(overrides)
     return ServerConfig(**values)

@@ -12,6 +12,7 @@ layer, so `--tls` serves both.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ log = logging.getLogger("voicecli.server")
 MAX_HEAD_BYTES = 16 * 1024
 MAX_BODY_BYTES = 1024 * 1024
 _METHOD_SNIFF_BYTES = 16  # "OPTIONS " is the longest method plus its space
+_LENGTH = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() takes "²" and "٣"
 
 RestHandler = Callable[[HttpRequest], HttpReply]
 
@@ -42,18 +44,20 @@ class FrontConnection(ServerConnection):
             super().data_received(data)  # the WebSocket path
             return
         self._head += data
-        if self._http:
-            self._serve_http()
-            return
-        method = _method(self._head)
-        if method is None:
-            return  # not enough bytes yet to tell
-        if method == b"GET":
-            buffered, self._head = bytes(self._head), None
-            super().data_received(buffered)
-        else:
+        if not self._http:
+            method = _method(self._head)
+            if method is None:
+                return  # not enough bytes yet to tell
+            if method == b"GET":
+                buffered, self._head = bytes(self._head), None
+                super().data_received(buffered)
+                return
             self._http = True
+        try:
             self._serve_http()
+        except Exception:  # noqa: BLE001 - whatever the bytes, an answer and not a traceback
+            log.debug("malformed HTTP request", exc_info=True)
+            self._reply(error(400, "Malformed HTTP request."))
 
     def _serve_http(self) -> None:
         """Reply once the whole request is here (or it is too big), then close."""
@@ -79,8 +83,10 @@ class FrontConnection(ServerConnection):
                 self._continued = True  # curl waits for this before sending a body > 1 KiB
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             return
-        method, _, rest = request_line.partition(" ")
-        target = rest.rpartition(" ")[0] or rest
+        method, target, version = (request_line.split(" ") + ["", ""])[:3]
+        if not (method and target and version.startswith("HTTP/")) or request_line.count(" ") != 2:
+            self._reply(error(400, "Malformed HTTP request line."))
+            return
         reply = self._rest(HttpRequest(method, target, headers, body[:length]))
         log.debug("%s %s -> %d", method, safe_path(target), reply.status)
         self._reply(reply)
@@ -92,9 +98,12 @@ class FrontConnection(ServerConnection):
 
 
 def _method(head: bytearray) -> bytes | None:
-    """The request method, once the first space has arrived; garbage counts as GET (websockets
-    then refuses it as it always did)."""
+    """The request method, once the first space has arrived; a line that ends before any space
+    is b"" (answered 400 here); other garbage counts as GET (websockets refuses it with 400)."""
     space = head.find(b" ", 0, _METHOD_SNIFF_BYTES)
+    newline = head.find(b"\n", 0, _METHOD_SNIFF_BYTES)
+    if newline >= 0 and (space < 0 or newline < space):
+        return b""
     if space >= 0:
         return bytes(head[:space])
     return b"GET" if len(head) >= _METHOD_SNIFF_BYTES else None
@@ -110,5 +119,7 @@ def _headers(lines: list[str]) -> dict[str, str]:
 
 
 def _content_length(headers: dict[str, str]) -> int | None:
+    """The declared body length, or None when it is not a plain decimal number (RFC 9110
+    §8.6: 1*DIGIT, and DIGIT is ASCII)."""
     text = headers.get("content-length", "0").strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if _LENGTH.fullmatch(text) else None

@@ -63,11 +63,12 @@ class Ears:
         self._loading: asyncio.Future[RemoteRecognizer] | None = None
         self._recognizer: RemoteRecognizer | None = None
         self._open = False
+        self._closed = False
         self._bytes = 0
 
     def prepare(self) -> None:
-        """Start opening the recogniser in the background (idempotent)."""
-        if self._loading is None:
+        """Start opening the recogniser in the background (idempotent; not after `close`)."""
+        if self._loading is None and not self._closed:
             loop = asyncio.get_running_loop()
             self._loading = loop.run_in_executor(
                 _asr_pool(), _open_recognizer, self.language, *self._engine)
@@ -85,13 +86,14 @@ class Ears:
                 for step in _merge(batch):
                     await self._handle(step)
         finally:
-            self._release()
+            self.close()
 
-    def _release(self) -> None:
-        """Close the recogniser after any call still running on the pool."""
-        if self._loading is None:
-            return
-        self._loading.add_done_callback(_close_loaded)
+    def close(self) -> None:
+        """Close the recogniser after any call still running on the pool (idempotent). The
+        session calls it too: a task cancelled before it ever ran skips `run`'s finally."""
+        loading, self._loading, self._closed = self._loading, None, True
+        if loading is not None:
+            loading.add_done_callback(_close_loaded)
 
     async def _handle(self, step: Step) -> None:
         if isinstance(step, Began):
@@ -108,8 +110,11 @@ class Ears:
 
     async def _begin(self, preroll: bytes) -> None:
         self.prepare()
-        assert self._loading is not None
-        self._recognizer = await self._loading
+        if self._loading is None:
+            raise asyncio.CancelledError  # closed: the session is ending
+        # shielded: cancelling the wait must not cancel the future, or the recogniser the pool
+        # thread is still opening would never be closed (its decoder lost to the process)
+        self._recognizer = await asyncio.shield(self._loading)
         await run_in("asr", self._rec().start)
         self._open, self._bytes = True, 0
         self._hypothesis = ""

@@ -91,9 +91,18 @@ class LiveSession:
 
     async def run(self) -> None:
         """Recognition and turn-taking; runs until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.ears.run())
-            group.create_task(self._turns())
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.ears.run())
+                group.create_task(self._turns())
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Give back the native parts (VAD detector, recogniser) for the next session.
+        Idempotent; the connection calls it too, in case `run` never started."""
+        self.input.close()
+        self.ears.close()
 
     async def _turns(self) -> None:
         try:
@@ -305,6 +314,10 @@ class LiveSession:
         return self.conversation.system_instruction + " ".join(
             t.text for t in self.conversation.history
         )
+
+    def busy(self) -> bool:
+        """A reply, a tool call or a queued turn is under way: the client is waiting on us."""
+        return self.current is not None or bool(self.pending) or not self.prompts.empty()
 
     def turn_ended(self) -> None:
         self.checkpoint(resumable=not self.pending)

@@ -1,29 +1,35 @@
 """Offline streaming speech recognition with pocketsphinx and its bundled en-US model.
 
 Demo quality (about 60 % word error rate on synthetic speech, ../shared/components.md §3), but
-fully offline. Loading a decoder takes ~0.5 s, so decoders are pooled per process: a Recognizer
-borrows one on creation (its cepstral-mean adaptation reset to :data:`CMN_INIT`, so results do
-not depend on what the decoder heard before) and gives it back on :meth:`Recognizer.close`.
-Within one Recognizer the adaptation carries over between utterances, as it should for one
-speaker.
+fully offline. A decoder holds ~95 MB and takes ~0.5 s to load, so decoders are pooled per
+process and lent per *utterance*: a Recognizer borrows one at :meth:`Recognizer.start` and gives
+it back at :meth:`Recognizer.finish`, so memory follows the utterances decoded at once, not the
+sessions open (64 open sessions that each sent some audio held 64 decoders, 2.4 GB). Each
+Recognizer keeps its own cepstral-mean adaptation (starting at :data:`CMN_INIT`) and sets it on
+the decoder it borrows, so results never depend on what a decoder heard for someone else, and
+the adaptation carries over between one speaker's utterances. Opening a Recognizer makes sure
+the pool has a decoder ready for it (up to :data:`_POOL_MAX`), so the first utterance does not
+wait for a load. Decoders no open Recognizer needs are freed and their memory returned to the
+OS: after a burst of sessions a process keeps one idle decoder.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+from dataclasses import dataclass, field
 
 import pocketsphinx
 
 from voicecli.errors import ConfigError
+from voicecli.speech.native import release_free_memory
 
 RATE = 16000
 # Initial cepstral mean (live CMN then adapts). pocketsphinx's default "40,3,-1" is a generic
 # microphone; this one was measured after four espeak utterances at -20 dBFS, and raised keyword
 # hits on fresh decoders from 22/40 to 30/40 on the local engine's synthetic speech.
 CMN_INIT = "55.49,2.10,-1.66,17.88,-8.73,4.16,-4.63,-13.27,-5.74,-8.82,11.86,-6.99,0.37"
-_POOL_MAX = 4
-_pool: list[pocketsphinx.Decoder] = []
+_POOL_MAX = 4  # idle decoders kept per process (~95 MB each)
 _pool_lock = threading.Lock()
 
 
@@ -39,21 +45,83 @@ def _config_json() -> str:
     return config.dumps()
 
 
-def _acquire() -> pocketsphinx.Decoder:
-    """A decoder from the pool (or a new one) with its cepstral mean reset to :data:`CMN_INIT`."""
+@dataclass
+class _Pool:
+    idle: list[pocketsphinx.Decoder] = field(default_factory=list)
+    made: int = 0  # decoders alive (idle, lent, or being loaded)
+    lent: int = 0
+    recognizers: int = 0  # open Recognizers in this process
+
+
+_pool = _Pool()
+
+
+def _load() -> pocketsphinx.Decoder:
+    return pocketsphinx.Decoder(pocketsphinx.Config.parse_json(_config_json()))
+
+
+def _acquire(cmn: str) -> pocketsphinx.Decoder:
+    """A decoder from the pool (or a new one) with its cepstral mean set to `cmn`."""
     with _pool_lock:
-        decoder = _pool.pop() if _pool else None
+        decoder = _pool.idle.pop() if _pool.idle else None
+        _pool.lent += 1
+        if decoder is None:
+            _pool.made += 1
     if decoder is None:
-        decoder = pocketsphinx.Decoder(pocketsphinx.Config.parse_json(_config_json()))
-    # live CMN adapts to the audio it hears; a new stream must not inherit the last one's
-    decoder.set_cmn(CMN_INIT)
+        decoder = _load()
+    # live CMN adapts to the audio it hears; a stream must not inherit another one's
+    decoder.set_cmn(cmn)
     return decoder
+
+
+def _spare() -> int:
+    """Idle decoders worth keeping (lock held): one per open Recognizer not decoding now, at
+    least one (the next session's), at most :data:`_POOL_MAX` in all."""
+    return max(1, min(_pool.recognizers, _POOL_MAX)) - _pool.lent
 
 
 def _release(decoder: pocketsphinx.Decoder) -> None:
     with _pool_lock:
-        if len(_pool) < _POOL_MAX:
-            _pool.append(decoder)
+        _pool.lent -= 1
+        kept = len(_pool.idle) < _spare()
+        if kept:
+            _pool.idle.append(decoder)
+        else:
+            _pool.made -= 1
+    if not kept:
+        del decoder
+        release_free_memory()
+
+
+def _opened() -> None:
+    """One more open Recognizer: load a decoder ahead for it, while the pool is short."""
+    with _pool_lock:
+        _pool.recognizers += 1
+        short = _pool.made < min(_pool.recognizers, _POOL_MAX)
+        if short:
+            _pool.made += 1
+    if short:
+        decoder = _load()
+        with _pool_lock:
+            _pool.idle.append(decoder)
+
+
+def _closed() -> None:
+    """One Recognizer fewer: free the decoders nobody needs now (after a burst of sessions the
+    process goes back to one idle decoder, and its memory to the OS)."""
+    with _pool_lock:
+        _pool.recognizers -= 1
+        extra = [_pool.idle.pop() for _ in range(len(_pool.idle) - max(0, _spare()))]
+        _pool.made -= len(extra)
+    if extra:
+        del extra
+        release_free_memory()
+
+
+def pool_counts() -> dict[str, int]:
+    """Decoders of this process: idle, lent (decoding an utterance), and open Recognizers."""
+    with _pool_lock:
+        return {"idle": len(_pool.idle), "lent": _pool.lent, "recognizers": _pool.recognizers}
 
 
 class Recognizer:
@@ -72,9 +140,12 @@ class Recognizer:
                 f"offline speech recognition only supports English, not {language!r}"
             )
         self.language = language or "en-US"
-        self._decoder: pocketsphinx.Decoder | None = _acquire()
+        self._decoder: pocketsphinx.Decoder | None = None  # borrowed for one utterance
+        self._cmn = CMN_INIT  # this speaker's adaptation, kept between utterances
+        self._closed = False
         self._in_utt = False
         self._carry = b""
+        _opened()
 
     def start(self) -> None:
         """Begin a new utterance (ends any open one, discarding its result)."""
@@ -103,7 +174,9 @@ class Recognizer:
         dec = self._dec()
         dec.end_utt()
         self._in_utt = False
-        return _text(dec.hyp())
+        text = _text(dec.hyp())
+        self._give_back()
+        return text
 
     def transcribe(self, pcm16_16k: bytes) -> str:
         """Recognise one complete utterance."""
@@ -112,13 +185,15 @@ class Recognizer:
         return self.finish()
 
     def close(self) -> None:
-        """Return the decoder to the process pool (idempotent)."""
-        if self._decoder is not None:
-            decoder, self._decoder = self._decoder, None
-            if self._in_utt:
-                decoder.end_utt()
-                self._in_utt = False
-            _release(decoder)
+        """Give back any borrowed decoder (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._decoder is not None and self._in_utt:
+            self._decoder.end_utt()
+        self._in_utt = False
+        self._give_back()
+        _closed()
 
     def __enter__(self) -> Recognizer:
         return self
@@ -127,9 +202,17 @@ class Recognizer:
         self.close()
 
     def _dec(self) -> pocketsphinx.Decoder:
-        if self._decoder is None:
+        if self._closed:
             raise ValueError("Recognizer is closed")
+        if self._decoder is None:
+            self._decoder = _acquire(self._cmn)
         return self._decoder
+
+    def _give_back(self) -> None:
+        if self._decoder is not None:
+            decoder, self._decoder = self._decoder, None
+            self._cmn = decoder.get_cmn()
+            _release(decoder)
 
 
 def _text(hyp: pocketsphinx.Hypothesis | None) -> str:

@@ -53,11 +53,25 @@ def _serve(conn: Connection) -> None:
             elif op == "close":
                 if (rec := recognizers.pop(rid, None)) is not None:
                     rec.close()
+            elif op == "counts":
+                result = {**_decoder_counts(), "open": len(recognizers)}
             else:
                 result = getattr(recognizers[rid], op)(*args)
             conn.send((True, result))
         except Exception as exc:  # noqa: BLE001 - handed to the parent
             conn.send((False, (type(exc).__name__, str(exc))))
+
+
+def _decoder_counts() -> dict[str, int]:
+    from voicecli.speech import asr
+
+    return asr.pool_counts()
+
+
+def counts() -> list[dict[str, int]]:
+    """Per started process: its open recognizers and pocketsphinx decoders (idle, lent)."""
+    return [worker.call("counts", 0) for worker in _workers
+            if worker is not None and not worker.dead]
 
 
 def open_recognizer(language: str | None, engine: str = "pocketsphinx",

