@@ -30,8 +30,12 @@ def is_interactive(stream: TextIO) -> bool:
 class JsonLines:
     """NDJSON writer: one object per line, flushed at once so pipes see events as they happen."""
 
-    def __init__(self, stream: TextIO = sys.stdout) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream or sys.stdout  # the stdout of when it writes (tests replace it)
 
     def __call__(self, obj: dict[str, Any]) -> None:
         self.stream.write(dumps(obj) + "\n")
