@@ -311,6 +311,9 @@ class ReplyFile:
             raise UsageError(f"cannot write {self.path}: {exc.strerror or exc}") from None
         return self.writer
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
         self.writer.close()
+        if exc_type is not None and self.writer.frames_written == 0:
+            self.part.unlink(missing_ok=True)  # nothing came: an earlier reply stays as it was
+            return
         os.replace(self.part, self.path)

@@ -8,6 +8,7 @@ equivalent on macOS and Windows; ``--config`` / ``VOICECLI_CONFIG`` choose anoth
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import stat
 import sys
@@ -234,13 +235,35 @@ def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
     return Path(base) / "voicecli" / "config.toml"
 
 
+def _config_exists(path: Path) -> bool:
+    """Whether the default config file is there; a folder on its way that cannot be searched,
+    or something other than a file in its place, is a ConfigError (never silently ignored)."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config directory {path.parent}: "
+                          f"{exc.strerror or exc}; fix its permissions or use --config FILE"
+                          ) from None
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"config file {path} is not a file; remove it or use --config FILE")
+    return True
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """Read a TOML config file into a flat dict of known keys; unknown keys are an error."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory, not a TOML file") from None
+    except PermissionError:
+        raise ConfigError(f"cannot read config file {path}: permission denied") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+    except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.__class__.__name__}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
@@ -321,7 +344,7 @@ def load_settings(
     settings = Settings()
     explicit = config_path or (Path(env["VOICECLI_CONFIG"]) if env.get("VOICECLI_CONFIG") else None)
     path = explicit or default_config_path(env)
-    if explicit is not None or path.is_file():
+    if explicit is not None or _config_exists(path):
         values = read_config_file(path)
         _apply(settings, values, f"config file {path}")
         settings.config_path = path
@@ -365,8 +388,12 @@ def validate(settings: Settings) -> None:
                           "llama3.2)")
     if settings.echo not in ECHO_MODES:
         raise ConfigError(f"echo must be one of {', '.join(ECHO_MODES)}, not {settings.echo!r}")
-    if settings.reply_timeout_s <= 0 or settings.setup_timeout_s <= 0:
-        raise ConfigError("timeouts must be positive numbers of seconds")
+    for name in ("reply_timeout_s", "setup_timeout_s", "connect_timeout_s", "ping_interval_s",
+                 "ping_timeout_s"):
+        seconds = getattr(settings, name)
+        if not 0 < seconds < math.inf:  # also refuses NaN (--timeout nan)
+            flag = "--timeout" if name == "reply_timeout_s" else name
+            raise ConfigError(f"{flag} must be a positive number of seconds, not {seconds}")
     if not 0 <= settings.local_idle_timeout_s < float("inf"):  # NaN fails this too
         raise ConfigError("local_idle_timeout_s must be a number of seconds >= 0 (0 = never)")
     validate_model_options(settings)

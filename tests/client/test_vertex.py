@@ -29,12 +29,15 @@ from voicecli.settings import Secret, Settings
 
 FAST = ConnectOptions(setup_timeout_s=5, backoff_base_s=0.05, backoff_cap_s=0.2)
 FAKE_GCLOUD = """#!/bin/sh
-# stands in for Google's gcloud CLI: counts its runs, prints the token in $FAKE_TOKEN_FILE
-n=$(cat "$FAKE_COUNT" 2>/dev/null || echo 0); echo $((n + 1)) > "$FAKE_COUNT"
+# stands in for Google's gcloud CLI: counts its runs, prints the token in ../token; its knobs are
+# files beside it (voicecli gives gcloud an allow-listed environment, so no FAKE_* variables)
+d=$(dirname "$0")/..
+env > "$d/environment"
+n=$(cat "$d/count" 2>/dev/null || echo 0); echo $((n + 1)) > "$d/count"
 [ "$1 $2" = "auth print-access-token" ] || { echo "unexpected: $*" >&2; exit 9; }
-[ -n "$FAKE_SLEEP" ] && sleep "$FAKE_SLEEP"
-[ -n "$FAKE_FAIL" ] && { echo "$FAKE_FAIL" >&2; exit 1; }
-cat "$FAKE_TOKEN_FILE"
+[ -f "$d/sleep" ] && sleep "$(cat "$d/sleep")"
+[ -f "$d/fail" ] && { cat "$d/fail" >&2; exit 1; }
+cat "$d/token"
 """
 
 
@@ -47,6 +50,7 @@ class Gcloud:
         script = self.bin / "gcloud"
         script.write_text(FAKE_GCLOUD)
         script.chmod(script.stat().st_mode | stat.S_IXUSR)
+        self.root = root
         self.token_file = root / "token"
         self.count_file = root / "count"
         self.token = "ya29.first-token"
@@ -64,8 +68,12 @@ class Gcloud:
         return int(self.count_file.read_text()) if self.count_file.exists() else 0
 
     def env(self) -> dict[str, str]:
-        return {"PATH": f"{self.bin}:/bin", "FAKE_TOKEN_FILE": str(self.token_file),
-                "FAKE_COUNT": str(self.count_file)}
+        return {"PATH": f"{self.bin}:/bin"}
+
+    def environment(self) -> dict[str, str]:
+        """The environment of gcloud's last run."""
+        lines = (self.root / "environment").read_text().splitlines()
+        return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
 @pytest.fixture
@@ -98,8 +106,8 @@ def test_gcloud_token_is_reused_inside_its_window_then_fetched_again(gcloud: Gcl
 
 
 def test_a_failing_gcloud_is_one_clear_line(gcloud: Gcloud, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("FAKE_FAIL", "ERROR: (gcloud.auth.print-access-token) You do not "
-                       "currently have an active account selected.")
+    (gcloud.root / "fail").write_text("ERROR: (gcloud.auth.print-access-token) You do not "
+                                      "currently have an active account selected.\n")
     with pytest.raises(AuthenticationError) as info:
         VertexCredentials().bearer()
     message = str(info.value)
@@ -109,9 +117,23 @@ def test_a_failing_gcloud_is_one_clear_line(gcloud: Gcloud, monkeypatch: pytest.
 
 
 def test_a_hanging_gcloud_times_out(gcloud: Gcloud, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FAKE_SLEEP", "5")
+    (gcloud.root / "sleep").write_text("5")
     with pytest.raises(AuthenticationError, match="did not answer within 0.3 s"):
         VertexCredentials(gcloud_timeout_s=0.3).bearer()
+
+
+def test_gcloud_gets_its_own_settings_and_no_key_of_voicecli(
+    gcloud: Gcloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("GEMINI_API_KEY", "VOICECLI_BRAIN_KEY", "GITHUB_TOKEN", "VOICECLI_TOKEN"):
+        monkeypatch.setenv(name, f"secret-{name}")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert VertexCredentials().bearer() == "ya29.first-token"
+    seen = gcloud.environment()
+    assert seen["CLOUDSDK_CONFIG"] == str(tmp_path / "gcloud-config")
+    assert seen["HTTPS_PROXY"] == "http://proxy.example:3128"
+    assert not [value for value in seen.values() if value.startswith("secret-")], seen
 
 
 def test_neither_adc_nor_gcloud(no_adc: None) -> None:

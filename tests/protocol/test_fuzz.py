@@ -6,13 +6,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.hostile_peer import HOSTILE_VALUES, SERVER_FRAME_SAMPLES
 from tests.protocol.recordings import load_recordings
+from voicecli.client.ndjson import dumps, event_json, grounding_json
 from voicecli.errors import RemoteProtocolError
 from voicecli.protocol import events as ev
 from voicecli.protocol.codec import decode_client, decode_server, encode, encode_pretty
+from voicecli.protocol.grounding import TurnSources
 from voicecli.protocol.messages import ServerMessage
 from voicecli.protocol.session import ClientSession, ServerSession
 
@@ -157,3 +161,78 @@ def test_lone_surrogates_still_encode_pretty() -> None:
     pretty = encode_pretty(msg)
     assert decode_server(pretty) == msg
     assert isinstance(msg, ServerMessage)
+
+
+# ---- every documented server frame type with hostile values, down to the NDJSON line --------
+
+DOCUMENTED_SERVER_FRAMES = list(SERVER_FRAME_SAMPLES.values())
+hostile_json = st.sampled_from(HOSTILE_VALUES) | json_values
+
+
+@st.composite
+def hostile_mutated(draw: st.DrawFn) -> Any:
+    """A §4 frame with a value anywhere (any depth) replaced by a hostile one."""
+    frame = json.loads(json.dumps(draw(st.sampled_from(DOCUMENTED_SERVER_FRAMES))))
+    node: Any = frame
+    while True:
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        key = draw(st.sampled_from(keys)) if keys else None
+        if key is None:
+            return frame
+        if isinstance(node[key], dict | list) and node[key] and draw(st.booleans()):
+            node = node[key]
+            continue
+        node[key] = draw(hostile_json)
+        return frame
+
+
+@FUZZ
+@given(hostile_mutated())
+def test_hostile_frames_decode_or_raise_typed_and_print_as_utf8(frame: Any) -> None:
+    try:
+        msg = decode_server(json.dumps(frame))  # ASCII JSON: lone surrogates travel escaped
+    except RemoteProtocolError:
+        return
+    for event in ev.events_from(msg):
+        line = event_json(event)
+        if line is not None:
+            dumps(line).encode("utf-8")  # what `--json` writes: valid UTF-8, always
+        if isinstance(event, ev.Grounding):
+            TurnSources().add(event.metadata)
+        if isinstance(event, ev.ModelAudio):
+            assert 4000 <= event.rate <= 192_000
+    encode(msg).encode("utf-8")  # re-encoded (the server echoes, the client logs): UTF-8 too
+
+
+def test_a_lone_surrogate_becomes_a_replacement_character() -> None:
+    msg = decode_server('{"serverContent": {"modelTurn": {"parts": [{"text": "a\\ud800b"}]}},'
+                        ' "toolCall": {"functionCalls": [{"id": "\\udc00", "name": "n\\ud9ff",'
+                        ' "args": {"\\ud800": ["\\udfff"]}}]}}')
+    assert isinstance(msg, ServerMessage)
+    assert msg.server_content and msg.server_content.model_turn
+    assert msg.server_content.model_turn.parts[0].text == "a\ufffdb"
+    assert msg.tool_call and msg.tool_call.function_calls
+    call = msg.tool_call.function_calls[0]
+    assert (call.id, call.name, call.args) == ("\ufffd", "n\ufffd", {"\ufffd": ["\ufffd"]})
+    paired = decode_server('{"serverContent": {"outputTranscription": {"text": "\\ud83d\\ude00"}}}')
+    assert paired.server_content and paired.server_content.output_transcription
+    assert paired.server_content.output_transcription.text == "😀"  # a valid pair is kept
+
+
+def test_rates_int_refuses_or_out_of_range_are_the_default() -> None:
+    for mime in ("audio/pcm;rate=²", "audio/pcm;rate=١٦٠٠٠", "audio/pcm;rate=1",
+                 "audio/pcm;rate=99999999", "audio/pcm;rate=", "audio/pcm;rate=-5"):
+        assert ev.audio_rate(mime) == ev.DEFAULT_OUTPUT_RATE, mime
+    assert ev.audio_rate("audio/pcm;rate=16000") == 16000
+    with pytest.raises(RemoteProtocolError):  # protobuf int64 text: ASCII digits only
+        decode_server('{"usageMetadata": {"totalTokenCount": "١٢"}}')
+
+
+def test_grounding_of_the_wrong_json_types_is_skipped() -> None:
+    for metadata in ({"groundingChunks": 5}, {"groundingChunks": {"web": {"uri": "u"}}},
+                     {"groundingChunks": [5, None, {"web": 3}, {"web": {"uri": 7}}]},
+                     {"webSearchQueries": 3}, {"webSearchQueries": [1, {"a": 1}]}):
+        sources = TurnSources()
+        sources.add(metadata)
+        assert not sources
+        assert grounding_json(metadata)["sources"] == []

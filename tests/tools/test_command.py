@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from voicecli.errors import ConfigError
 from voicecli.tools import ArgumentError, ToolDef, validate_args
 
 from .helpers import (
@@ -241,17 +243,54 @@ async def test_cancelling_the_call_kills_the_process_group(tmp_path: Path) -> No
     assert await wait_gone(parent) and await wait_gone(child)
 
 
-async def test_voicecli_credentials_are_not_in_the_environment_of_commands(
+async def test_commands_start_from_an_allow_listed_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GEMINI_API_KEY", "AIza-secret")
-    monkeypatch.setenv("VOICECLI_TOKEN", "auth_tokens/secret")
-    monkeypatch.setenv("VOICECLI_TEST_KEPT", "kept")
+    secrets = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "VOICECLI_API_KEY", "VOICECLI_TOKEN",
+               "VOICECLI_ACCESS_TOKEN", "VOICECLI_BRAIN_KEY", "VOICECLI_SERVE_KEY",
+               "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY")
+    for name in secrets:
+        monkeypatch.setenv(name, f"secret-{name}")
+    monkeypatch.setenv("VOICECLI_TEST_DROPPED", "dropped")
+    monkeypatch.setenv("VOICECLI_TEST_PASSED", "passed")
+    monkeypatch.setenv("LC_TIME", "C.UTF-8")
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    dump = f'[{toml_str(PYTHON)}, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]'
     tool = tool_named(f"""
         [tools.env]
         description = "x"
-        command = [{toml_str(PYTHON)}, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
+        command = {dump}
+        env = ["VOICECLI_TEST_PASSED", "GITHUB_TOKEN"]
     """, "env")
     environment = json.loads((await tool.execute({}))["output"])
-    assert environment["VOICECLI_TEST_KEPT"] == "kept"
-    assert "GEMINI_API_KEY" not in environment and "VOICECLI_TOKEN" not in environment
+    assert environment["VOICECLI_TEST_PASSED"] == "passed"  # declared: passed on
+    assert environment["GITHUB_TOKEN"] == "secret-GITHUB_TOKEN"  # declared by the user
+    assert (environment["LC_TIME"], environment["TZ"]) == ("C.UTF-8", "Europe/Paris")
+    assert environment["PATH"] == os.environ["PATH"] and environment["HOME"] == os.environ["HOME"]
+    assert "VOICECLI_TEST_DROPPED" not in environment
+    assert [n for n in secrets if n in environment] == ["GITHUB_TOKEN"]
+    set_values = tool_named(f"""
+        [tools.env]
+        description = "x"
+        command = {dump}
+        env = {{ MY_SETTING = "on" }}
+    """, "env")
+    environment = json.loads((await set_values.execute({}))["output"])
+    assert environment["MY_SETTING"] == "on" and "GITHUB_TOKEN" not in environment
+
+
+@pytest.mark.parametrize("env, problem", [
+    ('["GEMINI_API_KEY"]', "voicecli's own credential"),
+    ('{ VOICECLI_BRAIN_KEY = "x" }', "voicecli's own credential"),
+    ('["not a name"]', "not a variable name"),
+    ('"PATH"', "must be a list of names"),
+    ('{ A = 1 }', "must be a list of names"),
+])
+def test_a_tool_cannot_declare_voicecli_credentials(env: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        tool_named(f"""
+            [tools.env]
+            description = "x"
+            command = ["env"]
+            env = {env}
+        """, "env")

@@ -35,26 +35,79 @@ _CONVERT_HINT = "convert it to WAV or FLAC first, e.g. `ffmpeg -i {name} out.wav
 # decoding
 
 
-def load_audio(source: AudioSource, rate: int = IN_RATE) -> np.ndarray:
+#: Decoded in blocks of this many input frames (~4 s at 48 kHz): memory is the output plus this.
+DECODE_BLOCK_FRAMES = 1 << 18
+#: Outputs larger than this live in an unlinked temporary file, not in RAM (transcribe of hours).
+SPILL_BYTES = 64 << 20
+_HEADER_BYTES = 1 << 20  # where a WAV's data chunk header is looked for
+
+
+def load_audio(
+    source: AudioSource, rate: int = IN_RATE, *, max_seconds: float | None = None,
+    what: str = "this command",
+) -> np.ndarray:
     """Decode an audio file to int16 mono samples at ``rate``.
 
     ``source`` is a path (``"-"`` = standard input), raw file bytes, or a binary file object.
     Any PCM width, float WAV, FLAC, OGG Vorbis/Opus and MP3 are read; channels are averaged;
-    the rate is converted with soxr HQ.
+    the rate is converted with soxr HQ. A file is decoded in blocks straight from disk (a 1 GiB
+    WAV never sits in memory as bytes or floats); an output over `SPILL_BYTES` is a memory map
+    of an unlinked temporary file. With `max_seconds`, a longer file is refused from its header,
+    before any decoding (`what` names the command in the message).
 
     Raises:
         InputFileError: one line naming the file: missing, a directory, unreadable, empty,
-            truncated or corrupt, text, no audio in it, or a format soundfile cannot read.
+            truncated or corrupt, text, no audio in it, too long, or a format soundfile cannot
+            read.
     """
     if rate <= 0:
         raise UsageError(f"sample rate must be positive, got {rate}")
-    name, data = _read_source(source)
-    samples, file_rate = _decode(name, data)
-    if samples.size == 0:
-        raise InputFileError(f"{name}: contains no audio (0 samples)")
-    if file_rate != rate:
-        samples = soxr.resample(samples, file_rate, rate, quality="HQ")
-    return _float_to_int16(samples)
+    name, opened, head, size = _open_source(source)
+    _check_wav_length(name, head, size)
+    try:
+        with _sound_file(name, opened, head) as audio:
+            frames, file_rate = audio.frames, int(audio.samplerate)
+            if frames <= 0 or file_rate <= 0:
+                raise InputFileError(f"{name}: contains no audio (0 samples)")
+            _check_duration(name, frames / file_rate, max_seconds, what)
+            return _decode_blocks(name, audio, frames, file_rate, rate)
+    finally:
+        if not isinstance(opened, io.BytesIO):
+            opened.close()
+
+
+def _open_source(source: AudioSource) -> tuple[str, BinaryIO, bytes, int]:
+    """(display name, a seekable binary file, its first bytes, its size); every OS problem is
+    one InputFileError. Paths are opened, not read; stdin and file objects are read whole."""
+    if isinstance(source, str | os.PathLike) and os.fspath(source) != "-":
+        name = os.fspath(source)
+        opened = _open_path(name)
+        size = os.fstat(opened.fileno()).st_size
+        head = opened.read(_HEADER_BYTES)
+        opened.seek(0)
+    else:
+        name, data = _read_source(source)
+        opened, head, size = io.BytesIO(data), data[:_HEADER_BYTES], len(data)
+    if size == 0:
+        opened.close()
+        raise InputFileError(f"{name}: file is empty (0 bytes)")
+    return name, opened, head, size
+
+
+def _open_path(name: str) -> BinaryIO:
+    path = Path(name)
+    try:
+        if path.is_dir():
+            raise IsADirectoryError
+        return path.open("rb")
+    except FileNotFoundError:
+        raise InputFileError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{name}: is a directory, not an audio file") from None
+    except PermissionError:
+        raise InputFileError(f"{name}: permission denied (cannot read the file)") from None
+    except OSError as e:
+        raise InputFileError(f"{name}: cannot read ({e.strerror or e})") from None
 
 
 def _read_source(source: AudioSource) -> tuple[str, bytes]:
@@ -62,9 +115,7 @@ def _read_source(source: AudioSource) -> tuple[str, bytes]:
     if isinstance(source, bytes | bytearray):
         data, name = bytes(source), "<audio bytes>"
     elif isinstance(source, str | os.PathLike):
-        name = os.fspath(source)
-        data = sys.stdin.buffer.read() if name == "-" else _read_path(name)
-        name = "<stdin>" if name == "-" else name
+        data, name = sys.stdin.buffer.read(), "<stdin>"
     else:
         name = str(getattr(source, "name", "<audio stream>"))
         try:
@@ -76,47 +127,79 @@ def _read_source(source: AudioSource) -> tuple[str, bytes]:
     return name, data
 
 
-def _read_path(name: str) -> bytes:
-    path = Path(name)
+def _sound_file(name: str, opened: BinaryIO, head: bytes) -> sf.SoundFile:
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputFileError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise InputFileError(f"{name}: is a directory, not an audio file") from None
-    except PermissionError:
-        raise InputFileError(f"{name}: permission denied (cannot read the file)") from None
-    except OSError as e:
-        raise InputFileError(f"{name}: cannot read ({e.strerror or e})") from None
-
-
-def _decode(name: str, data: bytes) -> tuple[np.ndarray, int]:
-    """Decode bytes to float32 mono; every decoder failure becomes one InputFileError line."""
-    _check_wav_length(name, data)
-    try:
-        frames, file_rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        return sf.SoundFile(opened)
     except Exception as e:  # soundfile raises LibsndfileError, RuntimeError, TypeError, ...
-        raise InputFileError(_decode_failure(name, data, e)) from None
-    mono = frames.mean(axis=1, dtype=np.float32) if frames.shape[1] > 1 else frames[:, 0]
-    return np.ascontiguousarray(mono), int(file_rate)
+        raise InputFileError(_decode_failure(name, head, e)) from None
 
 
-def _check_wav_length(name: str, data: bytes) -> None:
+def _check_duration(name: str, seconds: float, max_seconds: float | None, what: str) -> None:
+    if max_seconds is not None and seconds > max_seconds:
+        raise InputFileError(f"{name}: {_clock(seconds)} of audio; {what} takes at most "
+                             f"{_clock(max_seconds)}")
+
+
+def _clock(seconds: float) -> str:
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _decode_blocks(name: str, audio: sf.SoundFile, frames: int, file_rate: int,
+                   rate: int) -> np.ndarray:
+    """Every block read, averaged to mono, resampled (one soxr stream, as one-shot HQ would)
+    and converted to int16 into a preallocated output; peak memory is the output plus a block."""
+    stream = (soxr.ResampleStream(file_rate, rate, 1, dtype="float32", quality="HQ")
+              if file_rate != rate else None)
+    out = _output_array(math.ceil(frames * rate / file_rate) + 16)
+    filled = 0
+    try:
+        while True:
+            block = audio.read(DECODE_BLOCK_FRAMES, dtype="float32", always_2d=True)
+            last = len(block) < DECODE_BLOCK_FRAMES
+            mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+            if stream is not None:
+                mono = stream.resample_chunk(np.ascontiguousarray(mono), last=last)
+            pcm = _float_to_int16(mono)
+            out[filled : filled + len(pcm)] = pcm[: len(out) - filled]
+            filled = min(len(out), filled + len(pcm))
+            if last:
+                break
+    except InputFileError:
+        raise
+    except Exception as e:  # a corrupt block in the middle of the file
+        raise InputFileError(f"{name}: truncated or corrupt audio file ({_short(e)})") from None
+    if filled == 0:
+        raise InputFileError(f"{name}: contains no audio (0 samples)")
+    return out[:filled]
+
+
+def _output_array(samples: int) -> np.ndarray:
+    if samples * 2 <= SPILL_BYTES:
+        return np.empty(samples, dtype=np.int16)
+    with tempfile.TemporaryFile(prefix="voicecli-audio-") as backing:  # unlinked already
+        backing.truncate(samples * 2)
+        return np.memmap(backing, dtype=np.int16, mode="r+", shape=(samples,))
+
+
+def _check_wav_length(name: str, data: bytes, size: int) -> None:
     """A RIFF WAV whose data chunk promises more bytes than the file holds was cut short
     (a copy interrupted, a download stopped): say so, rather than read part of it silently.
-    Sizes 0 and 0xFFFFFFFF mean "unknown" (a stream being written) and are accepted."""
+    Sizes 0 and 0xFFFFFFFF mean "unknown" (a stream being written) and are accepted.
+    `data` is the head of the file, `size` its whole length."""
     if not data.startswith(b"RIFF") or data[8:12] != b"WAVE":
         return
     pos = 12
     while pos + 8 <= len(data):
-        chunk, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        chunk, length = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         if chunk == b"data":
-            held = len(data) - pos - 8
-            if size not in (0, 0xFFFFFFFF) and size > held:
-                raise InputFileError(f"{name}: truncated WAV: its header promises {size} bytes "
-                                     f"of audio, the file holds {held}")
+            held = size - pos - 8
+            if length not in (0, 0xFFFFFFFF) and length > held:
+                raise InputFileError(f"{name}: truncated WAV: its header promises {length} "
+                                     f"bytes of audio, the file holds {held}")
             return
-        pos += 8 + size + (size & 1)
+        pos += 8 + length + (length & 1)
 
 
 def _decode_failure(name: str, data: bytes, exc: Exception) -> str:

@@ -62,7 +62,7 @@ def load_jobs(source: Path) -> JobList:
     if source.is_dir():
         return _dedupe(_directory_jobs(source))
     try:
-        text = source.read_text(encoding="utf-8")
+        text = source.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is no job
     except FileNotFoundError:
         raise InputFileError(f"{source}: no such jobs file") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -169,7 +169,9 @@ async def _question(job: Job) -> Question:
     if job.text is not None:
         return Question(text=job.text)
     assert job.audio is not None
-    samples = await asyncio.to_thread(load_audio, str(job.audio))
+    # one question: at most one audio-only session of audio (§5.7), refused from the header
+    samples = await asyncio.to_thread(load_audio, str(job.audio), max_seconds=15 * 60,
+                                      what="one question")
     return Question(audio_pcm16=samples.tobytes())
 
 

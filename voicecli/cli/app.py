@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from typing import Annotated
 
 import typer
@@ -78,6 +79,13 @@ def _debug_enabled(argv: list[str]) -> bool:
     return "--debug" in argv or os.environ.get("VOICECLI_DEBUG") == "1"
 
 
+def _traceback_if_debug(args: list[str]) -> None:
+    """--debug adds the traceback of the error being handled; the line and exit code stay."""
+    if _debug_enabled(args):
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.flush()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; every failure ends here as one stderr line and a documented exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -100,14 +108,13 @@ def main(argv: list[str] | None = None) -> None:
         error_line("interrupted")
         sys.exit(ExitCode.INTERRUPTED)
     except VoicecliError as exc:
-        if _debug_enabled(args):
-            raise
+        _traceback_if_debug(args)
         error_line(str(exc))
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the funnel: anything else is a bug, said in one line
-        if _debug_enabled(args):
-            raise
-        error_line(f"unexpected {exc.__class__.__name__}: {exc} (run with --debug for details)")
+        _traceback_if_debug(args)
+        hint = "" if _debug_enabled(args) else " (run with --debug for details)"
+        error_line(f"unexpected {exc.__class__.__name__}: {exc}{hint}")
         sys.exit(ExitCode.UNEXPECTED)
     if code == ExitCode.INTERRUPTED:
         error_line("interrupted")

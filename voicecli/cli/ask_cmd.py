@@ -37,7 +37,14 @@ from voicecli.cli.options import (
     model_flags,
     settings_from_flags,
 )
-from voicecli.cli.output import JsonLines, is_interactive, notice, print_code, print_thoughts
+from voicecli.cli.output import (
+    JsonLines,
+    check_output_file,
+    is_interactive,
+    notice,
+    print_code,
+    print_thoughts,
+)
 from voicecli.cli.session_options import (
     ContextFile,
     ImageFile,
@@ -61,6 +68,9 @@ from voicecli.errors import VoicecliError
 from voicecli.settings import Settings
 from voicecli.tools import ToolUse
 from voicecli.video.imaging import load_image
+
+#: A spoken question fits one audio-only session (live-protocol.md §5.7: 15 min).
+MAX_QUESTION_S = 15 * 60
 
 
 def ask(
@@ -126,6 +136,8 @@ def ask(
         google_search=search, code_execution=code_execution,
     )
     tools = tool_use_from_flags(settings, tools_file, allow_tools, mcp_config)
+    if audio_out is not None:
+        check_output_file(audio_out, "--audio-out")  # before anything connects
     q = _question(question, audio)
     q.image = load_image(image) if image is not None else None
     start = SessionStart(load_context_file(context), resume)
@@ -153,7 +165,8 @@ def _question(text: str | None, audio: Path | None) -> Question:
     from voicecli.audio.pcm import load_audio
 
     source: str | bytes = sys.stdin.buffer.read() if str(audio) == "-" else str(audio)
-    return Question(audio_pcm16=load_audio(source).tobytes())
+    return Question(audio_pcm16=load_audio(source, max_seconds=MAX_QUESTION_S,
+                                           what="one question").tobytes())
 
 
 async def _ask_with_status(

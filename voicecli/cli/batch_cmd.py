@@ -42,7 +42,7 @@ from voicecli.cli.options import (
     model_flags,
     settings_from_flags,
 )
-from voicecli.cli.output import is_interactive, notice, one_line
+from voicecli.cli.output import check_output_dir, is_interactive, notice, one_line
 from voicecli.cli.tool_options import (
     AllowTools,
     CodeExecution,
@@ -130,6 +130,7 @@ def batch(
         google_search=search, code_execution=code_execution,
     )
     tools = tool_use_from_flags(settings, tools_file, allow_tools, mcp_config)
+    check_output_dir(out, "--out")  # before anything connects
     summary = asyncio.run(_run(settings, source, out, jobs, max_attempts, tools))
     print_summary(summary, out)
     if summary.exit_code != ExitCode.OK:

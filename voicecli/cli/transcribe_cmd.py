@@ -26,7 +26,13 @@ from voicecli.cli.options import (
     Token,
     settings_from_flags,
 )
-from voicecli.cli.output import error_line, is_interactive, notice
+from voicecli.cli.output import (
+    check_output_dir,
+    check_output_file,
+    error_line,
+    is_interactive,
+    notice,
+)
 from voicecli.client.endpoints import Endpoint
 from voicecli.errors import ExitCode, InputFileError, UsageError
 from voicecli.settings import Settings
@@ -97,6 +103,10 @@ def _check_targets(files: list[Path], fmt: str, output: Path | None, out_dir: Pa
         raise UsageError(f"several inputs in {fmt} need --output-dir DIR")
     if sum(str(f) == "-" for f in files) > 1:
         raise UsageError("stdin (-) can be read only once")
+    if output is not None and str(output) != "-":
+        check_output_file(output, "--output")
+    if out_dir is not None:
+        check_output_dir(out_dir, "--output-dir")
 
 
 async def _run_all(
@@ -140,7 +150,7 @@ async def _transcribe_one(
 def _load(path: Path) -> bytes:
     from voicecli.audio.pcm import load_audio
 
-    return load_audio(str(path)).tobytes()
+    return load_audio(str(path)).data.cast("B")  # bytes-like; hours stay in the file map
 
 
 def _display(path: Path) -> str:

@@ -24,7 +24,7 @@ from voicecli.cli.options import (
     Token,
     settings_from_flags,
 )
-from voicecli.cli.output import JsonLines, is_interactive, notice
+from voicecli.cli.output import JsonLines, check_output_file, is_interactive, notice
 from voicecli.cli.session_options import Resume
 from voicecli.cli.tool_options import AllowTools, McpConfig
 from voicecli.client.ndjson import error_json
@@ -130,8 +130,10 @@ def _translate_file(settings: Settings, options: TranslationOptions, audio: Path
     from voicecli.audio.pcm import load_audio
     from voicecli.translate.file import translate_file
 
+    if audio_out is not None:
+        check_output_file(audio_out, "--audio-out")  # before reading or connecting
     source: str | bytes = sys.stdin.buffer.read() if str(audio) == "-" else str(audio)
-    pcm = load_audio(source).tobytes()
+    pcm = load_audio(source).data.cast("B")  # bytes-like; hours stay in load_audio's file map
     sink = JsonLines() if json_out else None
     try:
         result = asyncio.run(translate_file(settings, pcm, options, audio_out=audio_out,

@@ -10,6 +10,7 @@ settings' `api_version`: the SDKs use v1alpha, many 2026 clients v1beta (§1.3).
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import socket
@@ -22,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from voicecli import __version__
+from voicecli.client.endpoints import checked_base_url
 from voicecli.errors import (
     AuthenticationError,
     ConfigError,
@@ -91,10 +93,8 @@ def auth_tokens_url(base_url: str | None, api_version: str) -> str:
     if api_version not in TOKEN_VERSIONS:
         raise ConfigError(f"ephemeral tokens exist under v1alpha and v1beta, not {api_version} "
                           "(--api-version)")
-    parts = urlsplit(base_url or DEFAULT_REST_BASE)
-    scheme = {"http": "http", "ws": "http", "https": "https", "wss": "https"}.get(parts.scheme)
-    if scheme is None or not parts.netloc:
-        raise ConfigError("--base-url must start with http://, https://, ws:// or wss://")
+    parts = checked_base_url(base_url or DEFAULT_REST_BASE)
+    scheme = {"http": "http", "ws": "http", "https": "https", "wss": "https"}[parts.scheme]
     if parts.query:
         raise ConfigError("--base-url must not carry a query string; keys go in --api-key")
     prefix = parts.path.rstrip("/") if parts.scheme in ("http", "https") else ""
@@ -136,6 +136,10 @@ def create_token(
             raw = response.read(MAX_RESPONSE_BYTES)
     except urllib.error.HTTPError as exc:
         raise http_error(url, exc.code, exc.read(MAX_RESPONSE_BYTES)) from None
+    except http.client.HTTPException as exc:  # BadStatusLine, LineTooLong, IncompleteRead, …
+        origin = urlunsplit(urlsplit(url)[:2] + ("", "", ""))
+        raise ConfigError(f"{origin} did not answer in HTTP ({type(exc).__name__}); is "
+                          "--base-url the address of the service or of `voicecli serve`?") from None
     except (urllib.error.URLError, OSError) as exc:
         raise _network_error(url, exc) from None
     return _resource(url, raw)

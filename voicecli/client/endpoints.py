@@ -8,7 +8,7 @@ can be shown and logged. The headers are never shown.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from voicecli.client.vertex_credentials import VertexCredentials
 from voicecli.errors import ConfigError
@@ -63,18 +63,42 @@ def websocket_url(base_url: str, path: str) -> str:
     http → ws, https → wss, and the standard path appended; a ws:// or wss:// URL that already has
     a path is used as it is.
     """
-    parts = urlsplit(base_url)
-    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
-    if scheme is None or not parts.netloc:
-        raise ConfigError(
-            f"--base-url must start with http://, https://, ws:// or wss:// (got {_safe(base_url)})"
-        )
+    parts = checked_base_url(base_url)
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}[parts.scheme]
     if parts.query:
         raise ConfigError("--base-url must not carry a query string; keys go in --api-key")
     if parts.scheme in ("ws", "wss") and parts.path not in ("", "/"):
         return urlunsplit((scheme, parts.netloc, parts.path, "", ""))
     prefix = parts.path.rstrip("/")
     return urlunsplit((scheme, parts.netloc, prefix + path, "", ""))
+
+
+def checked_base_url(base_url: str) -> SplitResult:
+    """The parts of a --base-url, or a ConfigError saying what is wrong with it: the scheme,
+    no host, a port that is not a number or not in 1–65535, an unclosed IPv6 bracket."""
+    try:
+        parts = urlsplit(base_url)
+        port = parts.port  # urllib checks the port only when asked
+    except ValueError as exc:
+        problem = str(exc).replace("Port could not be cast to integer value as", "port is not a "
+                                   "number:").replace("Port out of range 0-65535", "port out of "
+                                   "range (1–65535)")
+        raise ConfigError(f"--base-url: {problem} (got {_safe_text(base_url)})") from None
+    if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
+        raise ConfigError(
+            f"--base-url must start with http://, https://, ws:// or wss:// and name a host "
+            f"(got {_safe(base_url)})"
+        )
+    if port == 0:
+        raise ConfigError(f"--base-url: port out of range (1–65535) (got {_safe(base_url)})")
+    return parts
+
+
+def _safe_text(url: str) -> str:
+    """A URL that urllib cannot parse, without anything that may be a credential."""
+    head = url.split("?", 1)[0]
+    scheme, sep, rest = head.partition("://")
+    return scheme + sep + rest.rpartition("@")[2] if sep else head[:80]
 
 
 def _safe(url: str) -> str:

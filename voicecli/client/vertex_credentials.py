@@ -123,11 +123,14 @@ class VertexCredentials:
 
 
 def _run_gcloud(gcloud: str, timeout_s: float) -> str:
+    from voicecli.tools.environment import GCLOUD_VARS, subprocess_env
+
     command = "`gcloud auth print-access-token`"
     try:
         out = subprocess.run(
             [gcloud, "auth", "print-access-token"], capture_output=True, text=True,
             timeout=timeout_s, stdin=subprocess.DEVNULL,
+            env=subprocess_env(GCLOUD_VARS),  # gcloud's own settings; no key of voicecli's
         )
     except subprocess.TimeoutExpired:
         raise AuthenticationError(f"{command} did not answer within {timeout_s:g} s") from None

@@ -43,9 +43,12 @@ CLIENT_MESSAGE_TYPES: dict[str, type[Any]] = {
     "toolResponse": ToolResponse,
 }
 _CLIENT_WIRE_NAME: dict[type[Any], str] = {cls: name for name, cls in CLIENT_MESSAGE_TYPES.items()}
-_INT_TEXT = re.compile(r"-?\d{1,20}")
+_INT_TEXT = re.compile(r"-?[0-9]{1,20}")  # ASCII digits only: int() also takes "٣" and "３"
 MAX_DURATION_S = 315_576_000_000  # protobuf Duration range: ±10,000 years
-_DURATION_TEXT = re.compile(r"(-?\d{1,12}(?:\.\d{1,9})?)s")
+_DURATION_TEXT = re.compile(r"(-?[0-9]{1,12}(?:\.[0-9]{1,9})?)s")
+#: json.loads turns an escaped surrogate pair into one character; a lone ``\ud800`` stays a
+#: surrogate code point, which no UTF-8 output (stdout, NDJSON, the next frame) can carry.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def camel_case(name: str) -> str:
@@ -60,10 +63,25 @@ def _bad(path: str, problem: str) -> RemoteProtocolError:
 # ---- scalar converters ---------------------------------------------------------------------------
 
 
+def valid_unicode(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings and keys, at any depth, as U+FFFD.
+
+    JSON may escape one (RFC 8259 §8.2 leaves it to the parser); UTF-8 cannot encode it, so
+    text, transcripts, ids, names and opaque objects (tool arguments, grounding, unknown fields)
+    are made printable here, once, instead of failing in whatever writes them out."""
+    if isinstance(value, str):
+        return value if value.isascii() else _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [valid_unicode(item) for item in value]
+    if isinstance(value, dict):
+        return {valid_unicode(k): valid_unicode(v) for k, v in value.items()}
+    return value
+
+
 def _decode_str(value: Any, path: str) -> str:
     if not isinstance(value, str):
         raise _bad(path, f"expected a string, got {type(value).__name__}")
-    return value
+    return valid_unicode(value)
 
 
 def _decode_bool(value: Any, path: str) -> bool:
@@ -90,7 +108,9 @@ def _decode_float(value: Any, path: str) -> float:
 
 
 def _decode_enum(value: Any, path: str) -> str | int:
-    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+    if isinstance(value, str):
+        return valid_unicode(value)  # type: ignore[no-any-return]
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
     raise _bad(path, f"expected an enum name, got {value!r:.40}")
 
@@ -141,11 +161,11 @@ def encode_duration(seconds: float) -> str:
 def _decode_object_json(value: Any, path: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _bad(path, f"expected an object, got {type(value).__name__}")
-    return value
+    return valid_unicode(value)  # type: ignore[no-any-return]
 
 
 def _keep(value: Any, path: str) -> Any:
-    return value
+    return valid_unicode(value)
 
 
 def _identity(value: Any) -> Any:
@@ -247,7 +267,7 @@ def from_wire(cls: type[T], value: Any, path: str = "$") -> T:
     for key, item in value.items():
         spec = schema.by_key.get(key)
         if spec is None:
-            extra[key] = item
+            extra[valid_unicode(key)] = valid_unicode(item)
         elif item is not None:  # protobuf JSON: null means "absent"
             known[spec.attr] = spec.decode(item, f"{path}.{spec.wire}")
     return cls(**known, extra=extra)

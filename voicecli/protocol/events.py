@@ -24,6 +24,9 @@ from voicecli.protocol.messages import (
 )
 
 DEFAULT_OUTPUT_RATE = 24000  # §6: output audio is always 24 kHz; Vertex omits the rate
+#: Rates a reply may declare (telephone to studio); outside it the rate is unreadable: a
+#: hostile "rate=1" would otherwise make each byte of audio 24,000 after resampling.
+OUTPUT_RATES = range(4000, 192_001)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,9 +255,10 @@ def audio_rate(mime_type: str | None, default: int = DEFAULT_OUTPUT_RATE) -> int
     """The sample rate in ``audio/pcm;rate=24000``; ``default`` when absent or unreadable."""
     for param in (mime_type or "").split(";")[1:]:
         name, _, value = param.partition("=")
-        if name.strip().lower() == "rate" and value.strip().isdigit():
-            rate = int(value.strip()[:7])
-            return rate if rate > 0 else default
+        digits = value.strip()
+        if name.strip().lower() == "rate" and digits.isascii() and digits.isdigit():
+            rate = int(digits[:7])  # isdigit() alone takes "²", which int() refuses
+            return rate if rate in OUTPUT_RATES else default
     return default
 
 

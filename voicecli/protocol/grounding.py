@@ -30,8 +30,9 @@ def _get(obj: Any, camel: str, snake: str) -> Any:
 
 def web_sources(metadata: dict[str, Any]) -> list[Source]:
     """The ``web`` grounding chunks, in order (chunks of other kinds are left out)."""
-    found = []
-    for chunk in _get(metadata, "groundingChunks", "grounding_chunks") or []:
+    found: list[Source] = []
+    chunks = _get(metadata, "groundingChunks", "grounding_chunks")
+    for chunk in chunks if isinstance(chunks, list) else []:
         web = _get(chunk, "web", "web")
         uri = _get(web, "uri", "uri")
         if isinstance(uri, str) and uri:

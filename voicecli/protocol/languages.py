@@ -89,11 +89,11 @@ def suggest_language(code: str) -> list[str]:
     return list(dict.fromkeys(found))[:MAX_SUGGESTIONS]
 
 
-def language_problem(code: str) -> str | None:
+def language_problem(code: str, flag: str = "--language") -> str | None:
     """One line saying why `code` is not a documented Live language, with what it likely meant."""
     if canonical_language(code) is not None:
         return None
     hints = suggest_language(code)
     hint = f"did you mean {' or '.join(hints)}? " if hints else ""
-    return (f"--language {code!r} is not a language the Live API documents (§7.3); {hint}"
+    return (f"{flag} {code!r} is not a language the Live API documents (§7.3); {hint}"
             "codes are BCP-47, like en, de or pt-BR")

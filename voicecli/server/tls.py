@@ -94,13 +94,16 @@ def _expiring(cert: Path) -> bool:
 
 
 def _make_with_openssl(files: TlsFiles) -> None:
+    from voicecli.tools.environment import subprocess_env
+
     command = [
         "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
         "-nodes", "-days", str(VALID_DAYS), "-subj", f"/CN={SUBJECT}",
         "-addext", "subjectAltName=" + ",".join(SAN),
         "-keyout", str(files.key), "-out", str(files.cert),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    done = subprocess.run(command, capture_output=True, text=True, check=False,  # noqa: S603
+                          env=subprocess_env(("OPENSSL_CONF",)))  # no key of the server's
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
         raise ConfigError(f"openssl could not make a certificate: {last}")

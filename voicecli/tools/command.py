@@ -23,8 +23,9 @@ and capped (the rest is drained and counted, the text marked as truncated), in a
 (its own process group, no controlling terminal). A timeout or a cancellation kills the whole
 group; so does a normal exit of the program (seen by polling its return code, as ``wait()``
 also waits for the pipes), so a background child cannot outlive the tool or hold its pipes
-open. On Windows only the program itself is killed. The environment is voicecli's, minus
-its API key and token variables (`CREDENTIAL_VARS`).
+open. On Windows only the program itself is killed. The environment is an allow list
+(environment.py: PATH, HOME, LANG, LC_*, TZ, TMPDIR, …) plus what the tool declares in ``env``:
+no key or token of voicecli's, nor anything else the user exported, reaches the program.
 """
 
 from __future__ import annotations
@@ -36,18 +37,16 @@ import os
 import re
 import signal
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from voicecli.tools.environment import subprocess_env
 from voicecli.tools.spec import ArgumentError, Param, Response
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_OUTPUT = 16_000
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|[{}]|[^{}]+")
-#: voicecli's own credentials (settings.py) are not handed to the programs the model runs
-CREDENTIAL_VARS = frozenset({"VOICECLI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY",
-                             "VOICECLI_TOKEN"})
 _CHUNK = 65_536
 _POLL_S = 0.02
 _REAP_S = 2.0
@@ -143,6 +142,8 @@ class CommandTool:
     timeout: float = DEFAULT_TIMEOUT_S
     max_output: int = DEFAULT_MAX_OUTPUT
     cwd: Path | None = None
+    env_passed: tuple[str, ...] = ()  # names passed on from voicecli's environment
+    env_values: dict[str, str] = field(default_factory=dict)  # values set for the program
 
     def argv(self, args: dict[str, Any]) -> list[str]:
         return fill_argv(self.elements, self.params, args)
@@ -150,7 +151,8 @@ class CommandTool:
     async def __call__(self, args: dict[str, Any]) -> Response:
         argv = self.argv(args)
         try:
-            process = await _spawn(argv, self.cwd)
+            process = await _spawn(argv, self.cwd, subprocess_env(self.env_passed,
+                                                                  self.env_values))
         except OSError as exc:
             return {"error": f"cannot run {argv[0]}: {exc.strerror or exc}"}
         return await self._collect(process)
@@ -200,7 +202,9 @@ class _Capture:
         return text
 
 
-async def _spawn(argv: list[str], cwd: Path | None) -> asyncio.subprocess.Process:
+async def _spawn(
+    argv: list[str], cwd: Path | None, env: dict[str, str]
+) -> asyncio.subprocess.Process:
     group: dict[str, Any] = (
         {"start_new_session": True}
         if os.name == "posix"
@@ -212,7 +216,7 @@ async def _spawn(argv: list[str], cwd: Path | None) -> asyncio.subprocess.Proces
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=cwd,
-        env={k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS},
+        env=env,
         **group,
     )
 

@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 from voicecli.errors import ConfigError
 from voicecli.tools import builtins, command, python
+from voicecli.tools.environment import check_env_name
 from voicecli.tools.spec import (
     BEHAVIORS,
     PARAM_NAME,
@@ -36,7 +37,7 @@ from voicecli.tools.spec import (
 
 OPTION_KEYS = ("builtins", "read_file_root", "read_file_max_bytes", "python_path")
 COMMON_KEYS = ("description", "parameters", "behavior", "scheduling", "confirm", "timeout")
-COMMAND_KEYS = (*COMMON_KEYS, "command", "required", "max_output", "cwd")
+COMMAND_KEYS = (*COMMON_KEYS, "command", "required", "max_output", "cwd", "env")
 PYTHON_KEYS = (*COMMON_KEYS, "target")
 PARAM_KEYS = ("type", "description", "enum", "minimum", "maximum", "items", "allow_dash")
 ITEM_KEYS = ("type", "enum", "minimum", "maximum")
@@ -103,6 +104,7 @@ def _command_tool(name: str, fields: _Fields, base: Path) -> ToolDef:
         timeout=fields.positive("timeout", command.DEFAULT_TIMEOUT_S),
         max_output=int(fields.positive("max_output", command.DEFAULT_MAX_OUTPUT, integer=True)),
         cwd=fields.directory("cwd", base),
+        **_env(fields),
     )
     description = fields.text("description") or _missing_description(fields)
     return ToolDef(name, description, params, executor, "command",
@@ -120,6 +122,26 @@ def _python_tool(name: str, fields: _Fields, base: Path) -> ToolDef:
     description = fields.text("description") or summary or _missing_description(fields)
     return ToolDef(name, description, _overridden(params, fields), executor, "python",
                    **_options(fields))
+
+
+def _env(fields: _Fields) -> dict[str, Any]:
+    """``env``: names passed on from voicecli's environment (a list) or values set (a table);
+    every other variable stays home (environment.py)."""
+    value = fields.table.get("env")
+    if value is None:
+        return {}
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        names, values = tuple(value), {}
+    elif isinstance(value, dict) and all(isinstance(item, str) for item in value.values()):
+        names, values = (), dict(value)
+    else:
+        fields.fail("env", 'must be a list of names (["GIT_DIR"]) or a table of strings '
+                           f'({{ NAME = "value" }}), not {value!r}')
+    for name in (*names, *values):
+        problem = check_env_name(name)
+        if problem:
+            fields.fail("env", problem)
+    return {"env_passed": names, "env_values": values}
 
 
 def _missing_description(fields: _Fields) -> NoReturn:

@@ -151,7 +151,7 @@ class _Run:
     def _chunks(self, span: Span) -> Iterator[bytes]:
         end = span.send_end * 2
         for start in range(span.send_start * 2, end, CHUNK_BYTES):
-            yield self.pcm[start : min(start + CHUNK_BYTES, end)]
+            yield bytes(self.pcm[start : min(start + CHUNK_BYTES, end)])  # a memoryview too
 
     def _add(self, segment: Segment, span: Span) -> None:
         if segment.text:

@@ -89,14 +89,20 @@ async def translate_file(settings: Settings, pcm16: bytes, options: TranslationO
 
 async def _stream(live: LiveSession, pcm16: bytes, pace: float) -> None:
     step = 16000 * 2 * CHUNK_MS // 1000
-    audio = pcm16 + bytes(16000 * 2 * TAIL_SILENCE_MS // 1000)
+    tail = bytes(16000 * 2 * TAIL_SILENCE_MS // 1000)
+    total = len(pcm16) + len(tail)
     started = time.monotonic()
-    for index, start in enumerate(range(0, len(audio), step)):
-        await live.send_audio(audio[start:start + step])
+    for index, start in enumerate(range(0, total, step)):  # no copy of hours of audio
+        await live.send_audio(_slice(pcm16, tail, start, start + step))
         if pace > 0:  # 1×: the model is a live interpreter (§7.1)
             due = started + (index + 1) * CHUNK_MS / 1000 / pace
             await asyncio.sleep(max(0.0, due - time.monotonic()))
     await live.send_audio_stream_end()
+
+
+def _slice(head: bytes, tail: bytes, start: int, end: int) -> bytes:
+    """Bytes [start, end) of head + tail, without joining them."""
+    return bytes(head[start:end]) + tail[max(0, start - len(head)) : max(0, end - len(head))]
 
 
 class _Collector:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from voicecli.client.setup_tools import setup_tools
 from voicecli.errors import UsageError
+from voicecli.protocol.languages import canonical_language, language_problem
 from voicecli.protocol.messages import (
     AudioTranscriptionConfig,
     GenerationConfig,
@@ -29,10 +30,15 @@ class TranslationOptions:
     echo_target: bool = False  # translationConfig.echoTargetLanguage: repeat target-language speech
 
     def __post_init__(self) -> None:
-        for flag, code in (("--to", self.to), ("--from", self.source)):
+        for flag, code in (("--from", self.source),):
             if code is not None and not _BCP47.match(code):
                 raise UsageError(f"{flag} takes a BCP-47 language code such as es, en or pt-BR, "
                                  f"not {code!r}")
+        # --to is checked like --language (§7.3, with a "did you mean"), and sent as documented
+        canonical = canonical_language(self.to)
+        if canonical is None:
+            raise UsageError(language_problem(self.to, "--to") or f"--to {self.to!r}")
+        object.__setattr__(self, "to", canonical)
 
     @property
     def labels(self) -> tuple[str, str]:
