@@ -30,11 +30,11 @@ class TranslationOptions:
     echo_target: bool = False  # translationConfig.echoTargetLanguage: repeat target-language speech
 
     def __post_init__(self) -> None:
-        for flag, code in (("--from", self.source),):
+        for flag, code in (("--from", self.source), ("--to", self.to)):
             if code is not None and not _BCP47.match(code):
                 raise UsageError(f"{flag} takes a BCP-47 language code such as es, en or pt-BR, "
                                  f"not {code!r}")
-        # --to is checked like --language (§7.3, with a "did you mean"), and sent as documented
+        # a BCP-47 shaped --to is also checked like --language (§7.3, with a "did you mean")
         canonical = canonical_language(self.to)
         if canonical is None:
             raise UsageError(language_problem(self.to, "--to") or f"--to {self.to!r}")
