@@ -15,9 +15,9 @@ from tests.tools.helpers import alive, call, runner_for, wait_for_file, wait_gon
 from tests.tools.mcp_helpers import START_S, free_port, http_notes_server, notes_spec
 from voicecli.errors import ConfigError
 from voicecli.tools import AllowPolicy, ToolDef, ToolUse, setup_tool
+from voicecli.tools.environment import BASE_VARS
 from voicecli.tools.mcp_config import McpServerSpec
 from voicecli.tools.mcp_tools import (
-    ALLOWED_ENV,
     McpTools,
     live_name,
     open_mcp_tools,
@@ -112,7 +112,7 @@ async def test_the_server_gets_only_the_allow_listed_environment(
     assert not got & set(secrets)
     assert {"LC_TIME", "TZ", "LANG", "PATH", "NOTES_FLAG", "GITHUB_TOKEN"} <= got
     sdk_default = {"LOGNAME"}  # mcp's stdio_client adds it (no secret)
-    allowed = set(ALLOWED_ENV) | sdk_default | {"NOTES_FLAG", "GITHUB_TOKEN"}
+    allowed = set(BASE_VARS) | sdk_default | {"NOTES_FLAG", "GITHUB_TOKEN"}
     python_own = {"LC_CTYPE"}  # Python may set it in the child for UTF-8 mode
     assert {n for n in got if not n.startswith("LC_")} <= allowed | python_own, got
     assert server_environment(spec, {"PATH": "/bin", "GEMINI_API_KEY": "x", "LC_ALL": "C"}) == {

@@ -21,7 +21,7 @@ that call (and, when it died, every later call to it) an ``{"error": ...}`` for 
 one line for the user. A server's stderr goes to a temporary file (it would garble the talk
 screen); its last line explains a failure.
 
-Environment: a stdio server gets only `ALLOWED_ENV` from voicecli's environment (and ``LC_*``),
+Environment: a stdio server gets only `environment.BASE_VARS` and ``LC_*`` of voicecli's own,
 plus the ``env`` of its configuration: no ``VOICECLI_*`` / ``GEMINI_*`` / ``GOOGLE_*`` key or
 token reaches it unless the user puts it in ``env`` on purpose. (The SDK adds ``LOGNAME``.)
 Processes: the SDK starts each server in its own session/process group and, on stop, closes its
@@ -46,14 +46,13 @@ from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from voicecli.errors import ConfigError
+from voicecli.tools.environment import subprocess_env
 from voicecli.tools.mcp_config import McpServerSpec
 from voicecli.tools.mcp_schema import UnsupportedSchema, live_parameters
 from voicecli.tools.spec import TOOL_NAME, ArgumentError, Response, ToolDef
 
 log = logging.getLogger("voicecli.tools")
 
-#: what a stdio server inherits from voicecli's environment (besides LC_*)
-ALLOWED_ENV = ("PATH", "HOME", "LANG", "TZ", "TMPDIR", "USER", "SHELL", "TERM")
 MAX_NAME = 64
 MAX_TEXT = 16_000  # characters of a result's text kept for the model
 _INVALID = re.compile(r"[^A-Za-z0-9_.:-]")
@@ -65,8 +64,9 @@ Notify = Callable[[str], None]
 def server_environment(
     spec: McpServerSpec, environ: Mapping[str, str] = os.environ
 ) -> dict[str, str]:
-    """A stdio server's environment: the allow-list of voicecli's, then its configured ``env``."""
-    env = {k: v for k, v in environ.items() if k in ALLOWED_ENV or k.startswith("LC_")}
+    """A stdio server's environment: the allow-list every child gets (tools/environment.py),
+    then its configured ``env`` as given (what the user put there is passed on purpose)."""
+    env = subprocess_env(environ=environ)
     env.update(dict(spec.env))
     return env
 
