@@ -176,7 +176,11 @@ async def collect_answer(
     transcripts: list[str] = []
     first_reply_at: float | None = None
     deadline = asked_at + settings.reply_timeout_s
-    async for event in _until(live, deadline, settings.reply_timeout_s, tracker.soft_deadline):
+    async for event in _until(live, deadline, settings.reply_timeout_s, tracker):
+        if event is CALLS_SETTLED:
+            if tracker.whole():
+                break
+            continue
         if first_reply_at is None and _is_reply_content(event):
             first_reply_at = time.monotonic()
         tracker.saw(event)
@@ -211,6 +215,9 @@ async def collect_answer(
                     parts.append("\n")
             continue
         _emit(on_json, event_json(event))
+    for parts in (texts, transcripts):  # no separator for a next turn that never came
+        if parts and parts[-1] == "\n":
+            parts.pop()
     answer.text = "".join(texts) if texts else "".join(transcripts)
     answer.reconnects = live.reconnects
     return answer
@@ -230,32 +237,61 @@ def _on_tool_event(event: object, calls: ToolCalls | None, answer: Answer) -> No
             answer.code.append(event_json(event) or {})
 
 
+class _CallsSettled:
+    """Yielded by `_until` when the last running tool call was answered between turns."""
+
+
+CALLS_SETTLED = _CallsSettled()
+
+
 async def _until(
-    live: LiveSession, deadline: float, timeout_s: float,
-    soft_deadline: Callable[[], float | None] = lambda: None,
+    live: LiveSession, deadline: float, timeout_s: float, tracker: ReplyTracker | None = None,
 ) -> AsyncIterator[object]:
     """Events until the caller stops; a NetworkError after `deadline`, and the end (no error)
-    once `soft_deadline()` (a time, when the reply may already be whole) has passed."""
+    once the tracker's soft deadline (a time, when the reply may already be whole) has passed.
+    While the model's turn has ended and only tool calls keep the reply open, their end is
+    yielded too (`CALLS_SETTLED`): nothing else may come, and the reply may be whole then."""
     events = live.events()
-    while True:
-        soft = soft_deadline()
-        remaining = min(deadline, soft if soft is not None else deadline) - time.monotonic()
-        if remaining <= 0 and soft is not None and soft < deadline:
-            return
-        if remaining <= 0:
-            raise NetworkError(f"no complete reply within {timeout_s:g} s (--timeout)")
-        try:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation (Ctrl-C)
-            # when the awaited event arrives in the same loop iteration.
-            async with asyncio.timeout(remaining):
-                event = await anext(events)
-        except StopAsyncIteration:
-            raise NetworkError("the connection ended before the reply was complete") from None
-        except TimeoutError:
-            if soft is not None and soft < deadline:
+    next_event: asyncio.Future[object] | None = None
+    try:
+        while True:
+            soft = tracker.soft_deadline() if tracker is not None else None
+            remaining = min(deadline, soft if soft is not None else deadline) - time.monotonic()
+            if remaining <= 0 and soft is not None and soft < deadline:
                 return
-            raise NetworkError(f"no complete reply within {timeout_s:g} s (--timeout)") from None
-        yield event
+            if remaining <= 0:
+                raise NetworkError(f"no complete reply within {timeout_s:g} s (--timeout)")
+            if next_event is None:
+                # one pending read across waits: a timeout never cancels a read half-done
+                next_event = asyncio.ensure_future(anext(events))
+            settled = _settled_waiter(tracker)
+            done, _ = await asyncio.wait({next_event, *settled}, timeout=remaining,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for waiter in settled:
+                waiter.cancel()
+            if next_event in done:
+                finished, next_event = next_event, None
+                try:
+                    event = finished.result()
+                except StopAsyncIteration:
+                    raise NetworkError("the connection ended before the reply was complete"
+                                       ) from None
+                yield event
+            elif done:
+                yield CALLS_SETTLED
+            elif soft is not None and soft < deadline:
+                return
+            else:
+                raise NetworkError(f"no complete reply within {timeout_s:g} s (--timeout)")
+    finally:
+        if next_event is not None:
+            next_event.cancel()
+
+
+def _settled_waiter(tracker: ReplyTracker | None) -> set[asyncio.Future[object]]:
+    if tracker is None or tracker.calls is None or not tracker.waiting_on_calls():
+        return set()
+    return {asyncio.ensure_future(tracker.calls.settled.wait())}
 
 
 def error_text(event: ev.ServerErrorPayload) -> str:
