@@ -19,7 +19,7 @@ from voicecli.ask_tools import ReplyTracker, tool_reporter
 from voicecli.audio.pcm import OUT_RATE, StreamResampler, WavWriter
 from voicecli.backends import open_endpoint
 from voicecli.client.history import SessionStart, resume_refused, send_seed
-from voicecli.client.live import ConnectOptions, LiveSession
+from voicecli.client.live import ConnectOptions, LiveSession, Reconnected
 from voicecli.client.ndjson import event_json, turn_complete_json
 from voicecli.client.setup import SetupOptions, build_setup
 from voicecli.client.tool_calls import ToolCalls
@@ -59,6 +59,7 @@ class Answer:
     interrupted: bool = False
     reconnects: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    replies_cut: int = 0  # replies a dropped connection cut off, asked again in full (§5.6)
     thoughts: str = ""  # thought summaries (--show-thoughts, §4.2), concatenated
     tools: list[dict[str, Any]] = field(default_factory=list)  # tool_result records
     sources: TurnSources = field(default_factory=TurnSources)  # Google Search grounding
@@ -181,6 +182,10 @@ async def collect_answer(
             if tracker.whole():
                 break
             continue
+        if isinstance(event, Reconnected) and event.reply_cut and event.replayed:
+            # the question went out again: its reply comes from the start (marked once: the
+            # `reconnected` event says reply_cut, and Answer.replies_cut counts it)
+            _restart_reply(answer, texts, transcripts, writer)
         if first_reply_at is None and _is_reply_content(event):
             first_reply_at = time.monotonic()
         tracker.saw(event)
@@ -221,6 +226,17 @@ async def collect_answer(
     answer.text = "".join(texts) if texts else "".join(transcripts)
     answer.reconnects = live.reconnects
     return answer
+
+
+def _restart_reply(answer: Answer, texts: list[str], transcripts: list[str],
+                   writer: WavWriter | None) -> None:
+    answer.replies_cut += 1
+    texts.clear()
+    transcripts.clear()
+    answer.audio_ms = 0.0
+    answer.thoughts = ""
+    if writer is not None:
+        writer.restart()
 
 
 def _on_tool_event(event: object, calls: ToolCalls | None, answer: Answer) -> None:
