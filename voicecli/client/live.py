@@ -38,6 +38,7 @@ from voicecli.protocol.messages import Content, SessionResumptionConfig
 log = logging.getLogger("voicecli.client")
 
 MAX_BROKEN_IN_A_ROW = 3  # broken server frames, each on a fresh connection, before giving up
+MAX_CUTS_IN_A_ROW = 4  # the same reply cut by a drop, asked again each time, before giving up
 SILENCE_KEPT_S = 1.0  # audio outside an utterance kept for replay (the server's VAD pre-roll)
 #: model output that shows a model turn has begun (for the turn-boundary rule, journal.py)
 _TURN_OUTPUT = (ev.ModelText, ev.ModelAudio, ev.OutputTranscript, ev.ToolCallRequested,
@@ -110,6 +111,7 @@ class LiveSession:
         self._answered_before = -math.inf  # the last completed model turn began then
         self._turn_ended_at = -math.inf
         self._broken_in_a_row = 0
+        self._cuts_in_a_row = 0
         self.reconnects = 0
         #: After a goAway, rotation waits for a turn boundary; this says "not now" as well
         #: (talk: the user is speaking). The goAway deadline still applies.
@@ -304,7 +306,7 @@ class LiveSession:
         elif isinstance(event, ev.TurnComplete):
             self._answered_before = self._turn_began_at if self._turn_began_at else now
             self._turn_ended_at, self._turn_began_at = now, None
-            self._broken_in_a_row = 0
+            self._broken_in_a_row = self._cuts_in_a_row = 0
         elif isinstance(event, ev.ResumptionUpdate):
             self._on_resumption(event)
         elif isinstance(event, ev.GoAway) and self._rotate_at is None:
@@ -316,7 +318,6 @@ class LiveSession:
             self._handle_fresh = False
             return
         self._handle, self._handle_fresh = event.handle, True
-        self._broken_in_a_row = 0
         if event.last_consumed_index is not None:
             self._journal.consumed_through(self._serial, event.last_consumed_index)
         else:
@@ -332,6 +333,11 @@ class LiveSession:
         self._turn_began_at = None
         if old is not None:
             await old.close(1000)  # close the old socket before resuming (peers.md issue 18)
+        if cut:
+            self._cuts_in_a_row += 1
+            if self._cuts_in_a_row >= MAX_CUTS_IN_A_ROW:  # asking again does not help
+                raise NetworkError(f"the connection failed during the same reply "
+                                   f"{self._cuts_in_a_row} times in a row ({reason})")
         if self._handle is None:  # a fresh session: answered turns are not asked again
             self._journal.handle_between_turns(self._answered_before, self._turn_ended_at,
                                                self._utterance_start())
