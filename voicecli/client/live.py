@@ -338,6 +338,8 @@ class LiveSession:
             if self._cuts_in_a_row >= MAX_CUTS_IN_A_ROW:  # asking again does not help
                 raise NetworkError(f"the connection failed during the same reply "
                                    f"{self._cuts_in_a_row} times in a row ({reason})")
+        if cut and any(e.ends_turn for e in self._journal.entries):
+            owed = frozenset()  # the question goes again: its calls come again, new ids
         if self._handle is None:  # a fresh session: answered turns are not asked again
             self._journal.handle_between_turns(self._answered_before, self._turn_ended_at,
                                                self._utterance_start())
