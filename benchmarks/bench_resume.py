@@ -100,10 +100,14 @@ async def main() -> None:
             "cpus": os.cpu_count(), "pace": args.pace, "load": os.getloadavg()[0],
             "measured": "Reconnecting event → turnComplete of the replayed turn "
                         "(baseline: question → turnComplete)"}
+    print(f"wrote {write_results(meta, rows)}")
+
+
+def write_results(meta: dict[str, object], rows: list[dict[str, object]]) -> Path:
     out = Path(__file__).resolve().parent / "results" / "resume.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    print(f"wrote {out}")
+    return out
 
 
 if __name__ == "__main__":
