@@ -20,7 +20,7 @@ from voicecli.ask_tools import ReplyTracker, tool_reporter
 from voicecli.audio.pcm import OUT_RATE, StreamResampler, WavWriter
 from voicecli.backends import open_endpoint
 from voicecli.client.history import SessionStart, resume_refused, send_seed
-from voicecli.client.live import ConnectOptions, LiveSession
+from voicecli.client.live import ConnectOptions, LiveSession, Reconnected
 from voicecli.client.ndjson import event_json, turn_complete_json
 from voicecli.client.setup import SetupOptions, build_setup
 from voicecli.client.tool_calls import ToolCalls
@@ -60,6 +60,7 @@ class Answer:
     interrupted: bool = False
     reconnects: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    replies_cut: int = 0  # replies a dropped connection cut off, asked again in full (§5.6)
     thoughts: str = ""  # thought summaries (--show-thoughts, §4.2), concatenated
     tools: list[dict[str, Any]] = field(default_factory=list)  # tool_result records
     sources: TurnSources = field(default_factory=TurnSources)  # Google Search grounding
@@ -180,7 +181,15 @@ async def collect_answer(
     transcripts: list[str] = []
     first_reply_at: float | None = None
     deadline = asked_at + settings.reply_timeout_s
-    async for event in _until(live, deadline, settings.reply_timeout_s, tracker.soft_deadline):
+    async for event in _until(live, deadline, settings.reply_timeout_s, tracker):
+        if event is CALLS_SETTLED:
+            if tracker.whole():
+                break
+            continue
+        if isinstance(event, Reconnected) and event.reply_cut and event.replayed:
+            # the question went out again: its reply comes from the start (marked once: the
+            # `reconnected` event says reply_cut, and Answer.replies_cut counts it)
+            _restart_reply(answer, texts, transcripts, writer)
         if first_reply_at is None and _is_reply_content(event):
             first_reply_at = time.monotonic()
         tracker.saw(event)
@@ -215,9 +224,23 @@ async def collect_answer(
                     parts.append("\n")
             continue
         _emit(on_json, event_json(event))
+    for parts in (texts, transcripts):  # no separator for a next turn that never came
+        if parts and parts[-1] == "\n":
+            parts.pop()
     answer.text = "".join(texts) if texts else "".join(transcripts)
     answer.reconnects = live.reconnects
     return answer
+
+
+def _restart_reply(answer: Answer, texts: list[str], transcripts: list[str],
+                   writer: WavWriter | None) -> None:
+    answer.replies_cut += 1
+    texts.clear()
+    transcripts.clear()
+    answer.audio_ms = 0.0
+    answer.thoughts = ""
+    if writer is not None:
+        writer.restart()
 
 
 def _on_tool_event(event: object, calls: ToolCalls | None, answer: Answer) -> None:
@@ -234,32 +257,61 @@ def _on_tool_event(event: object, calls: ToolCalls | None, answer: Answer) -> No
             answer.code.append(event_json(event) or {})
 
 
+class _CallsSettled:
+    """Yielded by `_until` when the last running tool call was answered between turns."""
+
+
+CALLS_SETTLED = _CallsSettled()
+
+
 async def _until(
-    live: LiveSession, deadline: float, timeout_s: float,
-    soft_deadline: Callable[[], float | None] = lambda: None,
+    live: LiveSession, deadline: float, timeout_s: float, tracker: ReplyTracker | None = None,
 ) -> AsyncIterator[object]:
     """Events until the caller stops; a NetworkError after `deadline`, and the end (no error)
-    once `soft_deadline()` (a time, when the reply may already be whole) has passed."""
+    once the tracker's soft deadline (a time, when the reply may already be whole) has passed.
+    While the model's turn has ended and only tool calls keep the reply open, their end is
+    yielded too (`CALLS_SETTLED`): nothing else may come, and the reply may be whole then."""
     events = live.events()
-    while True:
-        soft = soft_deadline()
-        remaining = min(deadline, soft if soft is not None else deadline) - time.monotonic()
-        if remaining <= 0 and soft is not None and soft < deadline:
-            return
-        if remaining <= 0:
-            raise NetworkError(f"no complete reply within {timeout_s:g} s (--timeout)")
-        try:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation (Ctrl-C)
-            # when the awaited event arrives in the same loop iteration.
-            async with asyncio.timeout(remaining):
-                event = await anext(events)
-        except StopAsyncIteration:
-            raise NetworkError("the connection ended before the reply was complete") from None
-        except TimeoutError:
-            if soft is not None and soft < deadline:
+    next_event: asyncio.Future[object] | None = None
+    try:
+        while True:
+            soft = tracker.soft_deadline() if tracker is not None else None
+            remaining = min(deadline, soft if soft is not None else deadline) - time.monotonic()
+            if remaining <= 0 and soft is not None and soft < deadline:
                 return
-            raise NetworkError(f"no complete reply within {timeout_s:g} s (--timeout)") from None
-        yield event
+            if remaining <= 0:
+                raise NetworkError(f"no complete reply within {timeout_s:g} s (--timeout)")
+            if next_event is None:
+                # one pending read across waits: a timeout never cancels a read half-done
+                next_event = asyncio.ensure_future(anext(events))
+            settled = _settled_waiter(tracker)
+            done, _ = await asyncio.wait({next_event, *settled}, timeout=remaining,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for waiter in settled:
+                waiter.cancel()
+            if next_event in done:
+                finished, next_event = next_event, None
+                try:
+                    event = finished.result()
+                except StopAsyncIteration:
+                    raise NetworkError("the connection ended before the reply was complete"
+                                       ) from None
+                yield event
+            elif done:
+                yield CALLS_SETTLED
+            elif soft is not None and soft < deadline:
+                return
+            else:
+                raise NetworkError(f"no complete reply within {timeout_s:g} s (--timeout)")
+    finally:
+        if next_event is not None:
+            next_event.cancel()
+
+
+def _settled_waiter(tracker: ReplyTracker | None) -> set[asyncio.Future[object]]:
+    if tracker is None or tracker.calls is None or not tracker.waiting_on_calls():
+        return set()
+    return {asyncio.ensure_future(tracker.calls.settled.wait())}
 
 
 def error_text(event: ev.ServerErrorPayload) -> str:

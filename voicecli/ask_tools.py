@@ -33,21 +33,34 @@ _TURN_CONTENT = (ev.ModelText, ev.ModelAudio, ev.OutputTranscript, ev.ToolCallRe
 
 
 class ReplyTracker:
-    """Decides at each turnComplete whether the reply is whole (see the module docstring)."""
+    """Decides whether the reply is whole (see the module docstring): at each turnComplete, and
+    again whenever the last running call is answered after the model's turn had ended."""
 
     def __init__(self, calls: ToolCalls | None) -> None:
         self.calls = calls
         self._turn_started: float | None = None
+        self._last_turn_started: float | None = None
+        self._between_turns = False  # a turnComplete came and no model output since
 
     def saw(self, event: object) -> None:
         if self._turn_started is None and isinstance(event, _TURN_CONTENT):
             self._turn_started = time.monotonic()
+            self._between_turns = False
 
     def turn_complete(self) -> bool:
         """True when nothing more belongs to this reply."""
         started = self._turn_started if self._turn_started is not None else time.monotonic()
         self._turn_started = None
-        return not self.calls_running() and not self._result_unanswered(started)
+        self._last_turn_started = started
+        self._between_turns = True
+        return self.whole()
+
+    def whole(self) -> bool:
+        """The model's turn has ended, no call is running, and no result awaits its turn."""
+        if not self._between_turns or self.calls_running():
+            return False
+        started = self._last_turn_started
+        return started is None or not self._result_unanswered(started)
 
     def calls_running(self) -> bool:
         return self.calls is not None and self.calls.busy
@@ -55,6 +68,10 @@ class ReplyTracker:
     def _result_unanswered(self, turn_started: float) -> bool:
         sent = self.calls.follow_up_after if self.calls is not None else None
         return sent is not None and turn_started <= sent
+
+    def waiting_on_calls(self) -> bool:
+        """Only running calls keep the reply open: their end may make it whole."""
+        return self._between_turns and self.calls_running()
 
     def soft_deadline(self) -> float | None:
         """While only a follow-up turn is awaited (no call running, no turn open): the time

@@ -216,19 +216,28 @@ async def test_push_to_talk_sends_one_manual_activity_with_preroll() -> None:
     assert "what" in turn["user"] and "london" in turn["user"]
 
 
-async def test_a_connection_lost_mid_reply_is_resumed_and_the_talk_goes_on() -> None:
-    # every connection is closed with 1011 after its 60th frame (§8 close codes): the first
-    # reply is cut by the failure, the session resumes, and a short exchange then fits
-    async with local_server(faults=FaultPlan.parse("close-after=60:1011")) as url:
+async def test_a_connection_lost_mid_reply_is_resumed_and_the_question_asked_again() -> None:
+    # the first connection is closed with 1011 after its 60th frame (§5.9 close codes): the
+    # reply is cut, the session resumes, the utterance goes out again (§5.6) and is answered
+    # in full, in the same turn, marked once; the talk then goes on
+    async with local_server(faults=FaultPlan.parse("close-after=60:1011,connections=1")) as url:
         mic = FeedMicrophone()
         async with Talk(url, TalkOptions(), mic) as talk:
             mic.say(spoken(QUESTION))
             await talk.wait_for(lambda e: e["type"] == "reconnected")
+            try:
+                first = await talk.wait_for(lambda e: e["type"] == "turn")
+            except TimeoutError:
+                print([e for e in talk.events if e["type"] not in ("audio", "status")])
+                raise
             mic.say(spoken("hello there"))
             turn = await talk.wait_for(lambda e: e["type"] == "turn" and "hello" in e["user"])
     assert turn["model"].startswith("You said:") and turn["interrupted"] is False
-    first = talk.turns()[0]
-    assert "london" in first["user"] and first.get("connection_lost") is True
+    assert "london" in first["user"] and first.get("reply_cut") is True
+    assert first["model"] == f"You said: {first['user']}.", "the reply is whole"
+    assert "connection_lost" not in first
+    users = [t["user"] for t in talk.turns()]
+    assert len(users) == 2 and "hello" not in users[0], users  # each utterance once
     assert talk.result is not None and talk.result.reconnects >= 1
 
 

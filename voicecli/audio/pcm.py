@@ -334,6 +334,16 @@ class WavWriter:
         os.pwrite(self._fd, struct.pack("<I", 36 + self._data_bytes), 4)
         os.pwrite(self._fd, struct.pack("<I", self._data_bytes), 40)
 
+    def restart(self) -> None:
+        """Empty the file again (a reply that is coming once more from its start)."""
+        if self._fd is None:
+            raise ValueError("restart of a closed WavWriter")
+        os.ftruncate(self._fd, 44)
+        os.lseek(self._fd, 44, os.SEEK_SET)
+        self._data_bytes, self._carry = 0, b""
+        os.pwrite(self._fd, struct.pack("<I", 36), 4)
+        os.pwrite(self._fd, struct.pack("<I", 0), 40)
+
     def close(self) -> None:
         """Close the file (idempotent). A dangling partial frame is dropped."""
         if self._fd is not None:

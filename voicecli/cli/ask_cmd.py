@@ -149,6 +149,8 @@ def ask(
             sink(error_json(exc))
         raise
     if not json_out:
+        if answer.replies_cut:  # the cut, said once (the answer below is whole)
+            notice("the connection dropped mid-reply; the question was asked again")
         _print_answer(answer)
         _print_usage(answer, show_usage)
 

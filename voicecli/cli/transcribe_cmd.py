@@ -36,7 +36,13 @@ from voicecli.cli.output import (
 from voicecli.client.endpoints import Endpoint
 from voicecli.errors import ExitCode, InputFileError, UsageError
 from voicecli.settings import Settings
-from voicecli.transcribe import FORMATS, TranscribeOptions, render, transcribe_at
+from voicecli.transcribe import (
+    FORMATS,
+    TranscribeOptions,
+    TranscriptionStopped,
+    render,
+    transcribe_at,
+)
 from voicecli.transcribe.engine import Progress, transcription_setup
 from voicecli.transcribe.formats import EXTENSIONS
 
@@ -133,7 +139,12 @@ async def _run_all(
             if endpoint is None:
                 endpoint = await stack.enter_async_context(open_endpoint(settings, notice, pace=0,
                                                                        transcribing=True))
-            text = await _transcribe_one(endpoint, settings, pcm, opts, fmt, path)
+            try:
+                text = await _transcribe_one(endpoint, settings, pcm, opts, fmt, path)
+            except TranscriptionStopped as stopped:  # keep what was done, then fail (exit 3)
+                partial = render(stopped.transcript, fmt, _display(path))
+                _emit(partial, path, fmt, output, out_dir, header=len(files) > 1)
+                raise
             _emit(text, path, fmt, output, out_dir, header=len(files) > 1)
     return failed
 

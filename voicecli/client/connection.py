@@ -102,10 +102,15 @@ class LiveConnection:
                 except ConnectionClosed as exc:
                     raise _closed_error(exc, self.endpoint) from None
 
-    async def send(self, action: Callable[[ClientSession], None]) -> None:
-        """Apply `action` to the session (e.g. `lambda s: s.send_text("hi")`) and flush."""
+    async def send(self, action: Callable[[ClientSession], None]) -> int | None:
+        """Apply `action` to the session (e.g. `lambda s: s.send_text("hi")`) and flush.
+        Returns the client message index of the last message it queued (setup = 0, §4.6),
+        or None when it queued nothing."""
+        before = self.session.messages_queued
         action(self.session)
+        after = self.session.messages_queued
         await self.flush()
+        return after - 1 if after > before else None
 
     async def receive(self) -> list[ev.Event]:
         """Wait for the next frame and return its events. Cancelling is safe (nothing is lost)."""

@@ -64,8 +64,19 @@ def event_json(event: object, *, audio_ms: float | None = None) -> dict[str, Any
         case Reconnecting():
             return {"type": "reconnect", "attempt": event.attempt, "reason": event.reason}
         case Reconnected():
-            return {"type": "reconnected", "attempt": event.attempt, "resumed": event.resumed}
+            return _reconnected_json(event)
     return None
+
+
+def _reconnected_json(event: Reconnected) -> dict[str, Any]:
+    """What the resumed connection got again (§5.6): the cut is said once, here."""
+    out: dict[str, Any] = {"type": "reconnected", "attempt": event.attempt,
+                           "resumed": event.resumed, "replayed": event.replayed}
+    if event.reply_cut:
+        out["reply_cut"] = True
+    if event.dropped_audio_ms:
+        out["dropped_audio_ms"] = round(event.dropped_audio_ms, 1)
+    return out
 
 
 def _tool_call_json(event: ev.ToolCallRequested) -> dict[str, Any]:

@@ -47,19 +47,36 @@ class ToolCalls:
                                  on_event=self._logged,
                                  model_supports_behavior=accepts_scheduling(self.info))
         self._tasks: set[asyncio.Task[None]] = set()
+        #: ids of calls whose answer has not gone out yet (nor been withdrawn): "busy" is
+        #: exactly this, not "a task object still exists" — a finished task stays in `_tasks`
+        #: until its done-callback runs, and a turnComplete read in between must end the
+        #: reply (issue 13 §3)
+        self._unanswered: set[str] = set()
+        self.settled = asyncio.Event()  # set whenever no call is left unanswered
+        self.settled.set()
         #: when an answer that makes the model speak again (a NON_BLOCKING result that is not
         #: SILENT, §3.4) last went out; `ask` waits for the turn that answers it
         self.follow_up_after: float | None = None
 
     @property
     def busy(self) -> bool:
-        """Are calls still running (or their answers still being sent)?"""
-        return bool(self._tasks)
+        """Are calls still running (their answers not yet handed to the session)?"""
+        return bool(self._unanswered)
 
     def start(self, calls: Iterable[FunctionCall]) -> None:
-        task = asyncio.create_task(self._answer(list(calls)))
+        batch = list(calls)
+        ids = {c.id for c in batch if c.id}
+        self._unanswered |= ids
+        if self._unanswered:
+            self.settled.clear()
+        task = asyncio.create_task(self._answer(batch, ids))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+
+    def _settle(self, ids: Iterable[str | None]) -> None:
+        self._unanswered.difference_update(ids)
+        if not self._unanswered:
+            self.settled.set()
 
     async def cancel(self, ids: Iterable[str]) -> None:
         """§4.4: stop these calls (a command's process group is killed); nothing is sent."""
@@ -68,7 +85,9 @@ class ToolCalls:
     def withdraw(self, ids: Iterable[str]) -> None:
         """`cancel` in a task of its own, so a receive loop does not wait for the kills. The
         results are already out of reach: the session stopped owing these ids on receipt."""
-        task = asyncio.create_task(self.cancel(list(ids)))
+        ids = list(ids)
+        self._settle(ids)
+        task = asyncio.create_task(self.cancel(ids))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
@@ -94,14 +113,17 @@ class ToolCalls:
         if not task.cancelled() and task.exception() is not None:
             log.error("answering tool calls failed", exc_info=task.exception())
 
-    async def _answer(self, calls: list[FunctionCall]) -> None:
+    async def _answer(self, calls: list[FunctionCall], ids: set[str]) -> None:
         background = [c for c in calls if self._in_background(c)]
         together = [c for c in calls if not self._in_background(c)]
-        async with asyncio.TaskGroup() as group:
-            if together:
-                group.create_task(self._answer_together(together))
-            if background:
-                group.create_task(self._answer_each(background))
+        try:
+            async with asyncio.TaskGroup() as group:
+                if together:
+                    group.create_task(self._answer_together(together))
+                if background:
+                    group.create_task(self._answer_each(background))
+        finally:
+            self._settle(ids)  # failed or cancelled calls are owed nothing more either
 
     def _in_background(self, call: FunctionCall) -> bool:
         return runs_in_background(self.runner.tools.get(call.name or ""), self.info)
@@ -121,5 +143,7 @@ class ToolCalls:
             log.info("toolResponse sent for %s", ", ".join(str(r.id) for r in kept))
             if background and any(r.scheduling != "SILENT" for r in kept):
                 self.follow_up_after = time.monotonic()
+            self._settle(r.id for r in kept)  # before the frame goes out: see `_unanswered`
 
         await self.live.send_tool_answers(responses, on_sent=sent)
+        self._settle(r.id for r in responses)  # queued for the resumed connection, or dropped

@@ -142,6 +142,13 @@ class ClientSession(_Session):
         self._resumption_handle: str | None = None
         self._go_away_time_left: float | None = None
         self._audio_mime: str | None = None
+        self._queued = 0
+
+    @property
+    def messages_queued(self) -> int:
+        """Client messages queued so far, setup included: the next one's index is this (§4.6
+        `lastConsumedClientMessageIndex` counts them from setup = 0)."""
+        return self._queued
 
     @property
     def resumption_handle(self) -> str | None:
@@ -164,6 +171,7 @@ class ClientSession(_Session):
         self._connection.commit(target)
         self._track_client_message(msg)
         self._outgoing.append(encode(msg))
+        self._queued += 1
 
     def send_setup(self, setup: Setup) -> None:
         self.send(setup)
@@ -391,8 +399,11 @@ class ServerSession(_Session):
     def send_go_away(self, time_left_s: float) -> None:
         self.send(ServerMessage(go_away=GoAway(time_left=float(time_left_s))))
 
-    def send_resumption_update(self, handle: str | None, resumable: bool) -> None:
-        update = SessionResumptionUpdate(new_handle=handle, resumable=resumable)
+    def send_resumption_update(self, handle: str | None, resumable: bool,
+                               last_consumed_index: int | None = None) -> None:
+        """§4.6; `last_consumed_index` only when the setup asked for transparent resumption."""
+        update = SessionResumptionUpdate(new_handle=handle, resumable=resumable,
+                                         last_consumed_client_message_index=last_consumed_index)
         self.send(ServerMessage(session_resumption_update=update))
 
     def send_voice_activity(self, kind: str, offset_s: float | None = None) -> None:

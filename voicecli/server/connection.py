@@ -89,7 +89,8 @@ class Connection:
         self.shared = shared
         self.config = shared.config
         self.proto = ServerSession()
-        self.outbox = Outbox(ws, self.proto.data_to_send, FrameFaults(self.config.faults))
+        self.faults = FrameFaults(self.config.faults)
+        self.outbox = Outbox(ws, self.proto.data_to_send, self.faults)
         self.path = safe_path(ws.request.path if ws.request else "")
         self._tasks: list[asyncio.Task[None]] = []
         self.grant = Grant()
@@ -102,6 +103,7 @@ class Connection:
         self.shared.pending += 1
         self.shared.accepted += 1
         self.shared.connections.add(self)
+        self.faults.plan = self.config.faults.for_connection(self.shared.accepted)
         writer = asyncio.create_task(self.outbox.run())
         try:
             await self._serve(self.shared.accepted)
@@ -237,7 +239,7 @@ class Connection:
 
     def _lifetime(self) -> tuple[float, float] | None:
         """(seconds until goAway, timeLeft) from the config and the goaway-after fault."""
-        plan = self.config.faults
+        plan = self.faults.plan
         options = []
         if self.config.connection_lifetime_s is not None:
             options.append((self.config.connection_lifetime_s, self.config.go_away_grace_s))

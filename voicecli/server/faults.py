@@ -11,6 +11,9 @@ Spec grammar (comma-separated, any order, each at most once)::
     malformed-every=N         before every Nth real server frame, send a non-JSON binary frame
     fail-first=N[:CODE]       the first N connections of the server answer `setup` with a
                               close CODE (default 1011) instead of setupComplete (§5.1)
+    connections=K             the frame faults above (close-after, drop-after, goaway-after,
+                              delay-ms, malformed-every) hit only the first K connections of
+                              the server (default: every one), so a resumed one can finish
 
 Close reasons are the service's own wording for the code (§5.9), so clients classify them as
 they would classify the real thing.
@@ -33,7 +36,8 @@ CLOSE_REASONS: dict[int, str] = {
     1013: "The service is currently unavailable.",
 }
 
-_KEYS = ("close-after", "drop-after", "goaway-after", "delay-ms", "malformed-every", "fail-first")
+_KEYS = ("close-after", "drop-after", "goaway-after", "delay-ms", "malformed-every", "fail-first",
+         "connections")
 _UNSENDABLE = {1004, 1005, 1006, 1015}  # reserved: never sent in a close frame (RFC 6455 §7.4.1)
 
 
@@ -53,6 +57,13 @@ class FaultPlan:
     delay_ms: float = 0.0
     malformed_every: int | None = None
     fail_first: tuple[int, int] | None = None  # (connections, code)
+    connections: int | None = None  # frame faults only on the first K connections
+
+    def for_connection(self, index: int) -> FaultPlan:
+        """The frame faults connection `index` (1-based) gets."""
+        if self.connections is None or index <= self.connections:
+            return self
+        return FaultPlan()
 
     @classmethod
     def parse(cls, spec: str) -> FaultPlan:
@@ -87,6 +98,7 @@ class FaultPlan:
                 _count(v["malformed-every"], "malformed-every") if "malformed-every" in v else None
             ),
             fail_first=_count_code(v["fail-first"], "fail-first") if "fail-first" in v else None,
+            connections=_count(v["connections"], "connections") if "connections" in v else None,
         )
 
     def __bool__(self) -> bool:
@@ -108,6 +120,8 @@ class FaultPlan:
             items.append(f"malformed-every={self.malformed_every}")
         if self.fail_first:
             items.append(f"fail-first={self.fail_first[0]}:{self.fail_first[1]}")
+        if self.connections is not None:
+            items.append(f"connections={self.connections}")
         return ",".join(items)
 
 

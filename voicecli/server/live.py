@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from dataclasses import dataclass
 
 from voicecli.protocol.messages import (
+    Blob,
     ClientContent,
     ClientMessage,
     Content,
@@ -21,7 +23,15 @@ from voicecli.protocol.messages import (
 )
 from voicecli.protocol.session import ServerSession
 from voicecli.server.admission import SessionPlan
-from voicecli.server.audio_in import Began, InputAudio, InvalidArgument, Step
+from voicecli.server.audio_in import (
+    ASR_RATE,
+    Began,
+    Ended,
+    InputAudio,
+    InvalidArgument,
+    Step,
+    input_rate,
+)
 from voicecli.server.config import ServerConfig
 from voicecli.server.engine import (
     CallTools,
@@ -50,6 +60,7 @@ class Queued:
     prompt: Prompt
     heard_s: float = 0.0
     recorded: bool = False  # already in the history (clientContent turns, §3.2)
+    first_index: int = 0  # the first client message it is made of (§4.6, transparent)
 
 
 class LiveSession:
@@ -86,6 +97,13 @@ class LiveSession:
         self.pending: dict[str, CallTools] = {}  # call id → the request it belongs to
         self._answers: dict[str, ToolResult] = {}
         self.failed: BaseException | None = None
+        # §4.6 transparent resumption: which client messages the state includes
+        self.received = 0  # client messages so far on this connection (setup = 0)
+        self._waiting: list[Queued] = []  # queued prompts not started yet
+        self._current_first = 0  # first message of the prompt being answered
+        self._speech_from: int | None = None  # first message of the utterance being heard
+        self._unheard: deque[int] = deque()  # utterances ended, not recognised yet
+        self._recent_audio: deque[tuple[int, int]] = deque(maxlen=256)  # (index, 16 kHz bytes)
 
     # ---- tasks ------------------------------------------------------------------------------
 
@@ -108,6 +126,9 @@ class LiveSession:
         try:
             while True:
                 queued = await self.prompts.get()
+                if queued in self._waiting:
+                    self._waiting.remove(queued)
+                self._current_first = queued.first_index
                 reply = self._start(queued)
                 await asyncio.wait({reply.task})  # type: ignore[arg-type]
                 self.current = None
@@ -139,6 +160,7 @@ class LiveSession:
 
     async def handle(self, msg: ClientMessage) -> None:
         """React to one client message (after setup). Raises `InvalidArgument` (close 1007)."""
+        self.received += 1
         if isinstance(msg, RealtimeInput):
             await self._realtime(msg)
         elif isinstance(msg, ClientContent):
@@ -165,14 +187,17 @@ class LiveSession:
             steps += self.input.activity_end()
         if msg.audio_stream_end:
             steps += self.input.stream_end()
+        if msg.audio is not None:
+            self._recent_audio.append((self.received, _bytes_16k(msg.audio)))
         for step in steps:
+            self._mark_speech(step)
             if isinstance(step, Began) and self.plan.interrupts:
                 self.interrupt()  # §5.3: start of user activity cuts the model off
             await self.ears.put(step)
         if msg.text is not None:
             if self.plan.interrupts:
                 self.interrupt()
-            self._queue(Queued(UserText(msg.text)))
+            self._queue(Queued(UserText(msg.text), first_index=self.received))
 
     def _client_content(self, msg: ClientContent) -> None:
         """§3.2: turns are appended in order; turnComplete generates now and interrupts.
@@ -198,7 +223,7 @@ class LiveSession:
                 last_user = next(
                     (t.text for t in reversed(self.conversation.history) if t.role == "user"), ""
                 )
-            self._queue(Queued(UserText(last_user), recorded=True))
+            self._queue(Queued(UserText(last_user), recorded=True, first_index=self.received))
 
     def _seed(self, msg: ClientContent) -> None:
         for content in msg.turns or []:
@@ -251,13 +276,46 @@ class LiveSession:
 
     async def _heard(self, text: str, seconds: float) -> None:
         """The recogniser finished an utterance."""
-        self._queue(Queued(UserText(text, spoken=True), heard_s=seconds))
+        first = self._unheard.popleft() if self._unheard else self.received
+        self._queue(Queued(UserText(text, spoken=True), heard_s=seconds, first_index=first))
 
     def _queue(self, queued: Queued) -> None:
         try:
             self.prompts.put_nowait(queued)
         except asyncio.QueueFull:
             log.debug("prompt dropped: %d prompts already waiting", self.prompts.qsize())
+            return
+        self._waiting.append(queued)
+
+    def _mark_speech(self, step: Step) -> None:
+        """Where each utterance starts in the client's messages (its pre-roll included)."""
+        if isinstance(step, Began):
+            self._speech_from = self._message_holding(len(step.preroll))
+        elif isinstance(step, Ended):
+            start = self._speech_from if self._speech_from is not None else self.received
+            self._unheard.append(start)
+            self._speech_from = None
+
+    def _message_holding(self, preroll_bytes: int) -> int:
+        """The audio message `preroll_bytes` of 16 kHz audio before the newest one began."""
+        start = self.received
+        for index, size in reversed(self._recent_audio):
+            start = index
+            preroll_bytes -= size
+            if preroll_bytes <= 0:
+                break
+        return start
+
+    def consumed_index(self) -> int:
+        """§4.6 lastConsumedClientMessageIndex: the last client message whose effect is all in
+        the state a handle made now stands for; input still being heard, queued or answered
+        is not."""
+        firsts = [q.first_index for q in self._waiting] + list(self._unheard)
+        if self._speech_from is not None:
+            firsts.append(self._speech_from)
+        if self.current is not None and not self.current.ended:
+            firsts.append(self._current_first)
+        return min([self.received, *(first - 1 for first in firsts)])
 
     def interrupt(self) -> None:
         """Barge-in: end the current model turn now (§5.3)."""
@@ -328,10 +386,16 @@ class LiveSession:
             return
         if resumable:
             snapshot = Snapshot(self.plan.model, tuple(self.conversation.history))
-            self.proto.send_resumption_update(self.store.issue(snapshot), True)
+            consumed = self.consumed_index() if self._transparent() else None
+            self.proto.send_resumption_update(self.store.issue(snapshot), True, consumed)
         else:
             self.proto.send_resumption_update(None, False)
         self.outbox.push()
+
+    def _transparent(self) -> bool:
+        """§3.1.7: the setup asked for lastConsumedClientMessageIndex (Vertex)."""
+        config = self.proto.setup.session_resumption if self.proto.setup else None
+        return bool(config and config.transparent)
 
     def _compress(self) -> None:
         """§3.1.8 sliding window, before running a turn."""
@@ -343,6 +407,11 @@ class LiveSession:
         conv.history = trim_history(conv.history, trigger, target, conv.system_instruction)
         if history_tokens(conv.history, conv.system_instruction) < before:
             log.debug("context compressed from %d tokens", before)
+
+
+def _bytes_16k(blob: Blob) -> int:
+    """How much 16 kHz PCM16 an audio message holds (§6: the rate is in the MIME type)."""
+    return len(blob.data or b"") * ASR_RATE // input_rate(blob.mime_type)
 
 
 def _text_of(content: Content) -> str:

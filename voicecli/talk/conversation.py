@@ -66,7 +66,11 @@ class Conversation:
         self._preroll: deque[bytes] = deque(maxlen=max(1, options.preroll_ms // options.chunk_ms))
         self._stream_end_due = False
         self._silent_notice = ""  # the "only digital silence" notice, while it is up
+        self._voice_began_at: float | None = None  # first loud chunk not yet answered
+        self._run_began_at = -math.inf  # first loud chunk of the current stretch of speech
+        self._reasked = False  # the in-flight question went out again after a drop
         live.defer_rotation = self._user_busy  # a goAway waits until you finish speaking
+        live.utterance_since = self._utterance_since  # its audio is kept for a replay
         self.tools = TalkTools(state, lambda obj: self._emit(obj, None))
         self._tool_use, self._screen = tools or ToolUse(), screen
 
@@ -115,6 +119,10 @@ class Conversation:
             else:
                 self.state.mic_dbfs = self.mic.level_dbfs
             if self.state.mic_dbfs > VOICE_DBFS and not self.state.muted:
+                if now - self._last_voice_at > SPEECH_HOLD_S:
+                    self._run_began_at = now
+                if self._voice_began_at is None:
+                    self._voice_began_at = now
                 self._last_voice_at = self._awaiting_since = now
             if self.recording is not None:
                 self.recording.add_mic(chunk, now)
@@ -157,6 +165,13 @@ class Conversation:
     def _user_busy(self) -> bool:
         return self.state.ptt_talking or time.monotonic() - self._last_voice_at < SPEECH_HOLD_S
 
+    def _utterance_since(self) -> float | None:
+        """When what you said and has no complete reply yet began (pre-roll included): that
+        audio must reach a resumed connection again (client/journal.py)."""
+        if self._voice_began_at is None:
+            return None
+        return self._voice_began_at - self.options.preroll_ms / 1000
+
     # ---- wire → speaker and screen ------------------------------------------------------------
 
     async def _receive(self) -> None:
@@ -177,6 +192,8 @@ class Conversation:
                 state.turn.user_interim = text
             case ev.InputTranscript(text=text):
                 self._begin_user_turn()
+                if self._reasked and not state.turn.typed:  # the same utterance, heard again
+                    state.turn.user, self._reasked = "", False
                 state.turn.user = join_fragment(state.turn.user, text)
                 state.turn.user_interim = ""
             case ev.ModelAudio(data=data, rate=rate):
@@ -197,11 +214,8 @@ class Conversation:
                 self._on_usage(usage)
             case Reconnecting(reason=reason):
                 state.status, state.notice = Status.RECONNECTING, f"reconnecting ({reason})…"
-                self._on_connection_lost()
-            case Reconnected(resumed=resumed):
-                state.counters.reconnects += 1
-                state.status = Status.LISTENING
-                state.notice = "reconnected" + ("" if resumed else " (a new session)")
+            case Reconnected():
+                self._on_reconnected(event)
             case ev.GoAway(time_left_s=left):
                 when = f" in {left:.0f} s" if left is not None else ""
                 state.notice = f"the service ends this connection{when}; resuming on a new one"
@@ -242,15 +256,41 @@ class Conversation:
 
     def _on_turn_complete(self) -> None:
         self._dropping = False
+        self._reasked = False
+        # answered: its audio is in the state; speech already going on is the next question
+        self._voice_began_at = self._run_began_at if self._user_busy() else None
         if self.speaker is not None:
             self.speaker.end_of_turn()
             self.speaker.start_turn()  # after a flush, the next turn's audio is played again
         self._finish_turn()
 
-    def _on_connection_lost(self) -> None:
-        """A reply in flight will not be finished by the new connection: close the turn, let
-        what is buffered play out."""
+    def _on_reconnected(self, event: Reconnected) -> None:
+        state = self.state
+        state.counters.reconnects += 1
+        state.status = Status.LISTENING
+        state.notice = "reconnected" + ("" if event.resumed else " (a new session)")
+        if event.dropped_audio_ms:
+            state.notice += f"; {event.dropped_audio_ms / 1000:.1f} s of audio could not be resent"
         self._dropping = False
+        if event.reply_cut and event.replayed:
+            self._restart_reply()
+        elif event.reply_cut:
+            self._on_connection_lost()
+
+    def _restart_reply(self) -> None:
+        """The question went out again (§5.6): its reply comes from the start, in this turn,
+        which says once that it was cut (`reply_cut`)."""
+        turn = self.state.turn
+        turn.reply_cut, self._reasked = True, not turn.typed
+        turn.model, turn.received_ms, turn.heard_ms, turn.cut_at = "", 0.0, 0.0, None
+        turn.interrupted = False
+        if self.speaker is not None:  # what was left of the cut reply is not played
+            self.speaker.flush()
+            self.speaker.start_turn()
+
+    def _on_connection_lost(self) -> None:
+        """A reply cut with no question to ask again: close the turn, marked, and let what is
+        buffered play out."""
         if self.speaker is not None:
             self.speaker.end_of_turn()
             self.speaker.start_turn()
@@ -402,6 +442,8 @@ def _turn_json(turn: TurnView) -> dict[str, Any]:
         out["typed"] = True
     if turn.connection_lost:
         out["connection_lost"] = True
+    if turn.reply_cut:
+        out["reply_cut"] = True
     if turn.thoughts:
         out["thoughts"] = turn.thoughts
     if turn.interrupted:

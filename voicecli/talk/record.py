@@ -65,6 +65,9 @@ def format_turn(turn: TurnView, *, partial: bool = False) -> str:
                                for n, (title, uri) in enumerate(turn.sources, start=1)))
     if turn.connection_lost:
         lines.append("*(the connection was lost before the reply was complete)*")
+    elif turn.reply_cut:
+        lines.append("*(the connection was lost mid-reply; the question was asked again and "
+                     "the reply above is the whole new one)*")
     if partial:
         lines.append("*(the conversation ended during this turn)*")
     return "\n\n".join(lines) + "\n"

@@ -7,6 +7,7 @@
 
 from voicecli.transcribe.engine import (
     TranscribeOptions,
+    TranscriptionStopped,
     transcribe,
     transcribe_at,
     transcription_setup,
@@ -22,6 +23,7 @@ __all__ = [
     "SplitConfig",
     "TranscribeOptions",
     "Transcript",
+    "TranscriptionStopped",
     "render",
     "split_utterances",
     "transcribe",

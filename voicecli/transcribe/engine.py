@@ -35,6 +35,7 @@ from voicecli.transcribe.split import RATE, Span, SplitConfig, group_sessions, s
 
 CHUNK_MS = 100
 CHUNK_BYTES = RATE * 2 * CHUNK_MS // 1000
+NO_PROGRESS_S = 15.0  # no utterance done for this long across fresh sessions: give up
 Progress = Callable[[float, float], None]  # (audio seconds done, total seconds)
 
 
@@ -91,11 +92,24 @@ async def transcribe_at(
     samples = np.frombuffer(pcm16_16k[: len(pcm16_16k) // 2 * 2], dtype=np.int16)
     transcript = Transcript(duration_s=len(samples) / RATE)
     run = _Run(endpoint, settings, opts, pcm16_16k, transcript, on_progress)
-    for group in group_sessions(split_utterances(samples, opts.split), opts.session_budget_s):
-        await run.session_group(group)
+    try:
+        for group in group_sessions(split_utterances(samples, opts.split), opts.session_budget_s):
+            await run.session_group(group)
+    except NetworkError as error:  # what is done is kept (the caller writes it) and said
+        raise TranscriptionStopped(error, transcript, run.done_s) from None
     if on_progress is not None:
         on_progress(transcript.duration_s, transcript.duration_s)
     return transcript
+
+
+class TranscriptionStopped(NetworkError):
+    """A fatal failure mid-file; `transcript` holds the segments done, up to `stopped_at_s`."""
+
+    def __init__(self, error: NetworkError, transcript: Transcript, stopped_at_s: float) -> None:
+        super().__init__(f"{error} (stopped at {stopped_at_s:.1f} s of "
+                         f"{transcript.duration_s:.1f} s; the segments before are kept)")
+        self.transcript = transcript
+        self.stopped_at_s = stopped_at_s
 
 
 class _Run:
@@ -118,27 +132,38 @@ class _Run:
         self.idle_s = opts.idle_timeout_s or settings.reply_timeout_s
         self.started = time.monotonic()
         self.sent_s = 0.0  # audio sent so far (for --realtime pacing)
+        self.done_s = 0.0  # the file is transcribed up to here
 
     async def session_group(self, spans: list[Span]) -> None:
         """All `spans` through as few sessions as possible (a new one after each failure)."""
         pending = deque(spans)
         failures = 0
+        progress_at = time.monotonic()
         while pending:
             done_before = len(pending)
             try:
-                await self._one_session(pending)
+                await self._one_session(pending, progress_at + NO_PROGRESS_S)
             except (Restart, *RESTARTABLE) as error:
-                failures = 0 if len(pending) < done_before else failures + 1
-                if failures > self.settings.max_reconnects:
+                if len(pending) < done_before:
+                    failures, progress_at = 0, time.monotonic()
+                else:
+                    failures += 1
+                stuck = time.monotonic() - progress_at >= NO_PROGRESS_S
+                if failures > self.settings.max_reconnects or stuck:
                     raise NetworkError(f"transcription stopped: {error}") from None
                 self.transcript.restarts += 1
                 await asyncio.sleep(backoff_delay(failures, 0.2, 4.0))
             else:
                 self.transcript.restarts += bool(pending)  # retired by goAway or a late turn
 
-    async def _one_session(self, pending: deque[Span]) -> None:
-        """Utterances from `pending` until it is empty or the session must be retired."""
-        session = await TranscriptionSession.open(self.endpoint, self.setup, self.settings,
+    async def _one_session(self, pending: deque[Span], give_up_at: float) -> None:
+        """Utterances from `pending` until it is empty or the session must be retired. A
+        server that never answers setup is given only until `give_up_at`."""
+        left = max(0.5, give_up_at - time.monotonic())
+        settings = replace(self.settings,
+                           setup_timeout_s=min(self.settings.setup_timeout_s, left),
+                           connect_timeout_s=min(self.settings.connect_timeout_s, left))
+        session = await TranscriptionSession.open(self.endpoint, self.setup, settings,
                                                   self.idle_s)
         async with session:
             self.transcript.sessions += 1
@@ -154,6 +179,7 @@ class _Run:
             yield bytes(self.pcm[start : min(start + CHUNK_BYTES, end)])  # a memoryview too
 
     def _add(self, segment: Segment, span: Span) -> None:
+        self.done_s = span.end_s
         if segment.text:
             self.transcript.segments.append(segment)
         if self.on_progress is not None:

@@ -79,6 +79,8 @@ def _model_line(turn: TurnView, who: str = "Gemini") -> Text:
             line.append(f" (unheard: {rest})", "dim strike")
     if turn.connection_lost:
         line.append(" ⟂ connection lost", "bold yellow")
+    elif turn.reply_cut:
+        line.append(" ⟂ connection lost mid-reply; asked again", "yellow")
     facts = []
     if turn.latency_ms is not None:
         facts.append(f"{turn.latency_ms:.0f} ms")

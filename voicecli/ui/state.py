@@ -42,6 +42,7 @@ class TurnView:
     received_ms: float = 0.0
     latency_ms: float | None = None  # end of your speech → first reply audio heard
     connection_lost: bool = False  # the connection failed before the reply was complete
+    reply_cut: bool = False  # a drop cut the reply; the question was asked again (whole now)
     sources: list[tuple[str, str]] = field(default_factory=list)  # Google Search: (title, uri)
     code: list[tuple[str, str]] = field(default_factory=list)  # ("code PYTHON", source), …
     usage: TokenTally = field(default_factory=TokenTally)  # this turn's usage reports
