@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from voicecli.client.ndjson import dumps
-
 
 def one_line(text: str) -> str:
     return " ".join(str(text).split())
@@ -31,10 +29,13 @@ class JsonLines:
     """NDJSON writer: one object per line, flushed at once so pipes see events as they happen."""
 
     def __init__(self, stream: TextIO = sys.stdout) -> None:
+        from voicecli.client.ndjson import dumps  # not at import: `voicecli --help` stays light
+
         self.stream = stream
+        self._dumps = dumps
 
     def __call__(self, obj: dict[str, Any]) -> None:
-        self.stream.write(dumps(obj) + "\n")
+        self.stream.write(self._dumps(obj) + "\n")
         self.stream.flush()
 
 
