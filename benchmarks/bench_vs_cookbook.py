@@ -11,8 +11,9 @@ Two parts:
     the setup message (process start -> setup on the wire) and every audio frame, and sends
     scripted replies: the harness plays bursts into the mic (mic -> wire), the peer streams a
     1 s tone in 40 ms chunks at 1x (wire -> audible at turn start, and dropouts: gaps >= 2 ms in
-    the tone at the speaker monitor), and streams a 3 s tone and sends `interrupted` mid-way
-    (interrupted -> silence at the speaker).
+    the tone at the speaker monitor), and streams a 4 s tone in 200 ms chunks at 2x (as the
+    service does) and sends `interrupted` 0.6-1.2 s in (interrupted -> silence at the speaker;
+    the monitor's clock is good to a few ms, so an immediate cut can come out slightly < 0).
   * CPU and memory: `voicecli serve --tls` with its local engine; each client listens to a
     silent mic for a window, then converses (spoken questions looped into the mic, the
     replies played) for a window; CPU = utime+stime / wall (100 % = one core), RSS at the end.
@@ -81,6 +82,8 @@ class Client:
         else:
             argv = [sys.executable, str(cookbook), "--mode", "none"]
             env = {**env, "GOOGLE_API_KEY": "bench-key", "GOOGLE_GEMINI_BASE_URL": url}
+            if stand_ins := unused_import_stand_ins(workdir):
+                env["PYTHONPATH"] = os.pathsep.join([str(stand_ins), env.get("PYTHONPATH", "")])
         self.started = time.monotonic()
         self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.err, cwd=workdir)
@@ -113,6 +116,20 @@ class Client:
             self.proc.kill()
             self.proc.wait()
         self.err.close()
+
+
+def unused_import_stand_ins(workdir: Path) -> Path | None:
+    """The sample imports cv2 at the top, used only by --mode camera: when OpenCV is not
+    installed, an empty module stands in for it (the sample runs with --mode none)."""
+    import importlib.util
+
+    if importlib.util.find_spec("cv2") is not None:
+        return None
+    where = workdir / "stand-ins"
+    where.mkdir(exist_ok=True)
+    (where / "cv2.py").write_text('"""Empty: the cookbook sample imports it, --mode none never'
+                                  ' uses it."""\n')
+    return where
 
 
 class UiClient(cpu_bench.TalkUi):
@@ -168,11 +185,12 @@ def measuring_server(tls: Any) -> Any:
                 pass
 
         async def _stream(self, seconds: float, interrupt_after: float | None,
-                          ) -> tuple[list[float], float | None]:
-            """A tone of ``seconds`` in 40 ms chunks at 1x; `interrupted` after
-            ``interrupt_after`` s instead of the rest. Returns (send times, interrupted at)."""
+                          chunk_s: float, speed: float) -> tuple[list[float], float | None]:
+            """A tone of ``seconds`` in ``chunk_s`` chunks at ``speed`` x real time;
+            `interrupted` after ``interrupt_after`` s instead of the rest. Returns (send times,
+            interrupted at)."""
             assert self._proto is not None and self._ws is not None
-            n = round(SPK_RATE * 0.04)
+            n = round(SPK_RATE * chunk_s)
             tone = (TONE_AMP * np.cos(2 * np.pi * 440 * np.arange(round(seconds * SPK_RATE))
                                       / SPK_RATE)).astype(np.float32)
             pcm = np.clip(np.rint(tone * 32768), -32768, 32767).astype("<i2").tobytes()
@@ -180,7 +198,7 @@ def measuring_server(tls: Any) -> Any:
             t0 = time.monotonic()
             cut_at = None
             for k in range(0, len(tone), n):
-                await asyncio.sleep(max(0.0, t0 + len(sent) * 0.04 - time.monotonic()))
+                await asyncio.sleep(max(0.0, t0 + len(sent) * chunk_s / speed - time.monotonic()))
                 if interrupt_after is not None and time.monotonic() - t0 >= interrupt_after:
                     self._proto.send_interrupted()
                     cut_at = time.monotonic()
@@ -196,9 +214,9 @@ def measuring_server(tls: Any) -> Any:
             return sent, cut_at
 
         def stream(self, seconds: float, interrupt_after: float | None = None,
-                   ) -> tuple[list[float], float | None]:
+                   chunk_s: float = 0.04, speed: float = 1.0) -> tuple[list[float], float | None]:
             future = asyncio.run_coroutine_threadsafe(
-                self._stream(seconds, interrupt_after), self.loop)
+                self._stream(seconds, interrupt_after, chunk_s, speed), self.loop)
             return future.result(seconds + 10)
 
     return TlsMeasuringServer()
@@ -213,9 +231,9 @@ def gaps(rec: Any, start: int, stop: int) -> int:
 
 
 def latency_round(kind: str, server: Any, sd: Any, env: dict[str, str], args: argparse.Namespace,
-                  workdir: Path, rng: random.Random, monitor: Any, reference: Any,
+                  workdir: Path, rng: random.Random, monitor: Any,
                   pa_offset: float) -> dict[str, Any]:
-    from bench_talk_latency import Feeder, capture_to_wire, mic_signal
+    from bench_talk_latency import Feeder, Recorder, capture_to_wire, mic_signal
 
     setups_before = len(server.setups)
     client = Client(kind, server.url, env, args.cookbook, workdir)
@@ -230,6 +248,8 @@ def latency_round(kind: str, server: Any, sd: Any, env: dict[str, str], args: ar
         out["start_to_setup_ms"].append((server.setups[-1] - client.started) * 1000)
         time.sleep(1.5)  # devices settled
         signal, starts = mic_signal(args.trials, rng)
+        reference = Recorder(sd, "pulse", MIC_RATE, 30 + len(signal) / MIC_RATE, 0.1, 160)
+        reference.stream.start()  # this round's bursts only
         feeder = Feeder(sd, signal, 0.1)
         feeder.stream.start()
         time.sleep(0.2)
@@ -239,6 +259,7 @@ def latency_round(kind: str, server: Any, sd: Any, env: dict[str, str], args: ar
         time.sleep(0.5)
         feeder.stream.close()
         c2w = capture_to_wire(server, feeder, reference, starts, pa_offset, armed_after)
+        reference.stream.close()
         out["mic_to_wire_ms"] = c2w["total"]
         for _ in range(args.trials):  # first reply audio: a fresh turn after a quiet second
             time.sleep(1.0 + rng.uniform(0, 0.3))
@@ -255,7 +276,9 @@ def latency_round(kind: str, server: Any, sd: Any, env: dict[str, str], args: ar
             out["dropouts"] += gaps(monitor, start, start + round(0.98 * SPK_RATE))
         for _ in range(args.trials):  # barge-in
             time.sleep(0.8 + rng.uniform(0, 0.3))
-            _, cut_at = server.stream(3.0, interrupt_after=rng.uniform(0.6, 1.2))
+            # like the service: 200 ms chunks at twice real time (a backlog builds up)
+            _, cut_at = server.stream(4.0, interrupt_after=rng.uniform(0.6, 1.2), chunk_s=0.2,
+                                      speed=2.0)
             time.sleep(0.6)
             assert cut_at is not None
             snap = monitor.snapshot()
@@ -281,9 +304,7 @@ def latency_part(args: argparse.Namespace, env: dict[str, str], workdir: Path,
     server.start()
     seconds = args.rounds * 2 * (30 + args.trials * 6.5) + 60
     monitor = Recorder(sd, "vspeaker_monitor", SPK_RATE, seconds, 0.1, 240)
-    reference = Recorder(sd, "pulse", MIC_RATE, seconds, 0.1, 160)
     monitor.stream.start()
-    reference.stream.start()
     time.sleep(0.3)
     pa_offset, _ = pa_clock_offset(monitor.stream)
     results: dict[str, dict[str, Any]] = {k: {} for k in ("voicecli", "cookbook")}
@@ -292,7 +313,7 @@ def latency_part(args: argparse.Namespace, env: dict[str, str], workdir: Path,
             order = ["voicecli", "cookbook"] if r % 2 == 0 else ["cookbook", "voicecli"]
             for kind in order:
                 got = latency_round(kind, server, sd, env, args, workdir, rng, monitor,
-                                    reference, pa_offset)
+                                    pa_offset)
                 for key, value in got.items():
                     merged = results[kind].setdefault(key, [] if isinstance(value, list) else 0)
                     results[kind][key] = merged + value
@@ -300,8 +321,7 @@ def latency_part(args: argparse.Namespace, env: dict[str, str], workdir: Path,
                       f" {got['start_to_setup_ms'][0]:.0f} ms, barge-in p50"
                       f" {summary(got['interrupted_to_silence_ms'])['p50']} ms", flush=True)
     finally:
-        for rec in (monitor, reference):
-            rec.stream.close()
+        monitor.stream.close()
         server.stop()
     return results
 

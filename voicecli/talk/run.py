@@ -47,10 +47,11 @@ from voicecli.video.sources import FrameSource, open_source
 
 # The speaker's latency no longer decides barge-in: Speaker.flush() aborts the stream, which drops
 # what the device holds at once (benchmarks/bench_bargein.py: silence within a few ms at any
-# latency). So the device buffer can be generous (no underflows under load, half the callbacks of
-# 10 ms blocks), and the stream stops itself between replies (Speaker idle_stop_s).
-SPEAKER_LATENCY_S = 0.05
-SPEAKER_BLOCK_MS = 20.0
+# latency), and the stream stops itself between replies (Speaker idle_stop_s). The buffer stays
+# small because a stream that starts fills it at once: what it holds beyond the first reply chunk
+# would be a gap (benchmarks/bench_vs_cookbook.py: dropouts at 50 ms, none at 20 ms).
+SPEAKER_LATENCY_S = 0.02
+SPEAKER_BLOCK_MS = 10.0
 MIC_LATENCY_S = 0.03
 
 
