@@ -92,13 +92,29 @@ def test_a_dry_ring_mid_turn_is_an_underrun_and_grows_the_prebuffer() -> None:
     assert sp.prebuffer_ms <= PREBUFFER_MAX_MS
 
 
-def test_clean_turns_shrink_the_prebuffer_back() -> None:
-    sp = speaker(24000, prebuffer_ms=100)
-    for _ in range(4):
-        sp.play(tone(440, 50, rate=24000))
-        sp.end_of_turn()
+def test_clean_turns_shrink_the_prebuffer_back_to_where_it_started() -> None:
+    sp = speaker(24000, prebuffer_ms=20)
+    for _ in range(2):  # two underruns: 20 -> 60 ms
+        sp.play(tone(440, 60, rate=24000))
         blocks(sp, 8)
-    assert sp.prebuffer_ms == 85  # shrinks 5 ms per clean turn, after the first
+        sp.play(tone(440, 1, rate=24000))
+    assert sp.prebuffer_ms == 60
+    sp.end_of_turn()
+    blocks(sp, 2)
+    for _ in range(12):
+        sp.play(tone(440, 80, rate=24000))
+        sp.end_of_turn()
+        blocks(sp, 12)
+    assert sp.stats.underruns == 2
+    assert sp.prebuffer_ms == 20  # 5 ms per clean turn, never below the start
+
+
+def test_the_first_reply_audio_plays_at_once_by_default() -> None:
+    sp = Speaker(capacity_s=5.0)
+    sp.setup(24000)
+    sp.play(tone(440, 20, rate=24000))  # one 20 ms network chunk, turn still open
+    assert block(sp).any()  # the 10 ms prebuffer is there: no head start waited for
+    assert sp.heard_at is not None
 
 
 def test_flush_fades_within_one_block_then_silence() -> None:

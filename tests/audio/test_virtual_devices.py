@@ -84,6 +84,57 @@ def test_flush_silences_the_speaker_within_tens_of_ms(va_env: dict[str, str]) ->
     assert result["stats"]["late_dropped_frames"] == 12000
 
 
+TWO_TURNS = """
+import asyncio, json, sys, time
+from tests.speechgen import tone
+from voicecli.audio.playback import Speaker
+
+async def main() -> None:
+    async with Speaker(latency=0.05, block_ms=20) as sp:  # talk's settings
+        await asyncio.sleep(0.8)  # nothing to play: the stream stops itself
+        idle_before = sp.stats.idle_stops
+        played = time.monotonic()
+        sp.play(tone(440, 1000, rate=24000, dbfs=-10))  # a reply: starts it again
+        await asyncio.sleep(0.5)
+        flushed = time.monotonic()
+        sp.flush()  # barge-in
+        sp.play(tone(440, 200, rate=24000))  # late audio of the interrupted turn
+        sp.end_of_turn()
+        await asyncio.sleep(0.8)
+        second = time.monotonic()
+        sp.play(tone(660, 300, rate=24000, dbfs=-10))
+        sp.end_of_turn()
+        await asyncio.sleep(1.2)
+        print(json.dumps({"played": played, "flushed": flushed, "second": second,
+                          "idle_before": idle_before, "stats": vars(sp.stats)}))
+
+asyncio.run(main())
+"""
+
+
+def test_the_speaker_idles_between_turns_and_a_flush_cuts_at_once(va_env: dict[str, str],
+                                                                   ) -> None:
+    recorder = MonitorRecorder(va_env)
+    try:
+        result = json.loads(run_python(TWO_TURNS, va_env))
+    finally:
+        rec = recorder.stop()
+    stats = result["stats"]
+    assert result["idle_before"] == 1  # stopped before the first reply
+    assert stats["restarts"] == 2 and stats["idle_stops"] >= 2  # and again after the second
+    first = first_loud_index(rec.samples, rec.index_at(result["played"]) - rec.rate // 10)
+    assert first is not None
+    assert rec.time_of(first) - result["played"] < 0.06  # a stopped stream starts at once
+    end = last_loud_index(rec.samples, first, rec.index_at(result["second"]))
+    assert rec.time_of(end) - result["flushed"] < 0.02  # aborted: nothing buffered plays out
+    onset = first_loud_index(rec.samples, rec.index_at(result["second"]) - rec.rate // 10)
+    assert onset is not None and rec.time_of(onset) - result["second"] < 0.06
+    tail = last_loud_index(rec.samples, onset, len(rec.samples))
+    assert (tail - onset) / rec.rate == pytest.approx(0.3, abs=0.01)  # all of it, no fade
+    assert dominant_hz(rec.samples[onset:tail], rec.rate) == pytest.approx(660, abs=3)
+    assert stats["underruns"] == 0 and stats["late_dropped_frames"] == 4800
+
+
 RECORD_MIC = """
 import asyncio, json, sys
 from voicecli.audio.capture import Microphone

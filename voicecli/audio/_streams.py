@@ -28,9 +28,12 @@ def open_stream(kind: Kind, spec: str | int | None, preferred_rate: int, *,
     name = device_name(sd, device, kind)
     cls = sd.InputStream if kind == "input" else sd.OutputStream
     size = prepare(rate)
+    # An output stream that starts fills the device buffer from the callback, not with zeros
+    # that would play before the first reply audio (the Speaker starts it once audio is there).
+    extra = {} if kind == "input" else {"prime_output_buffers_using_stream_callback": True}
     try:
         stream = cls(samplerate=rate, blocksize=size, device=device, channels=1, dtype="float32",
-                     latency=latency, callback=callback, finished_callback=finished)
+                     latency=latency, callback=callback, finished_callback=finished, **extra)
         stream.start()
     except (sd.PortAudioError, ValueError) as exc:
         raise AudioDeviceError(f"cannot open the {ROLE[kind]} ({name}): {_one_line(exc)}"

@@ -11,6 +11,7 @@ digital zeros (muted, or no permission).
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,10 @@ class CaptureStats:
 
 def to_pcm16(samples: np.ndarray) -> bytes:
     """float32 [-1, 1) → little-endian PCM16 bytes (clipped)."""
-    return np.clip(np.rint(samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
+    scaled = np.multiply(samples, np.float32(32768.0), dtype=np.float32)
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, -32768.0, 32767.0, out=scaled)
+    return scaled.astype("<i2").tobytes()
 
 
 class Microphone(DeviceStream):
@@ -62,7 +66,7 @@ class Microphone(DeviceStream):
         self.rate = 0
         self.device_name = ""
         self._pending = bytearray()
-        self.chunk_captured_at: float | None = None  # ADC time of the last chunk's first sample
+        self._chunk_index: int | None = None  # 16 kHz index of the last chunk's first sample
         self._origin: int | None = None  # ring position of the first device frame read
         self._returned = 0  # 16 kHz samples handed out by read_chunk
         self._chunk_bytes = 2 * IN_RATE * chunk_ms // 1000
@@ -81,22 +85,39 @@ class Microphone(DeviceStream):
     # ---- loop side ------------------------------------------------------------------------
 
     async def read_chunk(self) -> bytes:
-        """The next ``chunk_ms`` of 16 kHz mono PCM16. Waits for it (polling the ring every
-        quarter chunk). Cancelling is safe: nothing read is lost, it stays pending.
+        """The next ``chunk_ms`` of 16 kHz mono PCM16. Waits for it: sleeps until the missing
+        part should have been recorded (one wake-up per chunk, not a poll every few ms), then
+        takes what the callback delivered. Cancelling is safe: nothing read is lost, it stays
+        pending.
 
         Raises:
             AudioDeviceError: the stream died, or delivered nothing for ``stall_timeout_s``.
         """
-        while len(self._pending) < self._chunk_bytes:
-            if not self._pull():
-                self._check_alive()
-                await asyncio.sleep(self.chunk_ms / 4000)
+        while True:
+            while self._pull():
+                pass
+            if len(self._pending) >= self._chunk_bytes:
+                break
+            self._check_alive()
+            await asyncio.sleep(self._wait_s())
         chunk = bytes(self._pending[:self._chunk_bytes])
         del self._pending[:self._chunk_bytes]
-        self.chunk_captured_at = self._captured_at(self._returned)
+        self._chunk_index = self._returned
         self._returned += self._chunk_bytes // 2
         self._account(chunk)
         return chunk
+
+    @property
+    def chunk_captured_at(self) -> float | None:
+        """ADC time of the last chunk's first sample (worked out when asked: only echo
+        handling needs it)."""
+        return None if self._chunk_index is None else self._captured_at(self._chunk_index)
+
+    def _wait_s(self) -> float:
+        """How long until the chunk should be complete: the missing samples' duration, plus
+        a little (1 ms) so that the block carrying them has been delivered."""
+        missing = (self._chunk_bytes - len(self._pending)) / 2 / IN_RATE
+        return min(max(missing, 0.0), self.chunk_ms / 1000) + 0.001
 
     def raise_if_failed(self) -> None:
         """AudioDeviceError if the device died, or has given nothing but digital silence since it
@@ -144,7 +165,7 @@ class Microphone(DeviceStream):
 
     def _account(self, chunk: bytes) -> None:
         self.level_dbfs = rms_dbfs(chunk)
-        if np.frombuffer(chunk, dtype="<i2").any():
+        if self.level_dbfs > -math.inf:  # any non-zero sample
             self.stats.silent_s, self.stats.signal_seen = 0.0, True
         else:
             self.stats.silent_s += self.chunk_ms / 1000

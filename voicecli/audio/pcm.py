@@ -397,8 +397,9 @@ def duration_ms(nbytes: int, rate: int) -> float:
 
 def rms_dbfs(pcm16: bytes) -> float:
     """RMS level of PCM16 bytes in dBFS (full-scale sine ≈ -3 dB); ``-inf`` for silence/empty."""
-    samples = np.frombuffer(bytes(pcm16)[: len(pcm16) - len(pcm16) % 2], dtype=np.int16)
+    samples = np.frombuffer(pcm16, dtype=np.int16, count=len(pcm16) // 2)
     if samples.size == 0:
         return -math.inf
-    rms = math.sqrt(float(np.mean(np.square(samples, dtype=np.float64)))) / 32768.0
+    wide = samples.astype(np.float64)
+    rms = math.sqrt(float(np.dot(wide, wide)) / samples.size) / 32768.0
     return 20.0 * math.log10(rms) if rms > 0 else -math.inf

@@ -5,17 +5,27 @@ producer); ``_callback`` runs on PortAudio's thread (the consumer). They share o
 each stored by one side (see ringbuffer.py for why that is safe). The callback copies, zero-fills,
 bumps counters and reads generation numbers; resampling and prebuffer adaptation stay on the loop.
 
-Turns: the first ``play()`` of a turn starts it; the callback waits until ``prebuffer_ms`` is
-buffered (or ``end_of_turn()`` was called) before draining, which absorbs bursty delivery. A ring
-that runs dry mid-turn is an underrun: the block is zero-filled, counted, and playback re-buffers;
-``play()`` then grows the prebuffer by 20 ms (at most 200 ms), and every clean turn shrinks it by
-5 ms (at least 40 ms). ``flush()`` (barge-in) makes the callback's next block fade out over 4 ms
-and drop the rest of the ring, and makes ``play()`` drop audio until ``start_turn()`` (or
-``end_of_turn()``, which closes the interrupted turn).
+Turns: the first ``play()`` of a turn starts it; playback waits until ``prebuffer_ms`` is
+buffered (or ``end_of_turn()`` was called) before draining. The prebuffer starts small (10 ms:
+the first reply audio is heard at once) and adapts to the jitter actually seen: a ring that runs
+dry mid-turn is an underrun (the block is zero-filled, counted, and playback re-buffers), after
+which ``play()`` grows the prebuffer by 20 ms (at most 200 ms); every clean turn shrinks it by
+5 ms, back to the 10 ms it started from.
+
+The device stream idles cheaply: once a turn has played out (``idle_stop_s`` of silence after its
+end), the callback stops the stream, so nothing runs while nobody speaks; the next turn's audio
+starts it again as soon as its prebuffer is there (with the stream stopped, nothing sits in the
+device buffer ahead of it). ``flush()`` (barge-in) aborts a running stream, which drops what the
+device still holds at once (measured: silence within ~3 ms, whatever the device latency,
+benchmarks/bench_bargein.py), and makes ``play()`` drop audio until ``start_turn()`` (or
+``end_of_turn()``, which closes the interrupted turn). Without a stream (tests drive
+``_callback`` directly) flush makes the next block fade out over 4 ms instead.
+With a speaker tap (echo handling needs a continuous far end) the stream never idles.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +40,8 @@ from voicecli.audio.timeline import SpeakerTap
 from voicecli.errors import AudioDeviceError
 
 FADE_MS = 4.0
-PREBUFFER_MIN_MS, PREBUFFER_MAX_MS = 40.0, 200.0
+PREBUFFER_START_MS, PREBUFFER_MAX_MS = 10.0, 200.0
+IDLE_STOP_S = 0.5
 
 
 @dataclass
@@ -40,6 +51,8 @@ class PlaybackStats:
     late_dropped_frames: int = 0  # input frames played after flush() and before start_turn()
     flushes: int = 0
     device_underflows: int = 0  # PortAudio's output_underflow flag (callback)
+    idle_stops: int = 0  # times the stream stopped itself with nothing to play (callback)
+    restarts: int = 0  # times play() started it again (loop)
 
 
 class Speaker(DeviceStream):
@@ -49,13 +62,15 @@ class Speaker(DeviceStream):
     preferred_rate = OUT_RATE
 
     def __init__(self, device: str | int | None = None, *, latency: float | str = 0.1,
-                 prebuffer_ms: float = 60.0, block_ms: float = 10.0,
-                 capacity_s: float = 120.0) -> None:
+                 prebuffer_ms: float = PREBUFFER_START_MS, block_ms: float = 10.0,
+                 capacity_s: float = 120.0, idle_stop_s: float | None = IDLE_STOP_S) -> None:
         self.device = device
         self.latency = latency
         self.block_ms = block_ms
         self.capacity_s = capacity_s
-        self.prebuffer_ms = min(max(prebuffer_ms, PREBUFFER_MIN_MS), PREBUFFER_MAX_MS)
+        self.idle_stop_s = idle_stop_s  # None: the stream runs until closed
+        self._prebuffer_floor = min(max(prebuffer_ms, 0.0), PREBUFFER_MAX_MS)
+        self.prebuffer_ms = self._prebuffer_floor
         self.stats = PlaybackStats()
         self.rate = 0
         self.tap: SpeakerTap | None = None  # what was played, for echo cancellation
@@ -78,6 +93,9 @@ class Speaker(DeviceStream):
         self._playing = False
         self._heard_gen = -1
         self._heard_t = 0.0
+        self._idle_blocks = 0  # callback-owned: silent blocks since the turn played out
+        self._stopped = False  # callback stores True as it stops the stream; the loop clears it
+        self._stop_signal: type[BaseException] | None = None  # sounddevice.CallbackStop
 
     def setup(self, rate: int) -> None:
         """Allocate everything for device ``rate`` (done by open; tests call it without one)."""
@@ -87,12 +105,18 @@ class Speaker(DeviceStream):
         self._ramp = (0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
         self._fade_buf = np.zeros(fade, dtype=np.float32)
         self._set_prebuffer(self.prebuffer_ms)
+        self._idle_limit = (None if self.idle_stop_s is None
+                            else max(1, round(self.idle_stop_s * 1000 / self.block_ms)))
+
+    def open(self) -> None:
+        super().open()
+        self._stop_signal = sys.modules[type(self._stream).__module__].CallbackStop
 
     # ---- lifecycle ------------------------------------------------------------------------
 
     def raise_if_failed(self) -> None:
         if self._failed is None and self._stream is not None and not self._closing:
-            if not self._stream.active:
+            if not self._stream.active and not self._stopped:
                 self._failed = "the output stream is no longer running"
         if self._failed is not None:
             raise AudioDeviceError(f"the speaker ({self.device_name}) stopped: {self._failed};"
@@ -127,6 +151,8 @@ class Speaker(DeviceStream):
         self._adapt()
         samples = self._resample(pcm16, rate)
         self.stats.dropped_frames += len(samples) - self._ring.write(samples)
+        if self._stopped and self._ring.available >= self._prebuffer_frames:
+            self._restart()
 
     def end_of_turn(self) -> None:
         """All of this turn's audio is here: play out whatever the prebuffer holds. After a
@@ -138,6 +164,8 @@ class Speaker(DeviceStream):
         self._eot_gen = self._turn_gen
         self._in_turn = False
         self._accepting = True
+        if self._stopped and self._ring.available:  # a short turn, under the prebuffer
+            self._restart()
 
     def flush(self) -> None:
         """Barge-in: the callback's next block fades out and the ring is emptied; audio passed
@@ -148,12 +176,48 @@ class Speaker(DeviceStream):
         self._accepting = self._in_turn = False
         self._resampler, self._carry = None, b""
         self.stats.flushes += 1
+        if self._stream is None or self._closing:
+            return
+        if not self._stopped:
+            self._stopped = True
+            self._abort()  # what the device holds is dropped now, not played out
+        # The callback is not running (aborted, or it stopped itself): do its side of the flush
+        # here, so the next turn does not start with a fade of this one.
+        self._flushed_gen = self._flush_gen
+        self._playing = False
+        self._ring.discard_to(self._ring.write_position)
 
     def start_turn(self) -> None:
         """A new model turn begins: play() is accepted again after a flush(). Optional otherwise
         (the first play() after end_of_turn() starts the next turn by itself)."""
         self._accepting = True
         self._in_turn = False
+
+    def _restart(self) -> None:
+        """Start the stopped stream again (the loop; the callback is not running)."""
+        stream = self._stream
+        if stream is None or self._closing:
+            return
+        self._abort()  # a stream that stopped itself must be stopped before it starts again
+        self._idle_blocks = 0
+        self._playing = False
+        try:
+            stream.start()
+        except Exception as exc:  # noqa: BLE001 - PortAudioError; the device is gone
+            self._failed = f"it could not be restarted ({' '.join(str(exc).split())})"
+            return
+        self._stopped = False
+        self.stats.restarts += 1
+
+    def _on_finished(self) -> None:  # PortAudio thread
+        if not self._stopped:  # a stop it did not ask for: the device went away
+            super()._on_finished()
+
+    def _abort(self) -> None:
+        try:
+            self._stream.abort()
+        except Exception as exc:  # noqa: BLE001 - PortAudioError; the device is gone
+            self._failed = f"it could not be stopped ({' '.join(str(exc).split())})"
 
     def _begin_turn(self) -> None:
         if self.stats.underruns == self._underruns_at_turn:
@@ -168,7 +232,7 @@ class Speaker(DeviceStream):
             self._set_prebuffer(self.prebuffer_ms + 20.0)
 
     def _set_prebuffer(self, ms: float) -> None:
-        self.prebuffer_ms = min(max(ms, PREBUFFER_MIN_MS), PREBUFFER_MAX_MS)
+        self.prebuffer_ms = min(max(ms, self._prebuffer_floor), PREBUFFER_MAX_MS)
         self._prebuffer_frames = round(self.prebuffer_ms * self.rate / 1000)
 
     def _resample(self, pcm16: bytes, rate: int) -> np.ndarray:
@@ -195,8 +259,22 @@ class Speaker(DeviceStream):
             self._drain_into(out)
         else:
             out.fill(0.0)
+            self._count_idle()
         if self.tap is not None:
             self.tap.record(out, time_info)
+
+    def _count_idle(self) -> None:
+        """Stop the stream once the turn has played out and silence has gone on for a while:
+        PortAudio plays out the (silent) blocks it holds and the stream ends (paComplete)."""
+        if self._idle_limit is None or self._stop_signal is None or self.tap is not None:
+            return
+        if self._eot_gen != self._turn_gen and self._in_turn:
+            return  # mid-turn: waiting for more audio (an underrun), not idle
+        self._idle_blocks += 1
+        if self._idle_blocks >= self._idle_limit:
+            self._stopped = True
+            self.stats.idle_stops += 1
+            raise self._stop_signal
 
     def _fade_out(self, out: np.ndarray) -> None:
         self._flushed_gen = self._flush_gen
@@ -212,6 +290,7 @@ class Speaker(DeviceStream):
         return self._playing
 
     def _drain_into(self, out: np.ndarray) -> None:
+        self._idle_blocks = 0
         n = self._ring.read_into(out)
         if n < len(out):
             out[n:] = 0.0

@@ -1,37 +1,100 @@
-"""The typer app, its global options, and `main()`: the one place errors become exit codes."""
+"""The typer app, its global options, and `main()`: the one place errors become exit codes.
+
+Start-up is lazy: `import voicecli.cli` loads typer and nothing else of weight. A command's module
+(and with it numpy, websockets, sounddevice, the server...) is imported only when that command
+runs or shows its own help; the group lists the commands from voicecli.cli.commands.COMMANDS.
+`voicecli --version` and `voicecli --help` are answered before typer is even imported
+(voicecli.cli.main, voicecli.cli.quick_help; tests/cli/test_startup.py).
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
-from typing import Annotated
+from collections.abc import Iterator, MutableMapping
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from voicecli import __version__
-from voicecli.cli import (
-    ask_cmd,
-    batch_cmd,
-    devices_cmd,
-    doctor_cmd,
-    models_cmd,
-    serve_cmd,
-    talk_cmd,
-    token_cmd,
-    tools_cmd,
-    transcribe_cmd,
-    translate_cmd,
-    voices_cmd,
-)
+from voicecli.cli.commands import COMMANDS
 from voicecli.cli.help_format import install as mend_help
-from voicecli.cli.output import error_line
-from voicecli.cli.session_options import fill_optional_values
 from voicecli.errors import ExitCode, VoicecliError
-from voicecli.logs import configure_logging
+
+
+def load_command(name: str) -> Any:
+    """The click command for COMMANDS[name], importing its module now."""
+    module, attribute, _ = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):  # a command group (`voicecli token ...`)
+        command = typer.main.get_group(target)
+    else:
+        single = typer.Typer()
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class _Commands(MutableMapping[str, Any]):
+    """The subcommands by name; each is imported the first time it is looked up."""
+
+    def __init__(self, registered: MutableMapping[str, Any]) -> None:
+        self._loaded = dict(registered)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._loaded[name] = load_command(name)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*COMMANDS, *self._loaded]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*COMMANDS, *self._loaded]))
+
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS or name in self._loaded
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: its help lists COMMANDS without importing any of them."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Commands(self.commands)
+        self._listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # the names only: looking a command up imports it
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if self._listing and cmd_name in COMMANDS:
+            return TyperCommand(name=cmd_name, callback=None, help=COMMANDS[cmd_name][2])
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
     name="voicecli",
+    cls=LazyGroup,
     help="Talk to the Gemini Live API from the terminal (or to the built-in local engine).",
     no_args_is_help=True,
     add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
@@ -58,21 +121,9 @@ def _global_options(
 ) -> None:
     if debug:
         os.environ["VOICECLI_DEBUG"] = "1"
+    from voicecli.logs import configure_logging
+
     configure_logging(debug)
-
-
-app.command("talk")(talk_cmd.talk)
-app.command("ask")(ask_cmd.ask)
-app.command("serve")(serve_cmd.serve)
-app.command("models")(models_cmd.models)
-app.command("voices")(voices_cmd.voices)
-app.command("transcribe")(transcribe_cmd.transcribe)
-app.command("translate")(translate_cmd.translate)
-app.command("batch")(batch_cmd.batch)
-app.command("devices")(devices_cmd.devices)
-app.command("doctor")(doctor_cmd.doctor)
-app.command("tools")(tools_cmd.tools)
-app.add_typer(token_cmd.token_app, name="token")
 
 
 def _debug_enabled(argv: list[str]) -> bool:
@@ -88,10 +139,15 @@ def _traceback_if_debug(args: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; every failure ends here as one stderr line and a documented exit code."""
+    from voicecli.cli.output import error_line
+
     args = list(sys.argv[1:] if argv is None else argv)
     if "--debug" in args[1:]:  # accepted anywhere on the line, not only before the command
         args = ["--debug", *[a for a in args if a != "--debug"]]
-    args = fill_optional_values(args)  # talk --camera [INDEX], --screen [MONITOR]
+    if "--camera" in args or "--screen" in args:  # talk --camera [INDEX], --screen [MONITOR]
+        from voicecli.cli.session_options import fill_optional_values
+
+        args = fill_optional_values(args)
     command = typer.main.get_command(app)
     try:
         # Not standalone: typer returns the code of an Exit (130 for Ctrl-C) instead of exiting.

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from voicecli.client.ndjson import dumps
 from voicecli.errors import UsageError
 
 
@@ -35,14 +34,17 @@ class JsonLines:
     """NDJSON writer: one object per line, flushed at once so pipes see events as they happen."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
+        from voicecli.client.ndjson import dumps  # not at import: `voicecli --help` stays light
+
         self._stream = stream
+        self._dumps = dumps
 
     @property
     def stream(self) -> TextIO:
         return self._stream or sys.stdout  # the stdout of when it writes (tests replace it)
 
     def __call__(self, obj: dict[str, Any]) -> None:
-        self.stream.write(dumps(obj) + "\n")
+        self.stream.write(self._dumps(obj) + "\n")
         self.stream.flush()
 
 

@@ -33,6 +33,13 @@ VOICE_DBFS = -45.0  # a mic chunk louder than this counts as speech for status a
 SPEECH_HOLD_S = 0.3  # "you're speaking" lingers this long after the last loud chunk
 THINKING_MAX_S = 15.0  # "thinking" gives up if no reply comes (noise is not a question)
 WATCH_PERIOD_S = 0.05
+# Idle listening (no voice for a while, nothing playing): the mic's audio goes out in batches of
+# IDLE_BATCH_MS instead of one message per chunk, 10 messages a second instead of 50 (each costs
+# an encode, a frame and a socket write on both ends). The first loud chunk goes out at once with
+# the batch before it, so speech is not delayed; the idle wait outlasts the server VAD's end-of-
+# speech silence, so the end of a turn is not delayed either.
+IDLE_AFTER_S = 2.0
+IDLE_BATCH_MS = 100
 Emit = Callable[[dict[str, Any]], None]
 
 
@@ -69,6 +76,9 @@ class Conversation:
         self._voice_began_at: float | None = None  # first loud chunk not yet answered
         self._run_began_at = -math.inf  # first loud chunk of the current stretch of speech
         self._reasked = False  # the in-flight question went out again after a drop
+        self._batch: list[bytes] = []  # idle listening: chunks not sent yet
+        self._idle_after_s = max(IDLE_AFTER_S, (options.vad_silence_ms or 0) / 1000 + 0.5)
+        self._events_wanted = emit is not None or recording is not None
         live.defer_rotation = self._user_busy  # a goAway waits until you finish speaking
         live.utterance_since = self._utterance_since  # its audio is kept for a replay
         self.tools = TalkTools(state, lambda obj: self._emit(obj, None))
@@ -133,11 +143,30 @@ class Conversation:
             self._stream_end_due = False
             await self.live.send_audio_stream_end()
         if self.state.muted:
+            self._batch.clear()
             return
         if not self.options.ptt:
-            await self.live.send_audio(chunk)
+            await self._send_listening(chunk, now)
             return
         await self._push_to_talk(chunk, now)
+
+    async def _send_listening(self, chunk: bytes, now: float) -> None:
+        """One message per chunk, or while idle one per IDLE_BATCH_MS (see there)."""
+        if self._idle(now):
+            self._batch.append(chunk)
+            if len(self._batch) * self.options.chunk_ms < IDLE_BATCH_MS:
+                return
+        elif not self._batch:
+            await self.live.send_audio(chunk)
+            return
+        else:
+            self._batch.append(chunk)
+        audio, self._batch = b"".join(self._batch), []
+        await self.live.send_audio(audio)
+
+    def _idle(self, now: float) -> bool:
+        playing = self.speaker is not None and self.speaker.buffered_ms > 0
+        return not playing and now - self._last_voice_at >= self._idle_after_s
 
     async def _push_to_talk(self, chunk: bytes, now: float) -> None:
         """Manual activity (§5.4): activityStart, pre-roll, audio, a short tail, activityEnd."""
@@ -176,7 +205,8 @@ class Conversation:
 
     async def _receive(self) -> None:
         async for event in self.live.events():
-            self._emit(event_json(event), event)
+            if self._events_wanted:  # no NDJSON built for nobody (the live screen, no --record)
+                self._emit(event_json(event), event)
             await self._handle(event)
         self.request_quit("the server ended the session")
 

@@ -45,12 +45,12 @@ from voicecli.ui.state import Status, ViewState
 from voicecli.video.feed import VideoFeed
 from voicecli.video.sources import FrameSource, open_source
 
-# benchmarks/bench_bargein.py: 30 ms device latency with 10 ms blocks flushes to silence in
-# ~43 ms p95 without underflows under load. 15 ms / 5 ms flushes in ~23 ms p95 (the Speaker alone,
-# even with both cores busy), but inside talk (event loop, echo canceller) it underflowed in a
-# 60 s run and the adaptive prebuffer then grew to 60 ms (benchmarks/bench_talk_latency.py):
-# `--latency 0.015` is for quiet machines.
-SPEAKER_LATENCY_S = 0.03
+# The speaker's latency no longer decides barge-in: Speaker.flush() aborts the stream, which drops
+# what the device holds at once (benchmarks/bench_bargein.py: silence within a few ms at any
+# latency), and the stream stops itself between replies (Speaker idle_stop_s). The buffer stays
+# small because a stream that starts fills it at once: what it holds beyond the first reply chunk
+# would be a gap (benchmarks/bench_vs_cookbook.py: dropouts at 50 ms, none at 20 ms).
+SPEAKER_LATENCY_S = 0.02
 SPEAKER_BLOCK_MS = 10.0
 MIC_LATENCY_S = 0.03
 
@@ -239,7 +239,8 @@ def _microphone(options: TalkOptions) -> Any:
 
     return Microphone(options.input_device, chunk_ms=options.chunk_ms,
                       latency=options.latency or MIC_LATENCY_S,
-                      silence_timeout_s=options.silent_mic_fatal_s)
+                      silence_timeout_s=options.silent_mic_fatal_s,
+                      block_ms=options.chunk_ms)  # one callback per chunk sent
 
 
 def _speaker(options: TalkOptions) -> Any:

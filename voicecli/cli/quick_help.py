@@ -1,0 +1,126 @@
+"""`voicecli --help` without typer or rich: the same screen, drawn from plain strings.
+
+Importing typer and rendering its help with rich takes 0.2-0.3 s of CPU; the top-level help is a
+fixed text (the global options and voicecli.cli.app.COMMANDS), so it is laid out here the way
+typer lays it out. tests/cli/test_startup.py checks that the plain output is byte-identical to
+typer's at many widths; on a terminal the same layout gets typer's colours. Anything unusual (a
+narrow terminal, TERMINAL_WIDTH) goes to typer instead: `render` returns None.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from typing import TextIO
+
+USAGE = "voicecli [OPTIONS] COMMAND [ARGS]..."
+SUMMARY = "Talk to the Gemini Live API from the terminal (or to the built-in local engine)."
+# (long flag, short flag, type, help): the callback's options in voicecli.cli.app, then --help.
+OPTIONS = (
+    ("--debug", "", "<bool>", "Show tracebacks and debug logs (never keys)."),
+    ("--version", "", "<bool>", "Show the version."),
+    ("--help", "-h", "<bool>", "Show this message and exit."),
+)
+MIN_WIDTH = 60  # below this rich starts shrinking columns: typer draws it
+
+_SGR = {"bold": "1", "dim": "2", "yellow": "33", "cyan": "1;36", "green": "1;32",
+        "type": "1;33", "type_sep": "1;2;33"}
+
+
+def wanted(args: list[str]) -> bool:
+    """True for the top-level help: `voicecli`, `voicecli --help`, `voicecli -h`."""
+    return args in ([], ["--help"], ["-h"])
+
+
+def render(commands: list[tuple[str, str]], stream: TextIO | None = None) -> str | None:
+    """The top-level help for `commands` [(name, first help paragraph)], or None when typer
+    should draw it (a width or setting this layout does not reproduce)."""
+    out = stream or sys.stdout
+    if os.environ.get("TERMINAL_WIDTH"):
+        return None
+    width = _width(out)
+    if width < MIN_WIDTH:
+        return None
+    style = _styler(out)
+    lines = [style(" " * width, "bold"),
+             style(" ", "bold") + style("Usage: ", "yellow") + style(USAGE, "bold")
+             + style(" " * (width - 9 - len(USAGE)), "bold") + style(" ", "bold"),
+             style(" " * width, "bold")]
+    lines += [f" {line.ljust(width - 2)} " for line in _wrap(SUMMARY, width - 2)]
+    lines.append(" " * width)
+    lines += _options_panel(width, style)
+    lines += _commands_panel(commands, width, style)
+    return "\n".join(lines) + "\n\n"  # typer ends the help with an empty line
+
+
+def _options_panel(width: int, style: _Style) -> list[str]:
+    text_width = width - 31  # long 9+1, short 1+2+1, two empty 1+1, type 1+6+1, help pad 1
+    rows = []
+    for long, short, kind, help_text in OPTIONS:
+        wrapped = _wrap(help_text, text_width)
+        head = (style(long, "cyan") + " " * (10 - len(long)) + " "
+                + (style(short, "green") if short else "") + " " * (3 - len(short)) + "     "
+                + style("<", "type_sep") + style(kind.strip("<>"), "type") + style(">", "type_sep")
+                + "  ")
+        for i, line in enumerate(wrapped):
+            lead = head if i == 0 else " " * 27
+            rows.append(lead + line.ljust(text_width))
+    return _panel("Options", rows, width, style)
+
+
+def _commands_panel(commands: list[tuple[str, str]], width: int, style: _Style) -> list[str]:
+    name_width = max(len(name) for name, _ in commands)
+    text_width = width - 4 - name_width - 2
+    rows = []
+    for name, help_text in commands:
+        wrapped = [piece for part in help_text.split("\n") for piece in _wrap(part, text_width)]
+        for i, line in enumerate(wrapped):
+            lead = (style(name.ljust(name_width), "cyan") + style(" ", "cyan") if i == 0
+                    else " " * (name_width + 1))
+            rows.append(lead + " " + line.ljust(text_width))
+    return _panel("Commands", rows, width, style)
+
+
+def _panel(title: str, rows: list[str], width: int, style: _Style) -> list[str]:
+    top = (style("╭─", "dim") + style(f" {title} ", "dim")
+           + style("─" * (width - 5 - len(title)) + "╮", "dim"))
+    side = style("│", "dim")
+    return [top, *(f"{side} {row} {side}" for row in rows), style("╰" + "─" * (width - 2) + "╯",
+                                                                  "dim")]
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+
+
+class _Style:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, name: str) -> str:
+        return f"\x1b[{_SGR[name]}m{text}\x1b[0m" if self.enabled and text else text
+
+
+def _styler(out: TextIO) -> _Style:
+    env = os.environ
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return _Style(False)
+    try:
+        tty = out.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return _Style(tty or bool(env.get("FORCE_COLOR")))
+
+
+def _width(out: TextIO) -> int:
+    """The width rich would use: COLUMNS, else the terminal of stdin/stdout/stderr, else 80."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit():
+        return int(columns)
+    for fd in (0, 1, 2):
+        try:
+            return os.get_terminal_size(fd).columns
+        except OSError:
+            continue
+    return 80
