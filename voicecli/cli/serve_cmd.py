@@ -60,12 +60,24 @@ def serve(
                           "assistant); echo: always the echo assistant.", rich_help_panel=ENGINE)
     ] = "local",
     asr: Annotated[
-        str | None, typer.Option("--asr", help="Recogniser: pocketsphinx (bundled) | whisper "
-                                 "(faster-whisper, installed separately).", rich_help_panel=ENGINE)
+        str | None, typer.Option("--asr", help="Recogniser: whisper (bundled tiny.en; the "
+                                 "default) | pocketsphinx (lighter, demo quality).",
+                                 rich_help_panel=ENGINE)
     ] = None,
     asr_model: Annotated[
-        str | None, typer.Option("--asr-model", help="whisper: a model name (tiny.en, base, …; "
-                                 "downloaded on first use) or a folder.", rich_help_panel=ENGINE)
+        str | None, typer.Option("--asr-model", help="whisper: a model folder, or a name (base, "
+                                 "small, …; downloaded on first use).", rich_help_panel=ENGINE)
+    ] = None,
+    tts: Annotated[
+        str | None, typer.Option("--tts", help="Voice: piper (en_US-joe-medium for English, "
+                                 "espeak-ng for other languages; the default) | espeak.",
+                                 rich_help_panel=ENGINE)
+    ] = None,
+    brain: Annotated[
+        str | None, typer.Option("--brain", help="A local model server by name: ollama, "
+                                 "llamacpp or lmstudio, optionally :MODEL (default: the first "
+                                 "it lists). Without a brain, serve looks for one of these.",
+                                 rich_help_panel=ENGINE)
     ] = None,
     brain_url: Annotated[
         str | None, typer.Option("--brain-url", help="OpenAI-compatible endpoint, e.g. "
@@ -97,15 +109,20 @@ def serve(
         notice(f"voicecli serve: warning: listening on {host}, reachable from other machines")
     if engine not in ("local", "echo"):
         raise UsageError(f"--engine must be local or echo, not {engine!r}")
+    if brain and brain_url:
+        raise UsageError("--brain and --brain-url are two ways to name the brain: give one")
     settings = settings_from_flags(config_path, local_asr=asr, local_asr_model=asr_model,
-                                   local_brain_url=brain_url, local_brain_model=brain_model)
+                                   local_tts=tts, local_brain_url=brain_url,
+                                   local_brain_model=brain_model)
     config = config_from_settings(
         settings, host=host, port=port, require_key=require_key, faults=faults,
         connection_lifetime_s=lifetime, pace=pace, max_sessions=max_sessions,
-        tls=_tls_files(tls, tls_cert, tls_key),
+        tls=_tls_files(tls, tls_cert, tls_key), brain=brain,
     )
+    if brain:
+        config.brain_url = None  # --brain wins over the config file's local_brain_url
     if engine == "echo":
-        config.brain_url = None
+        config.brain_url, config.brain, config.discover_brain = None, None, False
     try:
         asyncio.run(serve_forever(config, on_ready=_announce))
     except KeyboardInterrupt:
