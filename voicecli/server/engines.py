@@ -65,7 +65,7 @@ async def find_brain(config: ServerConfig) -> None:
         config.brain_url, config.brain_model = candidate.base_url, model
         config.brain_found = candidate.label
         return
-    if config.discover_brain:
+    if config.discover_brain and discovery.candidates():  # VOICECLI_BRAIN_PROBE=off: no search
         found = await discovery.discover()
         if found is None:
             config.brain_found = ""  # searched, none: the echo assistant says so once
