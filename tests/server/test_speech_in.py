@@ -9,17 +9,20 @@ import base64
 import numpy as np
 
 from tests.speechgen import silence, speech_pcm16
+from tests.wer import normalize
 from voicecli.audio.pcm import resample
 from voicecli.server import RunningServer
 
 from .helpers import AUDIO_MODEL, audio_msg, session, setup_msg, text_of
 
-PHRASE = "please tell me a long story about the sea"
-KEYWORDS = {"please", "tell", "long", "story", "about", "sea"}
+# phrases the default recogniser (Whisper tiny.en) hears word for word when espeak says them
+PHRASE = "what is the weather like in london today"
+LONGER = "please turn on the kitchen lights and play some music in the living room"
 
 
-def _words(text: str) -> set[str]:
-    return set(text.lower().replace(".", " ").replace(":", " ").split())
+def _words(text: str) -> list[str]:
+    """Lowercase words without punctuation (Whisper writes "Please tell … sea.")."""
+    return normalize(text)
 
 
 def _setup(**extra: object) -> dict[str, object]:
@@ -38,10 +41,10 @@ async def test_speech_with_server_vad_is_transcribed_and_answered(
     kinds = [f.kind() for f in frames if f.kind() != "interimInputTranscription"]
     heard = text_of(frames, "inputTranscription")
     assert kinds[0] == "inputTranscription"
-    assert len(_words(heard) & KEYWORDS) >= 3, heard
+    assert _words(heard) == PHRASE.split(), heard
     final = next(f for f in frames if f.kind() == "inputTranscription")
     assert final.content["inputTranscription"].get("finished") is True
-    assert text_of(frames, "outputTranscription") == f"You said: {heard}."
+    assert text_of(frames, "outputTranscription") == f"You said: {heard.rstrip('.?')}."
     usage = frames[-1].msg["usageMetadata"]
     audio_prompt = {d["modality"]: d["tokenCount"] for d in usage["promptTokensDetails"]}["AUDIO"]
     assert 60 <= audio_prompt <= 32 * 5  # ~2.5–4 s of speech at 32 tokens/s
@@ -50,7 +53,7 @@ async def test_speech_with_server_vad_is_transcribed_and_answered(
 async def test_words_are_transcribed_while_the_user_is_still_speaking(
     local_server: RunningServer,
 ) -> None:
-    speech = speech_pcm16("please tell me a long story about the sea and the ships on it")
+    speech = speech_pcm16(LONGER)
     async with session(local_server, _setup()) as c:
         sending = asyncio.create_task(c.stream(silence(300) + speech + silence(1200),
                                                realtime=True))
@@ -66,7 +69,7 @@ async def test_words_are_transcribed_while_the_user_is_still_speaking(
     assert all(a != b for a, b in zip(interim, interim[1:], strict=False))  # sent on change
     assert len(interim[-1].split()) > len(interim[0].split())
     assert len(final) == 1 and final[0]["finished"] is True
-    assert len(_words(final[0]["text"]) & KEYWORDS) >= 3, final
+    assert _words(final[0]["text"]) == LONGER.split(), final
 
 
 async def test_manual_activity_answers_after_activity_end(local_server: RunningServer) -> None:
@@ -78,8 +81,7 @@ async def test_manual_activity_answers_after_activity_end(local_server: RunningS
         await c.send({"realtimeInput": {"activityEnd": {}}})
         frames = await c.turn()
     heard = text_of(frames, "inputTranscription")
-    assert len(_words(heard) & KEYWORDS) >= 3, heard
-    assert "outside" not in heard and "activity" not in heard
+    assert _words(heard) == PHRASE.split(), heard
 
 
 async def test_audio_stream_end_closes_open_speech(local_server: RunningServer) -> None:
@@ -88,7 +90,7 @@ async def test_audio_stream_end_closes_open_speech(local_server: RunningServer) 
         await c.stream(silence(200) + speech_pcm16(PHRASE))
         await c.send({"realtimeInput": {"audioStreamEnd": True}})
         frames = await c.turn()
-    assert len(_words(text_of(frames, "inputTranscription")) & KEYWORDS) >= 3
+    assert _words(text_of(frames, "inputTranscription")) == PHRASE.split()
 
 
 async def test_deprecated_media_chunks_and_48k_input(local_server: RunningServer) -> None:
@@ -101,7 +103,7 @@ async def test_deprecated_media_chunks_and_48k_input(local_server: RunningServer
             await c.send({"realtime_input": {"media_chunks": [
                 {"mime_type": "audio/pcm;rate=48000", "data": data}]}})
         frames = await c.turn()
-    assert len(_words(text_of(frames, "inputTranscription")) & KEYWORDS) >= 3
+    assert _words(text_of(frames, "inputTranscription")) == PHRASE.split()
 
 
 async def test_no_input_transcription_unless_asked(local_server: RunningServer) -> None:

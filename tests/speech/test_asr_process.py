@@ -1,4 +1,7 @@
-"""voicecli.speech.asr_process: pocketsphinx in a child process, so decoding keeps the GIL free."""
+"""voicecli.speech.asr_process: recognisers in child processes, so decoding keeps the GIL free.
+
+Most tests run pocketsphinx (fast to load); the default recogniser, Whisper, has its own.
+"""
 
 from __future__ import annotations
 
@@ -18,16 +21,17 @@ from voicecli.speech.asr_process import ASRProcessError, RemoteRecognizer
 
 PHRASE = "what is the weather like in london today"
 KEYWORDS = {"weather", "london"}
+PS = "pocketsphinx"
 
 
 @pytest.fixture(scope="module")
 def utterance() -> bytes:
-    asr_process.warm_up()  # start the child and load its model outside the measurements
+    asr_process.warm_up(PS)  # start the child and load its model outside the measurements
     return silence(300) + speech_pcm16(PHRASE) + silence(300)
 
 
 def test_same_words_as_the_in_process_recognizer(utterance: bytes) -> None:
-    with Recognizer() as local, RemoteRecognizer() as remote:
+    with Recognizer() as local, RemoteRecognizer(engine=PS) as remote:
         expected = local.transcribe(utterance)
         assert KEYWORDS <= set(expected.split())
         assert remote.transcribe(utterance) == expected
@@ -38,8 +42,27 @@ def test_same_words_as_the_in_process_recognizer(utterance: bytes) -> None:
         assert remote.finish() == ""  # no open utterance any more
 
 
+def test_whisper_in_the_process_hears_the_words_and_streams_interim_text(
+        utterance: bytes) -> None:
+    from voicecli.speech.whisper import WhisperRecognizer
+
+    local = WhisperRecognizer()
+    expected = local.transcribe(utterance)
+    local.close()
+    assert expected == "What is the weather like in London today?"
+    with RemoteRecognizer() as remote:  # the default engine
+        assert remote.transcribe(utterance) == expected
+        remote.start()  # streamed at real time in 20 ms chunks: interim text, then the final
+        partials = []
+        for i in range(0, len(utterance), 640):
+            partials.append(remote.feed(utterance[i : i + 640]))
+            time.sleep(0.02)
+        assert partials[0] == "" and any("weather" in p for p in partials), partials
+        assert remote.finish() == expected
+
+
 def test_interleaved_recognizers_stay_independent(utterance: bytes) -> None:
-    with RemoteRecognizer() as a, RemoteRecognizer("en-GB") as b:
+    with RemoteRecognizer(engine=PS) as a, RemoteRecognizer("en-GB", PS) as b:
         a.start()
         b.start()
         half = len(utterance) // 2 // 2 * 2
@@ -56,11 +79,11 @@ def test_interleaved_recognizers_stay_independent(utterance: bytes) -> None:
 
 def test_only_english_is_offered() -> None:
     with pytest.raises(ConfigError, match="only supports English"):
-        RemoteRecognizer("de-DE")
+        RemoteRecognizer("de-DE", PS)
 
 
 def test_a_killed_process_fails_one_call_then_restarts(utterance: bytes) -> None:
-    recognizers = [RemoteRecognizer() for _ in range(asr_process.PROCESSES + 1)]
+    recognizers = [RemoteRecognizer(engine=PS) for _ in range(asr_process.PROCESSES + 1)]
     try:
         for rec in recognizers:
             rec.start()
@@ -83,7 +106,7 @@ def test_a_killed_process_fails_one_call_then_restarts(utterance: bytes) -> None
 
 
 def test_recognizers_spread_over_the_processes(utterance: bytes) -> None:
-    recognizers = [RemoteRecognizer() for _ in range(2 * asr_process.PROCESSES)]
+    recognizers = [RemoteRecognizer(engine=PS) for _ in range(2 * asr_process.PROCESSES)]
     try:
         for rec in recognizers:
             rec.start()
@@ -111,7 +134,7 @@ def _longest_stall(work: Callable[[], str]) -> tuple[str, float]:
 
 def test_decoding_does_not_stall_the_calling_process(utterance: bytes) -> None:
     long = utterance * 3  # ~9 s of speech: in-process, pocketsphinx holds the GIL ~400 ms
-    with RemoteRecognizer() as rec:
+    with RemoteRecognizer(engine=PS) as rec:
         rec.transcribe(silence(100))
         text, stall = _longest_stall(lambda: rec.transcribe(long))
         assert text.split().count("london") == 3

@@ -19,7 +19,7 @@ MODEL = ["--backend", "local", "--model", "gemini-3.5-transcribe-live"]
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     for name in list(__import__("os").environ):
-        if name.startswith(("VOICECLI_", "GEMINI", "GOOGLE")):
+        if name.startswith(("VOICECLI_", "GEMINI", "GOOGLE")) and name != "VOICECLI_BRAIN_PROBE":
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     app = typer.Typer()

@@ -14,12 +14,12 @@ import typer
 
 from voicecli.cli.options import ConfigPath, settings_from_flags
 from voicecli.cli.output import notice
-from voicecli.errors import UsageError, VoicecliError
+from voicecli.errors import ConfigError, UsageError, VoicecliError
 from voicecli.logs import register_secret
-from voicecli.server.tls import TlsFiles, self_signed
 
 if TYPE_CHECKING:
     from voicecli.server import RunningServer
+    from voicecli.server.tls import TlsFiles
 
 ENGINE = "Local engine"
 
@@ -73,12 +73,24 @@ def serve(
                           "assistant); echo: always the echo assistant.", rich_help_panel=ENGINE)
     ] = "local",
     asr: Annotated[
-        str | None, typer.Option("--asr", help="Recogniser: pocketsphinx (bundled) | whisper "
-                                 "(faster-whisper, installed separately).", rich_help_panel=ENGINE)
+        str | None, typer.Option("--asr", help="Recogniser: whisper (bundled tiny.en; the "
+                                 "default) | pocketsphinx (lighter, demo quality).",
+                                 rich_help_panel=ENGINE)
     ] = None,
     asr_model: Annotated[
-        str | None, typer.Option("--asr-model", help="whisper: a model name (tiny.en, base, …; "
-                                 "downloaded on first use) or a folder.", rich_help_panel=ENGINE)
+        str | None, typer.Option("--asr-model", help="whisper: a model folder, or a name (base, "
+                                 "small, …; downloaded on first use).", rich_help_panel=ENGINE)
+    ] = None,
+    tts: Annotated[
+        str | None, typer.Option("--tts", help="Voice: piper (en_US-joe-medium for English, "
+                                 "espeak-ng for other languages; the default) | espeak.",
+                                 rich_help_panel=ENGINE)
+    ] = None,
+    brain: Annotated[
+        str | None, typer.Option("--brain", help="A local model server by name: ollama, "
+                                 "llamacpp or lmstudio, optionally :MODEL (default: the first "
+                                 "it lists). Without a brain, serve looks for one of these.",
+                                 rich_help_panel=ENGINE)
     ] = None,
     brain_url: Annotated[
         str | None, typer.Option("--brain-url", help="OpenAI-compatible endpoint, e.g. "
@@ -95,6 +107,11 @@ def serve(
     The brain's key, if the endpoint needs one, comes from VOICECLI_BRAIN_KEY or the config
     file's local_brain_key (never from the command line, where others can read it).
     """
+    from voicecli.backends import LOCAL_HINT, local_engine_installed
+
+    if not local_engine_installed():
+        raise ConfigError(f"voicecli serve needs the offline engine, which is not installed: "
+                          f"{LOCAL_HINT}")
     from voicecli.server import FaultPlan, serve_forever
     from voicecli.server.engines import config_from_settings
 
@@ -113,17 +130,22 @@ def serve(
         notice(f"voicecli serve: warning: listening on {host}, reachable from other machines")
     if engine not in ("local", "echo"):
         raise UsageError(f"--engine must be local or echo, not {engine!r}")
+    if brain and brain_url:
+        raise UsageError("--brain and --brain-url are two ways to name the brain: give one")
     settings = settings_from_flags(config_path, local_asr=asr, local_asr_model=asr_model,
-                                   local_brain_url=brain_url, local_brain_model=brain_model)
+                                   local_tts=tts, local_brain_url=brain_url,
+                                   local_brain_model=brain_model)
     idle = settings.local_idle_timeout_s if idle_timeout is None else idle_timeout
     config = config_from_settings(
         settings, host=host, port=port, require_key=require_key, faults=faults,
         connection_lifetime_s=lifetime, pace=pace, max_sessions=max_sessions,
         tls=_tls_files(tls, tls_cert, tls_key), idle_timeout_s=idle or None,
-        allowed_origins=_origins(allow_origin or []),
+        allowed_origins=_origins(allow_origin or []), brain=brain,
     )
+    if brain:
+        config.brain_url = None  # --brain wins over the config file's local_brain_url
     if engine == "echo":
-        config.brain_url = None
+        config.brain_url, config.brain, config.discover_brain = None, None, False
     try:
         asyncio.run(serve_forever(config, on_ready=_announce))
     except KeyboardInterrupt:
@@ -165,6 +187,8 @@ def _origins(values: list[str]) -> tuple[str, ...]:
 
 
 def _tls_files(tls: bool, cert: Path | None, key: Path | None) -> TlsFiles | None:
+    from voicecli.server.tls import TlsFiles, self_signed  # the server loads lazily
+
     if (cert is None) != (key is None):
         raise UsageError("--tls-cert and --tls-key go together")
     if cert is not None and key is not None:

@@ -18,14 +18,15 @@ from voicecli.errors import ConfigError
 from voicecli.server.config import ServerConfig
 from voicecli.server.connection import BUSY, Connection, Shared
 from voicecli.server.engine import Engine
-from voicecli.server.engines import loaded_parts, make_engine
+from voicecli.server.engines import find_brain, loaded_parts, make_engine
 from voicecli.server.front import FrontConnection
 from voicecli.server.handles import HandleStore
 from voicecli.server.rest import HttpReply, HttpRequest
 from voicecli.server.rest import error as rest_error
 from voicecli.server.rest import handle as handle_rest
 from voicecli.server.routing import parse_route, safe_path
-from voicecli.server.speech_io import run_in, warm_up
+from voicecli.server.speech_io import check_speech, run_in, warm_up
+from voicecli.speech.whisper import BUNDLED
 
 log = logging.getLogger("voicecli.server")
 
@@ -95,13 +96,17 @@ class RunningServer:
 async def start_server(config: ServerConfig, engine: Engine | None = None) -> RunningServer:
     """Listen on `config.host:config.port` (port 0 = any free port) and return at once.
 
-    A recogniser other than the bundled pocketsphinx is loaded first, so a missing package or
-    model is one ConfigError now rather than a failure in every session.
+    A missing speech package is one ConfigError now rather than a failure in every session, and
+    so is a Whisper model other than the bundled one that cannot be loaded (it is loaded first).
+    The bundled models load in the background.
     """
-    if config.asr != "pocketsphinx":
+    check_speech(config)
+    if config.asr == "whisper" and config.asr_model not in (None, "", BUNDLED):
         from voicecli.speech.asr_process import probe
 
         await run_in("asr", probe, config.asr, config.asr_model)
+    if engine is None:
+        await find_brain(config)
     shared = Shared(config, HandleStore(config.handle_ttl_s), engine or make_engine(config))
 
     async def handler(ws: ServerConnection) -> None:
@@ -137,7 +142,7 @@ async def start_server(config: ServerConfig, engine: Engine | None = None) -> Ru
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
     running = RunningServer(server, shared, config)
     log.debug("listening on %s (%s)", running.url, config.describe())
-    _warm_up()
+    _warm_up(config)
     return running
 
 
@@ -177,7 +182,7 @@ def _respond(connection: ServerConnection, status: int, text: str) -> Response:
     return response
 
 
-def _warm_up() -> None:
+def _warm_up(config: ServerConfig) -> None:
     """Load the speech models in the background, once per process."""
     global _warmed
     if _warmed:
@@ -186,7 +191,7 @@ def _warm_up() -> None:
 
     async def warm() -> None:
         try:
-            await run_in("asr", warm_up)
+            await run_in("asr", warm_up, config.asr, config.asr_model, config.tts)
         except Exception:  # noqa: BLE001 - the first session will report a real failure
             log.debug("speech warm-up failed", exc_info=True)
 

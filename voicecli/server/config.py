@@ -35,13 +35,22 @@ class ServerConfig:
     handle_ttl_s: float = 7200.0
     #: Wall-clock limit for the setup message after the upgrade (and for the HTTP handshake).
     setup_timeout_s: float = 5.0
-    #: Speech recogniser: "pocketsphinx" (ships its model) or "whisper" (faster-whisper, optional).
-    asr: str = "pocketsphinx"
+    #: Speech recogniser: "whisper" (faster-whisper; None = the bundled tiny.en) or
+    #: "pocketsphinx" (the light fallback); both come with the `local` extra.
+    asr: str = "whisper"
     asr_model: str | None = None
+    #: Voice: "piper" (en_US-joe-medium for English, espeak-ng for other languages) or "espeak".
+    tts: str = "piper"
     #: The brain: an OpenAI-compatible chat-completions endpoint; None = the echo assistant.
     brain_url: str | None = None
     brain_model: str | None = None
     brain_key: str | None = field(default=None, repr=False)
+    #: `--brain ollama[:MODEL]` (llamacpp, lmstudio): a local server by name (server/discovery.py)
+    brain: str | None = None
+    #: With no brain_url: probe the usual local servers at start (serve and the embedded engine)
+    discover_brain: bool = False
+    #: Which local server the brain was found at; "" = searched and none found; None = not searched
+    brain_found: str | None = None
     #: Serve wss:// with this certificate (`voicecli serve --tls`).
     tls: TlsFiles | None = None
 
@@ -64,5 +73,13 @@ class ServerConfig:
 
     def recognizer(self) -> str:
         if self.asr == "whisper":
-            return f"faster-whisper {self.asr_model} (whole utterances, language hints)"
-        return "pocketsphinx en-US (streaming, partial transcripts)"
+            from voicecli.speech.whisper import describe
+
+            return describe(self.asr_model)
+        return "pocketsphinx en-US (streaming, partial transcripts; demo quality)"
+
+    def hears_english_only(self) -> bool:
+        """pocketsphinx and the English-only Whisper models (tiny.en, the default, …)."""
+        if self.asr == "pocketsphinx":
+            return True
+        return (self.asr_model or "tiny.en").rstrip("/").endswith(".en")

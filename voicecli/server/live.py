@@ -46,7 +46,7 @@ from voicecli.server.handles import HandleStore, Snapshot
 from voicecli.server.hearing import Ears
 from voicecli.server.outbox import Outbox
 from voicecli.server.reply import Reply
-from voicecli.server.speech_io import espeak_voice
+from voicecli.server.speech_io import session_voice
 from voicecli.server.tokens import history_tokens, trim_history
 from voicecli.server.translate import TranslationEcho
 
@@ -83,8 +83,8 @@ class LiveSession:
         self.conversation = plan.conversation
         self.output_transcription = plan.output_transcription
         translate_to = self.conversation.translate_to  # a translation session speaks the target
-        self.voice = espeak_voice(self.conversation.voice,
-                                  translate_to or self.conversation.language)
+        self.voice = session_voice(config.tts, self.conversation.voice,
+                                   translate_to or self.conversation.language)
         if translate_to is not None:
             self.engine = TranslationEcho(self._spoken_language())
         self.seeding = plan.seeding  # historyConfig: clientContent seeds until turnComplete
@@ -253,11 +253,11 @@ class LiveSession:
         return count
 
     def _spoken_language(self) -> str | None:
-        """The language the recogniser hears (pocketsphinx: English only)."""
+        """The language the recogniser hears (pocketsphinx, Whisper *.en: English only)."""
         from voicecli.speech.asr import supports_language
 
         language = self.conversation.language
-        if self.config.asr == "pocketsphinx" and not supports_language(language):
+        if self.config.hears_english_only() and not supports_language(language):
             return "en"
         return language
 

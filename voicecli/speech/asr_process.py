@@ -74,14 +74,13 @@ def counts() -> list[dict[str, int]]:
             if worker is not None and not worker.dead]
 
 
-def open_recognizer(language: str | None, engine: str = "pocketsphinx",
+def open_recognizer(language: str | None, engine: str = "whisper",
                     model: str | None = None) -> Any:
-    """A recogniser of `engine` ("pocketsphinx" or "whisper" with its `model`)."""
+    """A recogniser of `engine`: "whisper" (its `model`, None = the bundled tiny.en) or
+    "pocketsphinx"."""
     if engine == "whisper":
         from voicecli.speech.whisper import WhisperRecognizer
 
-        if not model:
-            raise ConfigError("--asr whisper needs a model: --asr-model tiny.en (or a folder)")
         return WhisperRecognizer(model, language)
     from voicecli.speech.asr import Recognizer
 
@@ -173,10 +172,10 @@ def _release_slot(slot: int) -> None:
         _open_in[slot] -= 1
 
 
-def warm_up() -> None:
-    """Start the processes and load a pocketsphinx decoder into each (blocking, ~1 s the first
-    time; a closed recognizer leaves its decoder in the process's pool)."""
-    probe("pocketsphinx")
+def warm_up(engine: str = "whisper", model: str | None = None) -> None:
+    """Start the processes and load `engine`'s model into each (blocking, ~1 s the first
+    time; models stay loaded for the life of the process)."""
+    probe(engine, model)
 
 
 def probe(engine: str, model: str | None = None) -> None:
@@ -203,7 +202,7 @@ class RemoteRecognizer:
         ASRProcessError: from any call, once, when the child died since the last one.
     """
 
-    def __init__(self, language: str | None = None, engine: str = "pocketsphinx",
+    def __init__(self, language: str | None = None, engine: str = "whisper",
                  model: str | None = None) -> None:
         if engine == "pocketsphinx" and not supports_language(language):
             raise ConfigError(
