@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from tests.cli.test_cli import clean_env, voicecli
 from voicecli.batch.jobs import load_jobs
-from voicecli.cli import app
+from voicecli.cli.app import app
 from voicecli.cli.help_format import reflow
 
 WIDTHS = (80, 120)

@@ -7,7 +7,6 @@ itself and loads the typer app (voicecli.cli.app) for everything else.
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from voicecli import __version__
 
@@ -40,12 +39,4 @@ def _quick_help(args: list[str]) -> bool:
     return True
 
 
-def __getattr__(name: str) -> Any:
-    if name == "app":
-        from voicecli.cli.app import app
-
-        return app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = ["app", "main"]
+__all__ = ["main"]
