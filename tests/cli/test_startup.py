@@ -7,7 +7,6 @@ help is the very screen typer draws.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from voicecli.cli.commands import COMMANDS
+from voicecli.cli.help_format import reflow
 
 HEAVY = ("numpy", "websockets", "sounddevice", "soxr", "soundfile", "voicecli.server",
          "voicecli.client", "voicecli.protocol", "voicecli.talk", "voicecli.audio",
@@ -103,7 +103,7 @@ def test_the_listed_line_is_the_commands_own_help(name: str) -> None:
     from voicecli.cli.app import load_command
 
     command = load_command(name)
-    first = inspect.cleandoc(command.help or "").split("\n\n")[0]
+    first = reflow(command.help or "").split("\n\n")[0]
     assert COMMANDS[name][2] == first
 
 

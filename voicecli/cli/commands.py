@@ -6,7 +6,8 @@ Kept free of imports so that the top-level help (voicecli.cli.quick_help) and th
 
 from __future__ import annotations
 
-# name -> (module, attribute, the first paragraph of its help: what `voicecli --help` lists).
+# name -> (module, attribute, the first paragraph of its help on one line: what `voicecli --help`
+# lists).
 # tests/cli/test_startup.py checks each line against the command's own help text.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "talk": ("voicecli.cli.talk_cmd", "talk",
@@ -17,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "Run a local server that speaks the Gemini Live protocol with offline speech parts."),
     "models": ("voicecli.cli.models_cmd", "models",
                "List the known Live models and what each takes (any other id is accepted with "
-               "--model,\nunchecked)."),
+               "--model, unchecked)."),
     "voices": ("voicecli.cli.voices_cmd", "voices",
                "List the prebuilt voices for --voice (any letter case), with the style of each."),
     "transcribe": ("voicecli.cli.transcribe_cmd", "transcribe",
@@ -30,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                 "List input and output devices (pick one by index or by part of its name)."),
     "doctor": ("voicecli.cli.doctor_cmd", "doctor",
                "Check the microphone and speaker, then measure the echo path (delay, level) and "
-               "how much\necho each --echo mode removes. Use it before `talk` on laptop speakers."),
+               "how much echo each --echo mode removes. Use it before `talk` on laptop speakers."),
     "tools": ("voicecli.cli.tools_cmd", "tools",
               "List every tool (declared, built-in, MCP), where it comes from and whether it is "
               "allowed."),

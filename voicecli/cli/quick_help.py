@@ -16,21 +16,26 @@ from typing import TextIO
 
 USAGE = "voicecli [OPTIONS] COMMAND [ARGS]..."
 SUMMARY = "Talk to the Gemini Live API from the terminal (or to the built-in local engine)."
-# (long flag, short flag, type, help): the callback's options in voicecli.cli.app, then --help.
+# (long flag, short flag, help): the callback's options in voicecli.cli.app, typer's completion
+# options, then --help. Flags carry no type tag (voicecli.cli.help_format).
 OPTIONS = (
-    ("--debug", "", "<bool>", "Show tracebacks and debug logs (never keys)."),
-    ("--version", "", "<bool>", "Show the version."),
-    ("--help", "-h", "<bool>", "Show this message and exit."),
+    ("--debug", "", "Show tracebacks and debug logs (never keys)."),
+    ("--version", "", "Show the version."),
+    ("--install-completion", "", "Install completion for the current shell."),
+    ("--show-completion", "", "Show completion for the current shell, to copy it or customize the "
+                              "installation."),
+    ("--help", "-h", "Show this message and exit."),
 )
+SHORT_AT, HELP_AT = 22, 32  # where rich puts the short flag and the help in a row of the panel
 MIN_WIDTH = 60  # below this rich starts shrinking columns: typer draws it
 
-_SGR = {"bold": "1", "dim": "2", "yellow": "33", "cyan": "1;36", "green": "1;32",
-        "type": "1;33", "type_sep": "1;2;33"}
+_SGR = {"bold": "1", "dim": "2", "yellow": "33", "cyan": "1;36", "green": "1;32"}
 
 
 def wanted(args: list[str]) -> bool:
-    """True for the top-level help: `voicecli`, `voicecli --help`, `voicecli -h`."""
-    return args in ([], ["--help"], ["-h"])
+    """True for the top-level help: `voicecli`, `voicecli --help`, `voicecli -h` (but not when
+    the shell's completion script runs `voicecli` with no arguments to ask for completions)."""
+    return args in ([], ["--help"], ["-h"]) and "_VOICECLI_COMPLETE" not in os.environ
 
 
 def render(commands: list[tuple[str, str]], stream: TextIO | None = None) -> str | None:
@@ -55,16 +60,15 @@ def render(commands: list[tuple[str, str]], stream: TextIO | None = None) -> str
 
 
 def _options_panel(width: int, style: _Style) -> list[str]:
-    text_width = width - 31  # long 9+1, short 1+2+1, two empty 1+1, type 1+6+1, help pad 1
+    text_width = width - 4 - HELP_AT  # the panel's borders and padding take 4
     rows = []
-    for long, short, kind, help_text in OPTIONS:
+    for long, short, help_text in OPTIONS:
         wrapped = _wrap(help_text, text_width)
-        head = (style(long, "cyan") + " " * (10 - len(long)) + " "
-                + (style(short, "green") if short else "") + " " * (3 - len(short)) + "     "
-                + style("<", "type_sep") + style(kind.strip("<>"), "type") + style(">", "type_sep")
-                + "  ")
+        gap = " " * (HELP_AT - SHORT_AT - len(short))
+        head = (style(long, "cyan") + " " * (SHORT_AT - len(long))
+                + (style(short, "green") if short else "") + gap)
         for i, line in enumerate(wrapped):
-            lead = head if i == 0 else " " * 27
+            lead = head if i == 0 else " " * HELP_AT
             rows.append(lead + line.ljust(text_width))
     return _panel("Options", rows, width, style)
 
@@ -74,7 +78,7 @@ def _commands_panel(commands: list[tuple[str, str]], width: int, style: _Style) 
     text_width = width - 4 - name_width - 2
     rows = []
     for name, help_text in commands:
-        wrapped = [piece for part in help_text.split("\n") for piece in _wrap(part, text_width)]
+        wrapped = _wrap(help_text, text_width)
         for i, line in enumerate(wrapped):
             lead = (style(name.ljust(name_width), "cyan") + style(" ", "cyan") if i == 0
                     else " " * (name_width + 1))
