@@ -28,8 +28,8 @@ import websockets
 from websockets.asyncio.server import ServerConnection
 
 from voicecli.server import ServerConfig, app, start_server
-from voicecli.server.front import FrontConnection
-from voicecli.server.rest import HttpReply, HttpRequest
+from voicecli.server.transport.front import FrontConnection
+from voicecli.server.transport.rest import HttpReply, HttpRequest
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 SETUP = json.dumps({"setup": {"model": "models/gemini-live-2.5-flash-preview",

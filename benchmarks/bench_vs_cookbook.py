@@ -454,7 +454,7 @@ def main() -> None:
         workdir = Path(tmp)
         env["XDG_STATE_HOME"] = str(workdir / "state")  # serve --tls makes its cert there
         os.environ["XDG_STATE_HOME"] = env["XDG_STATE_HOME"]
-        from voicecli.server.tls import self_signed
+        from voicecli.server.transport.tls import self_signed
 
         tls = self_signed()
         env["SSL_CERT_FILE"] = str(tls.cert)

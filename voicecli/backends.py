@@ -40,7 +40,7 @@ async def open_settings(
         return
     _check_local_engine(settings)
     from voicecli.server import start_server  # the local engine loads lazily
-    from voicecli.server.engines import brain_summary, config_from_settings
+    from voicecli.server.transport.assembly import brain_summary, config_from_settings
 
     async with await start_server(config_from_settings(settings, pace=pace)) as server:
         if notify is not None:

@@ -29,7 +29,7 @@ from voicecli.errors import (
     ServiceUnavailable,
 )
 from voicecli.server import ServerConfig, start_server
-from voicecli.server.tls import self_signed
+from voicecli.server.transport.tls import self_signed
 from voicecli.settings import Secret, Settings
 
 KEY = "AIza-token-test-key"

@@ -60,7 +60,7 @@ from voicecli.protocol.messages import (
     VoiceConfig,
 )
 from voicecli.protocol.session import ServerSession
-from voicecli.server.standins import code_standin, find_computation, search_standin
+from voicecli.server.engines.standins import code_standin, find_computation, search_standin
 from voicecli.settings import Settings
 from voicecli.tools import AllowPolicy, ToolDef, ToolRunner, tools_from_config
 

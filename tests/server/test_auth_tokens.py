@@ -324,7 +324,7 @@ async def test_a_merged_setup_the_service_would_refuse_is_refused(
 
 def test_mask_paths_copy_create_parents_and_lock_absent_fields_to_unset() -> None:
     from voicecli.protocol.codec import decode_client, to_wire
-    from voicecli.server.ephemeral import TokenStore
+    from voicecli.server.transport.ephemeral import TokenStore
 
     store = TokenStore(clock=lambda: 1000.0)
     lock = {"generationConfig": {"temperature": 0.2, "speechConfig": {"languageCode": "de-DE"}}}
@@ -341,8 +341,8 @@ def test_mask_paths_copy_create_parents_and_lock_absent_fields_to_unset() -> Non
 
 
 def test_store_expiry_follows_its_clock() -> None:
-    from voicecli.server.admission import Refused
-    from voicecli.server.ephemeral import TokenStore
+    from voicecli.server.transport.admission import Refused
+    from voicecli.server.transport.ephemeral import TokenStore
 
     now = [1_000_000.0]
     store = TokenStore(clock=lambda: now[0])

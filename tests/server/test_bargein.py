@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.speechgen import silence, speech_pcm16
-from voicecli.server.speech_io import warm_up
+from voicecli.server.session.speech_io import warm_up
 from voicecli.speech.vad import SpeechSegmenter, SpeechStarted, VadSettings
 
 from .helpers import (

@@ -24,7 +24,7 @@ import pytest
 
 from voicecli.errors import ConfigError
 from voicecli.server import RunningServer, ServerConfig, start_server
-from voicecli.server.brain import (
+from voicecli.server.engines.brain import (
     APOLOGY,
     MAX_TOOL_ROUNDS,
     NOT_HEARD,
@@ -33,7 +33,7 @@ from voicecli.server.brain import (
     json_schema,
     tool_declarations,
 )
-from voicecli.server.engine import (
+from voicecli.server.engines.interface import (
     CallTools,
     Conversation,
     PlannedCall,
@@ -46,7 +46,7 @@ from voicecli.server.engine import (
     Turn,
     UserText,
 )
-from voicecli.server.openai_http import BaseUrl, SseDecoder, Timeouts, stream_events
+from voicecli.server.engines.openai_http import BaseUrl, SseDecoder, Timeouts, stream_events
 
 from .helpers import Client, session, setup_msg, text_of
 from .openai_stub import Broken, Failure, OpenAIStub, Text, ToolCalls, call_tool_first

@@ -11,7 +11,7 @@ import websockets
 from websockets.exceptions import InvalidStatus
 
 from voicecli.server import RunningServer
-from voicecli.server.connection import full_reason
+from voicecli.server.transport.connection import full_reason
 
 from .helpers import AUDIO_MODEL, PATH, connect, running, session, setup_msg, text_of
 

@@ -16,7 +16,7 @@ from google.genai import types
 
 from tests.speechgen import silence, speech_pcm16
 from voicecli.server import RunningServer, ServerConfig, start_server
-from voicecli.server.tls import TlsFiles, self_signed
+from voicecli.server.transport.tls import TlsFiles, self_signed
 
 KEY = "genai-test-key"
 TEXT_MODEL = "gemini-live-2.5-flash-preview"

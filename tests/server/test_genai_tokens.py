@@ -13,7 +13,7 @@ from google import genai
 from google.genai import errors, types
 
 from voicecli.server import ServerConfig, start_server
-from voicecli.server.tls import TlsFiles, self_signed
+from voicecli.server.transport.tls import TlsFiles, self_signed
 
 from .helpers import AUDIO_MODEL, connect, setup_msg, text_of
 

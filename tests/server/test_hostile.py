@@ -25,7 +25,7 @@ from websockets.exceptions import InvalidStatus
 
 from tests.server.helpers import PATH, Client, connect, running, session, setup_msg, text_of
 from voicecli.server import RunningServer
-from voicecli.server.connection import full_reason, idle_reason
+from voicecli.server.transport.connection import full_reason, idle_reason
 
 SILENT_CLOSE = (1008, "No setup message received in time.")
 

@@ -15,10 +15,10 @@ import pytest
 from voicecli.protocol.codec import decode_client
 from voicecli.protocol.messages import Setup
 from voicecli.server import ServerConfig, start_server
-from voicecli.server.admission import INVALID_ARGUMENT, NO_VOICE, admit
-from voicecli.server.brain import OpenAIEngine
-from voicecli.server.handles import HandleStore
-from voicecli.server.routing import Route
+from voicecli.server.engines.brain import OpenAIEngine
+from voicecli.server.session.handles import HandleStore
+from voicecli.server.transport.admission import INVALID_ARGUMENT, NO_VOICE, admit
+from voicecli.server.transport.routing import Route
 
 from .helpers import PATH, connect, running, session, setup_msg, text_of
 from .openai_stub import OpenAIStub

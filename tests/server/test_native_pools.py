@@ -14,7 +14,7 @@ import websockets
 
 from tests.server.helpers import AUDIO_MODEL, PATH, audio_msg, running, session, setup_msg
 from tests.speechgen import silence, speech_pcm16
-from voicecli.server.live import LiveSession
+from voicecli.server.session.live import LiveSession
 from voicecli.speech import asr_process
 from voicecli.speech.vad import POOL
 

@@ -8,7 +8,7 @@ import pytest
 from google.genai import types
 
 from voicecli.server import RunningServer
-from voicecli.server.standins import find_computation
+from voicecli.server.engines.standins import find_computation
 
 from .helpers import AUDIO_MODEL, Frame, connect, session, setup_msg
 

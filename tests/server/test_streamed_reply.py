@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator
 
 from voicecli.server import ServerConfig, start_server
-from voicecli.server.engine import Conversation, Prompt, ReplyEvent, Say
+from voicecli.server.engines.interface import Conversation, Prompt, ReplyEvent, Say
 
 from .helpers import AUDIO_MODEL, audio_of, session, setup_msg, text_of
 

@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 
 from tests.cli.test_cli import assert_one_line_error, clean_env, default_sigint, free_port, voicecli
 from voicecli.server import ServerConfig, start_server
-from voicecli.server.tls import self_signed
+from voicecli.server.transport.tls import self_signed
 
 
 @pytest.mark.parametrize("maker", ["cryptography", "openssl"])

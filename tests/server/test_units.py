@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from voicecli.server.echo import extract_args, name_words, named_tools
-from voicecli.server.engine import ToolSpec, Turn
-from voicecli.server.faults import After, FaultPlan, FrameFaults, close_reason
-from voicecli.server.handles import HandleStore, Snapshot
-from voicecli.server.outbox import fit_reason
-from voicecli.server.pacing import PlaybackClock
-from voicecli.server.reply import TranscriptFeeder, new_call_id, word_groups
-from voicecli.server.routing import credential_accepted, find_credential, parse_route
-from voicecli.server.speech_io import split_sentences
-from voicecli.server.tokens import TurnUsage, audio_tokens, text_tokens, trim_history
+from voicecli.server.engines.echo_assistant import extract_args, name_words, named_tools
+from voicecli.server.engines.interface import ToolSpec, Turn
+from voicecli.server.session.faults import After, FaultPlan, FrameFaults, close_reason
+from voicecli.server.session.handles import HandleStore, Snapshot
+from voicecli.server.session.outbox import fit_reason
+from voicecli.server.session.pacing import PlaybackClock
+from voicecli.server.session.reply import TranscriptFeeder, new_call_id, word_groups
+from voicecli.server.session.speech_io import split_sentences
+from voicecli.server.session.usage import TurnUsage, audio_tokens, text_tokens, trim_history
+from voicecli.server.transport.routing import credential_accepted, find_credential, parse_route
 
 # ---- faults --------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import pytest
 from tests.transcribe.audio import SENTENCES, spoken
 from voicecli.client.endpoints import build_endpoint
 from voicecli.server import RunningServer, ServerConfig, start_server
-from voicecli.server.faults import FaultPlan
+from voicecli.server.session.faults import FaultPlan
 from voicecli.settings import load_settings
 from voicecli.transcribe import TranscribeOptions, Transcript, transcribe_at
 

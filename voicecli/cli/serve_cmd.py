@@ -19,7 +19,7 @@ from voicecli.logs import register_secret
 
 if TYPE_CHECKING:
     from voicecli.server import RunningServer
-    from voicecli.server.tls import TlsFiles
+    from voicecli.server.transport.tls import TlsFiles
 
 ENGINE = "Local engine"
 
@@ -113,7 +113,7 @@ def serve(
         raise ConfigError(f"voicecli serve needs the offline engine, which is not installed: "
                           f"{LOCAL_HINT}")
     from voicecli.server import FaultPlan, serve_forever
-    from voicecli.server.engines import config_from_settings
+    from voicecli.server.transport.assembly import config_from_settings
 
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be 0–65535, not {port}")
@@ -187,7 +187,7 @@ def _origins(values: list[str]) -> tuple[str, ...]:
 
 
 def _tls_files(tls: bool, cert: Path | None, key: Path | None) -> TlsFiles | None:
-    from voicecli.server.tls import TlsFiles, self_signed  # the server loads lazily
+    from voicecli.server.transport.tls import TlsFiles, self_signed  # the server loads lazily
 
     if (cert is None) != (key is None):
         raise UsageError("--tls-cert and --tls-key go together")

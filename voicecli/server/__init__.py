@@ -6,11 +6,11 @@ service (frame order §5, close codes §5.9), and replies with `EchoEngine`, poc
 and espeak-ng (TTS). `FaultPlan` breaks it on purpose for tests.
 """
 
-from voicecli.server.app import RunningServer, serve_forever, start_server
-from voicecli.server.config import ServerConfig
-from voicecli.server.echo import EchoEngine
-from voicecli.server.engine import Engine
-from voicecli.server.faults import FaultPlan
+from voicecli.server.engines.echo_assistant import EchoEngine
+from voicecli.server.engines.interface import Engine
+from voicecli.server.session.faults import FaultPlan
+from voicecli.server.transport.app import RunningServer, serve_forever, start_server
+from voicecli.server.transport.config import ServerConfig
 
 __all__ = [
     "EchoEngine",

@@ -18,8 +18,8 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 
-from voicecli.server.rest import HttpReply, HttpRequest, error
-from voicecli.server.routing import safe_path
+from voicecli.server.transport.rest import HttpReply, HttpRequest, error
+from voicecli.server.transport.routing import safe_path
 
 log = logging.getLogger("voicecli.server")
 

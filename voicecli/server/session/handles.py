@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from voicecli.server.engine import Turn
+from voicecli.server.engines.interface import Turn
 
 
 @dataclass(frozen=True)

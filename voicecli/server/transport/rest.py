@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from voicecli.server.ephemeral import API_KEY_INVALID, BadRequest, TokenStore, is_token
-from voicecli.server.routing import credential_accepted, safe_path
+from voicecli.server.transport.ephemeral import API_KEY_INVALID, BadRequest, TokenStore, is_token
+from voicecli.server.transport.routing import credential_accepted, safe_path
 
 _AUTH_TOKENS = re.compile(r"/(v1alpha|v1beta)/auth_tokens")  # §1.3: both versions (sources split)
 UNREGISTERED = ("Method doesn't allow unregistered callers (callers without established "

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from voicecli.server.faults import MALFORMED_FRAME, After, FrameFaults, close_reason
+from voicecli.server.session.faults import MALFORMED_FRAME, After, FrameFaults, close_reason
 
 log = logging.getLogger("voicecli.server")
 

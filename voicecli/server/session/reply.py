@@ -18,7 +18,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from voicecli.protocol.messages import FunctionCall
-from voicecli.server.engine import (
+from voicecli.server.engines.interface import (
     CallTools,
     Grounded,
     Prompt,
@@ -29,12 +29,12 @@ from voicecli.server.engine import (
     Turn,
     UserText,
 )
-from voicecli.server.pacing import PlaybackClock
-from voicecli.server.speech_io import split_sentences, synthesize
-from voicecli.server.tokens import PCM16_BYTES_PER_S_24K, TurnUsage
+from voicecli.server.session.pacing import PlaybackClock
+from voicecli.server.session.speech_io import split_sentences, synthesize
+from voicecli.server.session.usage import PCM16_BYTES_PER_S_24K, TurnUsage
 
 if TYPE_CHECKING:
-    from voicecli.server.live import LiveSession
+    from voicecli.server.session.live import LiveSession
 
 
 OUTPUT_RATE = 24000

@@ -15,9 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from voicecli.server.admission import Refused
-from voicecli.server.ephemeral import API_KEY_INVALID, IssuedToken, TokenStore, is_token
-from voicecli.server.routing import Route, credential_accepted, find_credential, find_token
+from voicecli.server.transport.admission import Refused
+from voicecli.server.transport.ephemeral import API_KEY_INVALID, IssuedToken, TokenStore, is_token
+from voicecli.server.transport.routing import (
+    Route,
+    credential_accepted,
+    find_credential,
+    find_token,
+)
 
 CONSTRAINED = "BidiGenerateContentConstrained"
 

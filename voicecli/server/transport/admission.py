@@ -19,10 +19,10 @@ from voicecli.protocol.messages import (
 )
 from voicecli.protocol.models import ModelInfo, bare_model_id, check_setup, model_info
 from voicecli.protocol.setup_rules import voice_name, voice_problems
-from voicecli.server.audio_in import InputAudio
-from voicecli.server.engine import Conversation, ToolSpec
-from voicecli.server.handles import HandleStore, Snapshot
-from voicecli.server.routing import Route
+from voicecli.server.engines.interface import Conversation, ToolSpec
+from voicecli.server.session.audio_in import InputAudio
+from voicecli.server.session.handles import HandleStore, Snapshot
+from voicecli.server.transport.routing import Route
 
 log = logging.getLogger("voicecli.server")
 

@@ -15,8 +15,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 
-from voicecli.server.audio_in import ASR_RATE, Began, Ended, Heard, Step
-from voicecli.server.speech_io import pool, run_in
+from voicecli.server.session.audio_in import ASR_RATE, Began, Ended, Heard, Step
+from voicecli.server.session.speech_io import pool, run_in
 from voicecli.speech.asr_process import RemoteRecognizer
 
 log = logging.getLogger("voicecli.server")

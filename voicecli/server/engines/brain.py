@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voicecli.errors import ConfigError
-from voicecli.server.echo import describe_result
-from voicecli.server.engine import (
+from voicecli.server.engines.echo_assistant import describe_result
+from voicecli.server.engines.interface import (
     CallTools,
     Conversation,
     PlannedCall,
@@ -45,7 +45,7 @@ from voicecli.server.engine import (
     ToolSpec,
     UserText,
 )
-from voicecli.server.openai_http import (
+from voicecli.server.engines.openai_http import (
     BaseUrl,
     HttpError,
     Timeouts,

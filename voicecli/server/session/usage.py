@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from voicecli.protocol.messages import ModalityTokenCount, UsageMetadata
-from voicecli.server.engine import Turn
+from voicecli.server.engines.interface import Turn
 
 CHARS_PER_TOKEN = 4
 AUDIO_TOKENS_PER_S = 32

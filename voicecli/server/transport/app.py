@@ -15,17 +15,17 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from voicecli.errors import ConfigError
-from voicecli.server.config import ServerConfig
-from voicecli.server.connection import BUSY, Connection, Shared
-from voicecli.server.engine import Engine
-from voicecli.server.engines import find_brain, loaded_parts, make_engine
-from voicecli.server.front import FrontConnection
-from voicecli.server.handles import HandleStore
-from voicecli.server.rest import HttpReply, HttpRequest
-from voicecli.server.rest import error as rest_error
-from voicecli.server.rest import handle as handle_rest
-from voicecli.server.routing import parse_route, safe_path
-from voicecli.server.speech_io import check_speech, run_in, warm_up
+from voicecli.server.engines.interface import Engine
+from voicecli.server.session.handles import HandleStore
+from voicecli.server.session.speech_io import check_speech, run_in, warm_up
+from voicecli.server.transport.assembly import find_brain, loaded_parts, make_engine
+from voicecli.server.transport.config import ServerConfig
+from voicecli.server.transport.connection import BUSY, Connection, Shared
+from voicecli.server.transport.front import FrontConnection
+from voicecli.server.transport.rest import HttpReply, HttpRequest
+from voicecli.server.transport.rest import error as rest_error
+from voicecli.server.transport.rest import handle as handle_rest
+from voicecli.server.transport.routing import parse_route, safe_path
 from voicecli.speech.whisper import BUNDLED
 
 log = logging.getLogger("voicecli.server")

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from voicecli.server.engine import Conversation, Grounded, RanCode, Say
+from voicecli.server.engines.interface import Conversation, Grounded, RanCode, Say
 
 QUESTION_WORDS = frozenset({
     "what", "who", "whom", "whose", "when", "where", "why", "how", "which", "is", "are", "was",

@@ -26,17 +26,17 @@ from websockets.exceptions import ConnectionClosed
 
 from voicecli.errors import RemoteProtocolError
 from voicecli.protocol.session import ServerSession
-from voicecli.server.admission import INVALID_ARGUMENT, Refused, SessionPlan, admit
-from voicecli.server.audio_in import InvalidArgument
-from voicecli.server.auth import Grant, authorize
-from voicecli.server.config import ServerConfig
-from voicecli.server.engine import Engine
-from voicecli.server.ephemeral import API_KEY_EXPIRED, TokenStore
-from voicecli.server.faults import FrameFaults, close_reason
-from voicecli.server.handles import HandleStore
-from voicecli.server.live import LiveSession
-from voicecli.server.outbox import Outbox
-from voicecli.server.routing import Route, parse_route, safe_path
+from voicecli.server.engines.interface import Engine
+from voicecli.server.session.audio_in import InvalidArgument
+from voicecli.server.session.faults import FrameFaults, close_reason
+from voicecli.server.session.handles import HandleStore
+from voicecli.server.session.live import LiveSession
+from voicecli.server.session.outbox import Outbox
+from voicecli.server.transport.admission import INVALID_ARGUMENT, Refused, SessionPlan, admit
+from voicecli.server.transport.auth import Grant, authorize
+from voicecli.server.transport.config import ServerConfig
+from voicecli.server.transport.ephemeral import API_KEY_EXPIRED, TokenStore
+from voicecli.server.transport.routing import Route, parse_route, safe_path
 
 log = logging.getLogger("voicecli.server")
 

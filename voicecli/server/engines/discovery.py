@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voicecli.errors import ConfigError
-from voicecli.server.openai_http import BaseUrl, HttpError, Timeouts, get_json
+from voicecli.server.engines.openai_http import BaseUrl, HttpError, Timeouts, get_json
 
 log = logging.getLogger("voicecli.server")
 

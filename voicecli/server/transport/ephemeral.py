@@ -22,7 +22,7 @@ from typing import Any
 from voicecli.errors import RemoteProtocolError
 from voicecli.protocol.codec import camel_case, from_wire, to_wire
 from voicecli.protocol.messages import Setup
-from voicecli.server.admission import Refused
+from voicecli.server.transport.admission import Refused
 
 TOKEN_PREFIX = "auth_tokens/"
 DEFAULT_USES = 1  # §1.5 defaults

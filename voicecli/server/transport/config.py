@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from voicecli.server.faults import FaultPlan
-from voicecli.server.tls import TlsFiles
+from voicecli.server.session.faults import FaultPlan
+from voicecli.server.transport.tls import TlsFiles
 
 MIB = 1024 * 1024
 

@@ -22,18 +22,7 @@ from voicecli.protocol.messages import (
     ToolResponse,
 )
 from voicecli.protocol.session import ServerSession
-from voicecli.server.admission import SessionPlan
-from voicecli.server.audio_in import (
-    ASR_RATE,
-    Began,
-    Ended,
-    InputAudio,
-    InvalidArgument,
-    Step,
-    input_rate,
-)
-from voicecli.server.config import ServerConfig
-from voicecli.server.engine import (
+from voicecli.server.engines.interface import (
     CallTools,
     Engine,
     Prompt,
@@ -42,13 +31,24 @@ from voicecli.server.engine import (
     Turn,
     UserText,
 )
-from voicecli.server.handles import HandleStore, Snapshot
-from voicecli.server.hearing import Ears
-from voicecli.server.outbox import Outbox
-from voicecli.server.reply import Reply
-from voicecli.server.speech_io import session_voice
-from voicecli.server.tokens import history_tokens, trim_history
-from voicecli.server.translate import TranslationEcho
+from voicecli.server.engines.translate import TranslationEcho
+from voicecli.server.session.audio_in import (
+    ASR_RATE,
+    Began,
+    Ended,
+    InputAudio,
+    InvalidArgument,
+    Step,
+    input_rate,
+)
+from voicecli.server.session.handles import HandleStore, Snapshot
+from voicecli.server.session.hearing import Ears
+from voicecli.server.session.outbox import Outbox
+from voicecli.server.session.reply import Reply
+from voicecli.server.session.speech_io import session_voice
+from voicecli.server.session.usage import history_tokens, trim_history
+from voicecli.server.transport.admission import SessionPlan
+from voicecli.server.transport.config import ServerConfig
 
 log = logging.getLogger("voicecli.server")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-from voicecli.server.engine import Conversation, Prompt, ReplyEvent, Say, UserText
+from voicecli.server.engines.interface import Conversation, Prompt, ReplyEvent, Say, UserText
 
 _WORD = re.compile(r"[\w']+")
 MAX_WORDS = 60

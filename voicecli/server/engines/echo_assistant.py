@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-from voicecli.server.engine import (
+from voicecli.server.engines.interface import (
     CallTools,
     Conversation,
     PlannedCall,
@@ -25,7 +25,7 @@ from voicecli.server.engine import (
     ToolSpec,
     UserText,
 )
-from voicecli.server.standins import standin_reply
+from voicecli.server.engines.standins import standin_reply
 
 _WORD = re.compile(r"[A-Za-z0-9']+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -119,7 +119,7 @@ class EchoEngine:
         self._description = description
 
     def describe(self) -> str:
-        from voicecli.server.engines import NO_BRAIN
+        from voicecli.server.transport.assembly import NO_BRAIN
 
         return self._description or NO_BRAIN
 

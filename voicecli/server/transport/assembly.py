@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from voicecli.errors import ConfigError
-from voicecli.server.config import ServerConfig
-from voicecli.server.echo import EchoEngine
-from voicecli.server.engine import Engine
-from voicecli.server.speech_io import describe_voice
+from voicecli.server.engines.echo_assistant import EchoEngine
+from voicecli.server.engines.interface import Engine
+from voicecli.server.session.speech_io import describe_voice
+from voicecli.server.transport.config import ServerConfig
 from voicecli.settings import Settings
 
 NO_BRAIN = ("echo assistant: it repeats what it heard (no language model configured; set "
@@ -47,7 +47,7 @@ async def find_brain(config: ServerConfig) -> None:
     """Fill in `config`'s brain from `--brain NAME[:MODEL]` or, with `config.discover_brain` and
     no brain configured, from the first local server that lists a model (server/discovery.py).
     Raises ConfigError (one line) when a named server does not answer or lists no model."""
-    from voicecli.server import discovery
+    from voicecli.server.engines import discovery
 
     if config.brain_url:
         return
@@ -79,7 +79,7 @@ def make_engine(config: ServerConfig) -> Engine:
     """The brain `config` names: an OpenAI-compatible endpoint, else the echo assistant (which
     tells each session once that it has no language model when one was searched for)."""
     if config.brain_url:
-        from voicecli.server.brain import OpenAIEngine
+        from voicecli.server.engines.brain import OpenAIEngine
 
         return OpenAIEngine(config.brain_url, config.brain_model or "", api_key=config.brain_key)
     if config.brain_found == "":
