@@ -17,7 +17,8 @@ from tests.server.openai_stub import OpenAIStub, Text
 from voicecli.errors import ConfigError
 from voicecli.server import start_server
 from voicecli.server.engines import discovery
-from voicecli.server.transport.assembly import NO_BRAIN_NOTICE, config_from_settings
+from voicecli.server.engines.echo_assistant import NO_BRAIN_NOTICE
+from voicecli.server.transport.assembly import config_from_settings
 from voicecli.settings import load_settings
 
 from .helpers import AUDIO_MODEL, session, setup_msg, text_of

@@ -34,6 +34,15 @@ _INTRO = ("in", "for", "at", "to", "about", "called", "named", "of", "on")
 _FILLER = {"the", "a", "an", "please", "my"}
 MAX_ECHO_WORDS = 60
 
+NO_BRAIN = ("echo assistant: it repeats what it heard (no language model configured; set "
+            "local_brain_url and local_brain_model, or --brain-url and --brain-model)")
+NOT_FOUND = ("echo assistant: it repeats what it heard (no language model found: none "
+             "configured, and no Ollama, llama.cpp server or LM Studio answering on this machine)")
+#: The echo assistant's first words in each session when it is the default, not a choice (§3 of
+#: issue 15): spoken and in the transcript.
+NO_BRAIN_NOTICE = ("I have no language model, so I can only repeat what I hear. For real "
+                   "answers, set a Gemini API key, or run a local model server such as Ollama.")
+
 
 def name_words(name: str) -> list[str]:
     """`get_current_weather` / `getCurrentWeather` → ["get", "current", "weather"]."""
@@ -119,8 +128,6 @@ class EchoEngine:
         self._description = description
 
     def describe(self) -> str:
-        from voicecli.server.transport.assembly import NO_BRAIN
-
         return self._description or NO_BRAIN
 
     async def respond(

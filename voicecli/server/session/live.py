@@ -44,11 +44,10 @@ from voicecli.server.session.audio_in import (
 from voicecli.server.session.handles import HandleStore, Snapshot
 from voicecli.server.session.hearing import Ears
 from voicecli.server.session.outbox import Outbox
+from voicecli.server.session.plan import SessionPlan, SessionSettings
 from voicecli.server.session.reply import Reply
 from voicecli.server.session.speech_io import session_voice
 from voicecli.server.session.usage import history_tokens, trim_history
-from voicecli.server.transport.admission import SessionPlan
-from voicecli.server.transport.config import ServerConfig
 
 log = logging.getLogger("voicecli.server")
 
@@ -68,7 +67,7 @@ class LiveSession:
         self,
         plan: SessionPlan,
         *,
-        config: ServerConfig,
+        config: SessionSettings,
         store: HandleStore,
         engine: Engine,
         proto: ServerSession,

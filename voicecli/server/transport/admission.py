@@ -8,7 +8,6 @@ logged at debug level only.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from voicecli.errors import CapabilityError, ConfigError
 from voicecli.protocol.messages import (
@@ -22,6 +21,7 @@ from voicecli.protocol.setup_rules import voice_name, voice_problems
 from voicecli.server.engines.interface import Conversation, ToolSpec
 from voicecli.server.session.audio_in import InputAudio
 from voicecli.server.session.handles import HandleStore, Snapshot
+from voicecli.server.session.plan import SessionPlan
 from voicecli.server.transport.routing import Route
 
 log = logging.getLogger("voicecli.server")
@@ -44,25 +44,6 @@ class Refused(Exception):
 
 def invalid(why: str) -> Refused:
     return Refused(1007, INVALID_ARGUMENT, why)
-
-
-@dataclass
-class SessionPlan:
-    """An accepted setup, digested."""
-
-    model: str  # bare id, e.g. gemini-3.8-live
-    info: ModelInfo
-    conversation: Conversation
-    aad: AutomaticActivityDetection | None
-    interrupts: bool  # activityHandling START_OF_ACTIVITY_INTERRUPTS (§3.1.5)
-    input_transcription: bool
-    output_transcription: bool
-    resumption: bool
-    compression: tuple[int, int] | None  # (trigger, target) tokens (§3.1.8)
-    restored: Snapshot | None = None
-    backend: str = "gemini"  # "vertex" on the aiplatform path (§8)
-    seeding: bool = False  # historyConfig.initialHistoryInClientContent (§3.1.11)
-    media_resolution: str | None = None  # generationConfig.mediaResolution: tokens per image (§6)
 
 
 def not_found(model: str, route: Route) -> Refused:

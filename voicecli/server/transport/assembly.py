@@ -9,20 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from voicecli.errors import ConfigError
-from voicecli.server.engines.echo_assistant import EchoEngine
+from voicecli.server.engines.echo_assistant import NO_BRAIN, NO_BRAIN_NOTICE, NOT_FOUND, EchoEngine
 from voicecli.server.engines.interface import Engine
 from voicecli.server.session.speech_io import describe_voice
 from voicecli.server.transport.config import ServerConfig
 from voicecli.settings import Settings
 
-NO_BRAIN = ("echo assistant: it repeats what it heard (no language model configured; set "
-            "local_brain_url and local_brain_model, or --brain-url and --brain-model)")
-NOT_FOUND = ("echo assistant: it repeats what it heard (no language model found: none "
-             "configured, and no Ollama, llama.cpp server or LM Studio answering on this machine)")
-#: The echo assistant's first words in each session when it is the default, not a choice (§3 of
-#: issue 15): spoken and in the transcript.
-NO_BRAIN_NOTICE = ("I have no language model, so I can only repeat what I hear. For real "
-                   "answers, set a Gemini API key, or run a local model server such as Ollama.")
 LOCAL_HINT = "pip install 'voicecli[local]'"
 
 

@@ -32,7 +32,8 @@ from voicecli.server.session.faults import FrameFaults, close_reason
 from voicecli.server.session.handles import HandleStore
 from voicecli.server.session.live import LiveSession
 from voicecli.server.session.outbox import Outbox
-from voicecli.server.transport.admission import INVALID_ARGUMENT, Refused, SessionPlan, admit
+from voicecli.server.session.plan import SessionPlan
+from voicecli.server.transport.admission import INVALID_ARGUMENT, Refused, admit
 from voicecli.server.transport.auth import Grant, authorize
 from voicecli.server.transport.config import ServerConfig
 from voicecli.server.transport.ephemeral import API_KEY_EXPIRED, TokenStore
