@@ -15,11 +15,14 @@ import secrets
 import threading
 import uuid
 from contextlib import aclosing
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from voicecli.protocol.messages import FunctionCall
+from voicecli.protocol.session import ServerSession
 from voicecli.server.engines.interface import (
     CallTools,
+    Conversation,
+    Engine,
     Grounded,
     Prompt,
     RanCode,
@@ -29,13 +32,11 @@ from voicecli.server.engines.interface import (
     Turn,
     UserText,
 )
+from voicecli.server.session.outbox import Outbox
 from voicecli.server.session.pacing import PlaybackClock
+from voicecli.server.session.plan import SessionPlan, SessionSettings
 from voicecli.server.session.speech_io import split_sentences, synthesize
 from voicecli.server.session.usage import PCM16_BYTES_PER_S_24K, TurnUsage
-
-if TYPE_CHECKING:
-    from voicecli.server.session.live import LiveSession
-
 
 OUTPUT_RATE = 24000
 WORDS_PER_TEXT_DELTA = 3
@@ -85,10 +86,51 @@ class TranscriptFeeder:
         return out
 
 
-class Reply:
-    """A model turn answering `prompt`; created and scheduled by `LiveSession`."""
+class ReplySink(Protocol):
+    """What a `Reply` uses of its session (session/live.py implements it): where its frames go,
+    what it answers with, and the bookkeeping it reports back."""
 
-    def __init__(self, session: LiveSession, prompt: Prompt, heard_s: float = 0.0) -> None:
+    @property
+    def proto(self) -> ServerSession: ...  # the sans-I/O side the frames are written to
+
+    @property
+    def outbox(self) -> Outbox: ...  # sends what `proto` has queued
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def conversation(self) -> Conversation: ...
+
+    @property
+    def plan(self) -> SessionPlan: ...
+
+    @property
+    def config(self) -> SessionSettings: ...
+
+    @property
+    def voice(self) -> str: ...
+
+    @property
+    def output_transcription(self) -> bool: ...
+
+    def take_images(self) -> int: ...
+
+    def prompt_text(self) -> str: ...
+
+    def checkpoint(self, resumable: bool) -> None: ...
+
+    def expect_results(self, request: CallTools) -> None: ...
+
+    def cancel_calls(self, ids: list[str]) -> None: ...
+
+    def turn_ended(self) -> None: ...
+
+
+class Reply:
+    """A model turn answering `prompt`; created and scheduled by its session (`ReplySink`)."""
+
+    def __init__(self, session: ReplySink, prompt: Prompt, heard_s: float = 0.0) -> None:
         self.session = session
         self.prompt = prompt
         self.stop = threading.Event()
