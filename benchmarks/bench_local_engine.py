@@ -17,7 +17,7 @@ each rendered by espeak-ng through tests/speechgen.py with a pinned voice and ra
    round trips, and `finish()` on its own), TTS (`Synthesizer` speaking the echo engine's reply
    "You said: <sentence>." with the server's default voice, plus time to the first chunk).
 3. latency — end of user speech → first reply audio byte against the real server started in
-   this process (`start_server(ServerConfig(port=0), EchoEngine())`, pace 1 = real time), AUDIO
+   this process (`start_server(ServerConfig(port=0), EchoAssistant())`, pace 1 = real time), AUDIO
    replies, speech sent at real time in 20 ms chunks over loopback WebSocket with
    `voicecli.client`; a fresh session per turn, closed at the first audio byte. Two ways,
    interleaved: (a) manual activity, measured from activityEnd; (b) server VAD with
@@ -96,7 +96,7 @@ from voicecli.client.endpoints import build_endpoint  # noqa: E402
 from voicecli.client.live import LiveSession, Reconnected, Reconnecting  # noqa: E402
 from voicecli.client.setup import SetupOptions, build_setup  # noqa: E402
 from voicecli.protocol import events as ev  # noqa: E402
-from voicecli.server import EchoEngine, ServerConfig, start_server  # noqa: E402
+from voicecli.server import EchoAssistant, ServerConfig, start_server  # noqa: E402
 from voicecli.settings import Settings  # noqa: E402
 from voicecli.speech import vad  # noqa: E402
 from voicecli.speech.asr_process import RemoteRecognizer, probe  # noqa: E402
@@ -437,7 +437,7 @@ def effective_silence_ms(silence_ms: int) -> float:
 
 async def run_latency(sentences: list[str], pcms: list[bytes], turns: int, silence_ms: int,
                       asr: Asr) -> dict[str, Any]:
-    async with await start_server(asr.server_config(), EchoEngine()) as server:
+    async with await start_server(asr.server_config(), EchoAssistant()) as server:
         w = _shortest(pcms)
         for manual in (True, False):  # warm-up (models load, first-use costs): not counted
             await one_latency_turn(server.url, sentences[w], pcms[w], manual, silence_ms)

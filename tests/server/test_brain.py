@@ -35,7 +35,7 @@ from voicecli.server.engines.brain import (
 )
 from voicecli.server.engines.interface import (
     CallTools,
-    Conversation,
+    Dialogue,
     PlannedCall,
     Prompt,
     ReplyEvent,
@@ -70,20 +70,20 @@ QUICK_S = 0.2  # barge-in: the endpoint must see the disconnect within this
 
 
 def conversation(*turns: tuple[str, str], system: str = "", tools: tuple[ToolSpec, ...] = ()
-                 ) -> Conversation:
-    return Conversation(
+                 ) -> Dialogue:
+    return Dialogue(
         model="gemini-live-2.5-flash-preview", modality="TEXT", system_instruction=system,
         tools=list(tools), history=[Turn(role, text) for role, text in turns],
     )
 
 
-def ask(text: str) -> tuple[Conversation, UserText]:
-    """A conversation whose history ends with `text`, as LiveSession builds it."""
+def ask(text: str) -> tuple[Dialogue, UserText]:
+    """A conversation whose history ends with `text`, as ServedSession builds it."""
     return conversation(("user", text)), UserText(text)
 
 
 async def collect(
-    engine: OpenAIEngine, conv: Conversation, prompt: Prompt, answer: Any = None
+    engine: OpenAIEngine, conv: Dialogue, prompt: Prompt, answer: Any = None
 ) -> list[ReplyEvent]:
     """Every event of a reply; blocking calls are answered with `answer` (as the session does)."""
     events: list[ReplyEvent] = []

@@ -14,7 +14,7 @@ import websockets
 
 from tests.server.helpers import AUDIO_MODEL, PATH, audio_msg, running, session, setup_msg
 from tests.speechgen import silence, speech_pcm16
-from voicecli.server.session.live import LiveSession
+from voicecli.server.session.live import ServedSession
 from voicecli.speech import asr_process
 from voicecli.speech.vad import POOL
 
@@ -34,7 +34,7 @@ async def _settled(limit_s: float = 10.0) -> list[dict[str, int]]:
 
 async def test_sessions_give_back_their_vad_and_recognisers_however_they_end() -> None:
     pcm = speech_pcm16("what time is it") + silence(1000)
-    live_sessions: list[weakref.ref[LiveSession]] = []
+    live_sessions: list[weakref.ref[ServedSession]] = []
     async with running() as server:
         async with session(server, SETUP) as client:  # warm: models loaded once
             await client.stream(pcm)
@@ -82,8 +82,8 @@ async def _dropped(url: str, pcm: bytes) -> None:
         ws.transport.abort()
 
 
-def server_live(server) -> LiveSession:  # type: ignore[no-untyped-def]
-    """The LiveSession of the one open connection."""
+def server_live(server) -> ServedSession:  # type: ignore[no-untyped-def]
+    """The ServedSession of the one open connection."""
     live = [c.live for c in server.shared.connections if c.live is not None]
     assert len(live) == 1
     return live[0]

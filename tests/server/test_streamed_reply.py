@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator
 
 from voicecli.server import ServerConfig, start_server
-from voicecli.server.engines.interface import Conversation, Prompt, ReplyEvent, Say
+from voicecli.server.engines.interface import Dialogue, Prompt, ReplyEvent, Say
 
 from .helpers import AUDIO_MODEL, audio_of, session, setup_msg, text_of
 
@@ -22,7 +22,7 @@ class SlowTokens:
         self.finished_at: float | None = None
 
     async def respond(
-        self, conversation: Conversation, prompt: Prompt
+        self, conversation: Dialogue, prompt: Prompt
     ) -> AsyncIterator[ReplyEvent]:
         for i, word in enumerate(REPLY.split(" ")):
             await asyncio.sleep(TOKEN_DELAY_S)
@@ -60,7 +60,7 @@ class Tokens:
     """Sub-word pieces as an LLM's tokenizer cuts them."""
 
     async def respond(
-        self, conversation: Conversation, prompt: Prompt
+        self, conversation: Dialogue, prompt: Prompt
     ) -> AsyncIterator[ReplyEvent]:
         for piece in ("Par", "is", ",", " France", ". It", " is", " lovely", "."):
             yield Say(piece)

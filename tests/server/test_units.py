@@ -13,7 +13,7 @@ from voicecli.server.session.outbox import fit_reason
 from voicecli.server.session.pacing import PlaybackClock
 from voicecli.server.session.reply import TranscriptFeeder, new_call_id, word_groups
 from voicecli.server.session.speech_io import split_sentences
-from voicecli.server.session.usage import TurnUsage, audio_tokens, text_tokens, trim_history
+from voicecli.server.session.usage import UsageEstimate, audio_tokens, text_tokens, trim_history
 from voicecli.server.transport.routing import credential_accepted, find_credential, parse_route
 
 # ---- faults --------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def test_playback_clock_keeps_the_lead_and_scales_with_pace() -> None:
 def test_token_estimates_and_usage_details() -> None:
     assert text_tokens("") == 0 and text_tokens("abcd") == 1 and text_tokens("abcde") == 2
     assert audio_tokens(1.0) == 32 and audio_tokens(0.01) == 1
-    usage = TurnUsage()
+    usage = UsageEstimate()
     usage.prompt_text("x" * 40)
     usage.prompt_audio(2.0)
     usage.response_audio(1.0)

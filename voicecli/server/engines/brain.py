@@ -1,6 +1,6 @@
 """`OpenAIEngine`: the local server thinks with any OpenAI-compatible chat-completions endpoint.
 
-The local server already hears (pocketsphinx) and speaks (espeak-ng); `EchoEngine` only repeats
+The local server already hears (pocketsphinx) and speaks (espeak-ng); `EchoAssistant` only repeats
 the user. This engine lets a real language model answer — Ollama, llama.cpp's server, vLLM,
 LM Studio or a hosted API — streamed token by token, so speech can start with the first words.
 
@@ -35,7 +35,7 @@ from voicecli.errors import ConfigError
 from voicecli.server.engines.echo_assistant import describe_result
 from voicecli.server.engines.interface import (
     CallTools,
-    Conversation,
+    Dialogue,
     PlannedCall,
     Prompt,
     ReplyEvent,
@@ -137,7 +137,7 @@ class OpenAIEngine:
         return f"{self.model} at {self.base}{_listing_note(self.model, listing)}"
 
     async def respond(
-        self, conversation: Conversation, prompt: Prompt
+        self, conversation: Dialogue, prompt: Prompt
     ) -> AsyncIterator[ReplyEvent]:
         if isinstance(prompt, UserText) and not prompt.text.strip():
             yield Say(NOT_HEARD)  # noise or an empty message: nothing to ask the model
@@ -376,14 +376,14 @@ def parse_arguments(arguments: str | dict[str, Any]) -> dict[str, Any]:
 # ---- requests ---------------------------------------------------------------------------------
 
 
-def sampling_options(conversation: Conversation) -> dict[str, Any]:
+def sampling_options(conversation: Dialogue) -> dict[str, Any]:
     """The setup's temperature and maxOutputTokens (§3.1.2); they win over the brain's own."""
     pairs = (("temperature", conversation.temperature),
              ("max_tokens", conversation.max_output_tokens))
     return {name: value for name, value in pairs if value is not None}
 
 
-def chat_messages(conversation: Conversation, prompt: Prompt) -> list[dict[str, Any]]:
+def chat_messages(conversation: Dialogue, prompt: Prompt) -> list[dict[str, Any]]:
     """System instruction, history, and (for late tool results) a user message stating them."""
     turns = [("assistant" if t.role == "model" else "user", t.text) for t in conversation.history]
     if isinstance(prompt, ToolResults):

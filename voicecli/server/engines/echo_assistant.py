@@ -1,4 +1,4 @@
-"""`EchoEngine`: an honest assistant that answers with the user's own words.
+"""`EchoAssistant`: an honest assistant that answers with the user's own words.
 
 It never pretends to understand. It says `You said: <words>.`, remembers earlier turns (so a
 resumed session visibly continues), and calls a declared function when the user names it: every
@@ -14,7 +14,7 @@ from typing import Any
 
 from voicecli.server.engines.interface import (
     CallTools,
-    Conversation,
+    Dialogue,
     PlannedCall,
     Prompt,
     ReplyEvent,
@@ -116,7 +116,7 @@ def thought_summary(prompt: UserText, tools: list[ToolSpec]) -> str:
     return f"The user {heard} {said}; I will repeat {'it' if words == 1 else 'them'} back."
 
 
-class EchoEngine:
+class EchoAssistant:
     """The default engine of `voicecli serve` (see the module docstring).
 
     With a `notice`, the first reply of each session starts with it (the engine is the echo
@@ -131,7 +131,7 @@ class EchoEngine:
         return self._description or NO_BRAIN
 
     async def respond(
-        self, conversation: Conversation, prompt: Prompt
+        self, conversation: Dialogue, prompt: Prompt
     ) -> AsyncIterator[ReplyEvent]:
         said = False
         if self.notice and not any(turn.role == "model" for turn in conversation.history):
@@ -144,7 +144,7 @@ class EchoEngine:
             yield event
 
     async def _events(
-        self, conversation: Conversation, prompt: Prompt
+        self, conversation: Dialogue, prompt: Prompt
     ) -> AsyncIterator[ReplyEvent]:
         if isinstance(prompt, ToolResults):
             for result in prompt.results:
@@ -154,7 +154,7 @@ class EchoEngine:
             yield event
 
     async def _answer(
-        self, conversation: Conversation, prompt: UserText
+        self, conversation: Dialogue, prompt: UserText
     ) -> AsyncIterator[ReplyEvent]:
         tools = named_tools(prompt.text, conversation.tools)
         if conversation.include_thoughts:
@@ -181,7 +181,7 @@ class EchoEngine:
                 yield Say(describe_result(result) + ".")
 
     @staticmethod
-    def _echo(conversation: Conversation, prompt: UserText) -> str:
+    def _echo(conversation: Dialogue, prompt: UserText) -> str:
         words = _WORD.findall(prompt.text)
         if not words:
             return (

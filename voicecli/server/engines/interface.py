@@ -2,7 +2,7 @@
 
 The session layer owns the wire: it turns user audio into text (ASR), the engine's text into
 speech (TTS) and transcripts, assigns function-call ids, and keeps the history of what was
-actually sent. An engine only decides *what to say*: given the `Conversation` and a `Prompt`,
+actually sent. An engine only decides *what to say*: given the `Dialogue` and a `Prompt`,
 it yields `Say` text deltas and `CallTools` requests. For a blocking call the engine awaits
 `CallTools.results` (the session resolves it when the matching `toolResponse` arrives, §5.5);
 cancelling the iteration (barge-in, §5.3) is always allowed.
@@ -35,7 +35,7 @@ class ToolSpec:
 
 
 @dataclass
-class Conversation:
+class Dialogue:
     """The session as an engine sees it. `history` ends with the prompt being answered."""
 
     model: str
@@ -147,6 +147,6 @@ ReplyEvent = Say | CallTools | Think | Grounded | RanCode
 class Engine(Protocol):
     """Produces the model's side of a turn."""
 
-    def respond(self, conversation: Conversation, prompt: Prompt) -> AsyncIterator[ReplyEvent]:
+    def respond(self, conversation: Dialogue, prompt: Prompt) -> AsyncIterator[ReplyEvent]:
         """Yield the reply to `prompt`; the session may stop iterating at any point."""
         ...

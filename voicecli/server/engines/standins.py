@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from voicecli.server.engines.interface import Conversation, Grounded, RanCode, Say
+from voicecli.server.engines.interface import Dialogue, Grounded, RanCode, Say
 
 QUESTION_WORDS = frozenset({
     "what", "who", "whom", "whose", "when", "where", "why", "how", "which", "is", "are", "was",
@@ -260,7 +260,7 @@ def _apply(op: str, left: int | float, right: int | float) -> int | float:
 
 
 def standin_reply(
-    conversation: Conversation, text: str
+    conversation: Dialogue, text: str
 ) -> list[Say | Grounded | RanCode] | None:
     """The echo assistant's reply when a declared service tool applies to `text`, else None."""
     if conversation.code_execution:

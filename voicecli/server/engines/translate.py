@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-from voicecli.server.engines.interface import Conversation, Prompt, ReplyEvent, Say, UserText
+from voicecli.server.engines.interface import Dialogue, Prompt, ReplyEvent, Say, UserText
 
 _WORD = re.compile(r"[\w']+")
 MAX_WORDS = 60
@@ -35,7 +35,7 @@ class TranslationEcho:
     def describe(self) -> str:
         return "translation stand-in: the recognised words, marked [target], in its voice"
 
-    async def respond(self, conversation: Conversation,
+    async def respond(self, conversation: Dialogue,
                       prompt: Prompt) -> AsyncIterator[ReplyEvent]:
         target = conversation.translate_to or "en"
         if not isinstance(prompt, UserText):

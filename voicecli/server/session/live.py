@@ -1,6 +1,6 @@
 """One accepted Live session: client messages in, model turns out (live-protocol.md §3, §5).
 
-`LiveSession.handle` reacts to each client message without waiting on speech work: audio goes
+`ServedSession.handle` reacts to each client message without waiting on speech work: audio goes
 through VAD at once (so barge-in is immediate, §5.3) and into the recogniser's bounded queue;
 finished user turns queue up as prompts, answered one at a time by `Reply` tasks.
 """
@@ -62,7 +62,7 @@ class Queued:
     first_index: int = 0  # the first client message it is made of (§4.6, transparent)
 
 
-class LiveSession:
+class ServedSession:
     def __init__(
         self,
         plan: SessionPlan,

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from voicecli.protocol.messages import AutomaticActivityDetection
 from voicecli.protocol.models import ModelInfo
-from voicecli.server.engines.interface import Conversation
+from voicecli.server.engines.interface import Dialogue
 from voicecli.server.session.handles import Snapshot
 
 
@@ -36,7 +36,7 @@ class SessionPlan:
 
     model: str  # bare id, e.g. gemini-3.8-live
     info: ModelInfo
-    conversation: Conversation
+    conversation: Dialogue
     aad: AutomaticActivityDetection | None
     interrupts: bool  # activityHandling START_OF_ACTIVITY_INTERRUPTS (§3.1.5)
     input_transcription: bool

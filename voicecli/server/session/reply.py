@@ -21,7 +21,7 @@ from voicecli.protocol.messages import FunctionCall
 from voicecli.protocol.session import ServerSession
 from voicecli.server.engines.interface import (
     CallTools,
-    Conversation,
+    Dialogue,
     Engine,
     Grounded,
     Prompt,
@@ -36,7 +36,7 @@ from voicecli.server.session.outbox import Outbox
 from voicecli.server.session.pacing import PlaybackClock
 from voicecli.server.session.plan import SessionPlan, SessionSettings
 from voicecli.server.session.speech_io import split_sentences, synthesize
-from voicecli.server.session.usage import PCM16_BYTES_PER_S_24K, TurnUsage
+from voicecli.server.session.usage import PCM16_BYTES_PER_S_24K, UsageEstimate
 
 OUTPUT_RATE = 24000
 WORDS_PER_TEXT_DELTA = 3
@@ -100,7 +100,7 @@ class ReplySink(Protocol):
     def engine(self) -> Engine: ...
 
     @property
-    def conversation(self) -> Conversation: ...
+    def conversation(self) -> Dialogue: ...
 
     @property
     def plan(self) -> SessionPlan: ...
@@ -135,7 +135,7 @@ class Reply:
         self.prompt = prompt
         self.stop = threading.Event()
         self.clock = PlaybackClock(session.config.pace)
-        self.usage = TurnUsage()
+        self.usage = UsageEstimate()
         self.said = ""  # what actually reached the client (text deltas / transcript)
         self.pending = ""  # text of the reply not yet spoken (an incomplete sentence)
         self.audio_s = 0.0

@@ -37,7 +37,7 @@ def history_tokens(history: Sequence[Turn], system_instruction: str = "") -> int
 
 
 @dataclass
-class TurnUsage:
+class UsageEstimate:
     """Counts per modality for one turn; `prompt` covers everything the model read."""
 
     prompt: Counter[str] = field(default_factory=Counter)

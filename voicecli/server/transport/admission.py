@@ -18,7 +18,7 @@ from voicecli.protocol.messages import (
 )
 from voicecli.protocol.models import ModelInfo, bare_model_id, check_setup, model_info
 from voicecli.protocol.setup_rules import voice_name, voice_problems
-from voicecli.server.engines.interface import Conversation, ToolSpec
+from voicecli.server.engines.interface import Dialogue, ToolSpec
 from voicecli.server.session.audio_in import InputAudio
 from voicecli.server.session.handles import HandleStore, Snapshot
 from voicecli.server.session.plan import SessionPlan
@@ -149,14 +149,14 @@ def _restore(setup: Setup, store: HandleStore, model: str) -> Snapshot | None:
 
 def _conversation(
     setup: Setup, info: ModelInfo, modality: str, restored: Snapshot | None
-) -> Conversation:
+) -> Dialogue:
     config = setup.generation_config or GenerationConfig()
     speech = config.speech_config
     voice_config = speech.voice_config if speech else None
     prebuilt = voice_config.prebuilt_voice_config if voice_config else None
     instruction = setup.system_instruction
     thinking = config.thinking_config
-    return Conversation(
+    return Dialogue(
         model=info.id,
         modality=modality,
         system_instruction="\n\n".join(

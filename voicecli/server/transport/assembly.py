@@ -9,7 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from voicecli.errors import ConfigError
-from voicecli.server.engines.echo_assistant import NO_BRAIN, NO_BRAIN_NOTICE, NOT_FOUND, EchoEngine
+from voicecli.server.engines.echo_assistant import (
+    NO_BRAIN,
+    NO_BRAIN_NOTICE,
+    NOT_FOUND,
+    EchoAssistant,
+)
 from voicecli.server.engines.interface import Engine
 from voicecli.server.session.speech_io import describe_voice
 from voicecli.server.transport.config import ServerConfig
@@ -75,8 +80,8 @@ def make_engine(config: ServerConfig) -> Engine:
 
         return OpenAIEngine(config.brain_url, config.brain_model or "", api_key=config.brain_key)
     if config.brain_found == "":
-        return EchoEngine(notice=NO_BRAIN_NOTICE, description=NOT_FOUND)
-    return EchoEngine()
+        return EchoAssistant(notice=NO_BRAIN_NOTICE, description=NOT_FOUND)
+    return EchoAssistant()
 
 
 def describe_engine(engine: Engine, config: ServerConfig | None = None) -> str:

@@ -1,4 +1,4 @@
-"""One WebSocket connection: the thin asyncio adapter around `ServerSession` and `LiveSession`.
+"""One WebSocket connection: the thin asyncio adapter around `ServerSession` and `ServedSession`.
 
 Life of a connection (live-protocol.md §5.1): the first frame must be `setup`, within
 `setup_timeout_s` (a few seconds); the credential and the setup are checked (failures close the
@@ -30,7 +30,7 @@ from voicecli.server.engines.interface import Engine
 from voicecli.server.session.audio_in import InvalidArgument
 from voicecli.server.session.faults import FrameFaults, close_reason
 from voicecli.server.session.handles import HandleStore
-from voicecli.server.session.live import LiveSession
+from voicecli.server.session.live import ServedSession
 from voicecli.server.session.outbox import Outbox
 from voicecli.server.session.plan import SessionPlan
 from voicecli.server.transport.admission import INVALID_ARGUMENT, Refused, admit
@@ -96,7 +96,7 @@ class Connection:
         self._tasks: list[asyncio.Task[None]] = []
         self.grant = Grant()
         self.admitted = False  # counted in shared.active (else in shared.pending)
-        self.live: LiveSession | None = None
+        self.live: ServedSession | None = None
         self.heard_at = asyncio.get_running_loop().time()  # the last client frame
 
     async def run(self) -> None:
@@ -205,10 +205,10 @@ class Connection:
             self.outbox.close(exc.code, exc.reason)
         return None
 
-    def _open(self, plan: SessionPlan, route: Route) -> LiveSession:
+    def _open(self, plan: SessionPlan, route: Route) -> ServedSession:
         session_id = str(uuid.uuid4()) if route.backend == "vertex" else None  # §4.1, §8
         self.proto.send_setup_complete(session_id=session_id)
-        live = LiveSession(
+        live = ServedSession(
             plan, config=self.config, store=self.shared.store, engine=self.shared.engine,
             proto=self.proto, outbox=self.outbox,
         )
@@ -229,7 +229,7 @@ class Connection:
     def _spawn(self, coro: object) -> None:
         self._tasks.append(asyncio.create_task(coro))  # type: ignore[arg-type]
 
-    async def _live(self, live: LiveSession) -> None:
+    async def _live(self, live: ServedSession) -> None:
         try:
             await live.run()
         except asyncio.CancelledError:
@@ -259,7 +259,7 @@ class Connection:
         log.debug("client overstayed its goAway on %s", self.path)
         self.outbox.close(1008, GOAWAY_EXPIRED)
 
-    async def _idle(self, live: LiveSession, limit_s: float) -> None:
+    async def _idle(self, live: ServedSession, limit_s: float) -> None:
         """goAway, then close, once the client has sent nothing for `limit_s` while the session
         had nothing under way (a reply, a tool call, queued turns)."""
         loop = asyncio.get_running_loop()
@@ -284,7 +284,7 @@ class Connection:
         log.debug("ephemeral token expired on %s", self.path)
         self.outbox.close(1007, API_KEY_EXPIRED)
 
-    async def _read(self, live: LiveSession) -> None:
+    async def _read(self, live: ServedSession) -> None:
         try:
             async for data in self.ws:
                 self.heard_at = asyncio.get_running_loop().time()
@@ -295,7 +295,7 @@ class Connection:
         except ConnectionClosed:
             log.debug("connection lost on %s", self.path)
 
-    async def _handle(self, live: LiveSession, data: str | bytes) -> bool:
+    async def _handle(self, live: ServedSession, data: str | bytes) -> bool:
         try:
             self.proto.receive_data(data)
             for msg in self.proto.events_received():
