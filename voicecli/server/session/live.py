@@ -41,6 +41,7 @@ from voicecli.server.session.audio_in import (
     Step,
     input_rate,
 )
+from voicecli.server.session.failure import log_failure
 from voicecli.server.session.handles import HandleStore, Snapshot
 from voicecli.server.session.hearing import Ears
 from voicecli.server.session.outbox import Outbox
@@ -72,8 +73,10 @@ class ServedSession:
         engine: Engine,
         proto: ServerSession,
         outbox: Outbox,
+        session_id: str,
     ) -> None:
         self.plan = plan
+        self.session_id = session_id  # for the log
         self.config = config
         self.store = store
         self.engine = engine
@@ -151,7 +154,7 @@ class ServedSession:
         except asyncio.CancelledError:
             pass  # barge-in (already reported by Reply.interrupt) or the end of the connection
         except Exception as exc:  # noqa: BLE001 - an engine bug must not kill the server
-            log.debug("reply failed", exc_info=True)
+            log_failure(self.session_id, "reply failed", exc)
             self.failed = exc
             self.outbox.close(1011, "Internal error occurred.")
 

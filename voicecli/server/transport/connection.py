@@ -28,6 +28,7 @@ from voicecli.errors import RemoteProtocolError
 from voicecli.protocol.session import ServerSession
 from voicecli.server.engines.interface import Engine
 from voicecli.server.session.audio_in import InvalidArgument
+from voicecli.server.session.failure import log_failure
 from voicecli.server.session.faults import FrameFaults, close_reason
 from voicecli.server.session.handles import HandleStore
 from voicecli.server.session.live import ServedSession
@@ -97,6 +98,7 @@ class Connection:
         self.grant = Grant()
         self.admitted = False  # counted in shared.active (else in shared.pending)
         self.live: ServedSession | None = None
+        self.session_id = str(uuid.uuid4())  # Vertex's setupComplete sends it (§4.1); the log
         self.heard_at = asyncio.get_running_loop().time()  # the last client frame
 
     async def run(self) -> None:
@@ -108,8 +110,8 @@ class Connection:
         writer = asyncio.create_task(self.outbox.run())
         try:
             await self._serve(self.shared.accepted)
-        except Exception:  # noqa: BLE001 - log, close 1011, keep the server up
-            log.debug("session failed on %s", self.path, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - log, close 1011, keep the server up
+            log_failure(self.session_id, f"failed on {self.path}", exc)
             self.outbox.close(1011, INTERNAL)
         finally:
             self.shared.connections.discard(self)
@@ -206,11 +208,11 @@ class Connection:
         return None
 
     def _open(self, plan: SessionPlan, route: Route) -> ServedSession:
-        session_id = str(uuid.uuid4()) if route.backend == "vertex" else None  # §4.1, §8
-        self.proto.send_setup_complete(session_id=session_id)
+        vertex_id = self.session_id if route.backend == "vertex" else None  # §4.1, §8
+        self.proto.send_setup_complete(session_id=vertex_id)
         live = ServedSession(
             plan, config=self.config, store=self.shared.store, engine=self.shared.engine,
-            proto=self.proto, outbox=self.outbox,
+            proto=self.proto, outbox=self.outbox, session_id=self.session_id,
         )
         self.live = live
         self.outbox.push()
@@ -223,7 +225,7 @@ class Connection:
             self._spawn(self._idle(live, self.config.idle_timeout_s))
         if self.grant.token is not None:
             self._spawn(self._token_expiry(self.shared.tokens.seconds_left(self.grant.token)))
-        log.debug("session open on %s (model %s)", self.path, plan.model)
+        log.debug("session %s open on %s (model %s)", self.session_id, self.path, plan.model)
         return live
 
     def _spawn(self, coro: object) -> None:
@@ -234,8 +236,8 @@ class Connection:
             await live.run()
         except asyncio.CancelledError:
             raise
-        except BaseException:  # noqa: BLE001 - a speech failure ends this session only
-            log.debug("session task failed", exc_info=True)
+        except BaseException as exc:  # noqa: BLE001 - a speech failure ends this session only
+            log_failure(self.session_id, "session task failed", exc)
             self.outbox.close(1011, INTERNAL)
 
     def _lifetime(self) -> tuple[float, float] | None:
