@@ -1,6 +1,6 @@
 """What answering REST on the WebSocket port costs the WebSocket: the local server with its
-`FrontConnection` (voicecli/server/front.py) against the same server with websockets' plain
-`ServerConnection`, on loopback, interleaved so both see the same machine load.
+`FrontConnection` (voicecli/server/transport/front.py) against the same server with websockets'
+plain `ServerConnection`, on loopback, interleaved so both see the same machine load.
 
 Measures the opening (TCP connect → upgrade → setup → setupComplete), a text turn (send →
 turnComplete, unpaced echo engine), a 640-byte audio frame written and read back by a WebSocket

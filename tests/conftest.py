@@ -9,9 +9,10 @@ import pytest
 
 from voicecli.server import RunningServer, ServerConfig, start_server
 
-# The local engine looks for a language model on the usual local ports (server/discovery.py).
-# Other programs on this machine may listen there, so tests do not probe them unless a test asks
-# (tests/server/test_discovery.py points the probe at its own stub servers).
+# The local engine looks for a language model on the usual local ports
+# (server/engines/discovery.py). Other programs on this machine may listen there, so tests do not
+# probe them unless a test asks (tests/server/test_discovery.py points the probe at its own stub
+# servers).
 os.environ.setdefault("VOICECLI_BRAIN_PROBE", "off")
 
 

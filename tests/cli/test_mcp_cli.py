@@ -1,7 +1,7 @@
 """MCP servers as tools from the command line: real `voicecli` subprocesses, a real MCP server
 built with the SDK (tests/tools/mcp_notes_server.py) and the local server, whose echo assistant
-calls a function when the user names it (server/echo.py): "notes add note buy milk" calls
-notes__add_note(text="buy milk")."""
+calls a function when the user names it (server/engines/echo_assistant.py):
+"notes add note buy milk" calls notes__add_note(text="buy milk")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Tools, Google Search and code execution from the command line, as real subprocesses against
-the embedded local engine (its stand-ins: voicecli/server/standins.py)."""
+the embedded local engine (its stand-ins: voicecli/server/engines/standins.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Brain discovery (server/discovery.py): real OpenAI-compatible stub servers on the ports the
-probe is pointed at (VOICECLI_BRAIN_PROBE; the real 11434/8080/1234 may be in use here)."""
+"""Brain discovery (server/engines/discovery.py): real OpenAI-compatible stub servers on the
+ports the probe is pointed at (VOICECLI_BRAIN_PROBE; the real 11434/8080/1234 may be in use
+here)."""
 
 from __future__ import annotations
 

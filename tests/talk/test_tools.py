@@ -1,8 +1,9 @@
 """Function calling in `run_talk` against the real local server (§3.4, §4.3, §4.4, §5.5).
 
-The echo assistant calls a declared function when the user's words name it (server/echo.py);
-the user types (through a real pseudo-terminal), the tools are real command tools run as real
-processes, and the answers travel back over the real Live protocol.
+The echo assistant calls a declared function when the user's words name it
+(server/engines/echo_assistant.py); the user types (through a real pseudo-terminal), the tools
+are real command tools run as real processes, and the answers travel back over the real Live
+protocol.
 """
 
 from __future__ import annotations

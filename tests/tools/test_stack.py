@@ -2,8 +2,8 @@
 model → a toolCall on the wire → the command tool → a real process.
 
 The question carries shell metacharacters; the echo assistant passes the user's words on
-verbatim as the argument (server/echo.py), so they reach the tool exactly as an attacker who
-talks to the model would send them. Only the argv of the template may run.
+verbatim as the argument (server/engines/echo_assistant.py), so they reach the tool exactly
+as an attacker who talks to the model would send them. Only the argv of the template may run.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ and tokens (`CREDENTIAL_VARS`, and whatever else the user exported: AWS_SECRET_A
 GITHUB_TOKEN, …); a tool's output goes to the model, so a program that prints its environment
 would otherwise hand them to the service. voicecli's own credentials cannot be declared either.
 
-Used by command tools (command.py), the local server's certificate maker (server/tls.py),
+Used by command tools (command.py), the local server's certificate maker (server/transport/tls.py),
 `gcloud` for Vertex tokens (client/vertex_credentials.py, with the variables gcloud needs), and
 meant for every further child (MCP stdio servers).
 """
@@ -30,8 +30,8 @@ BASE_VARS = frozenset({
 })
 BASE_PREFIXES = ("LC_",)  # LC_ALL, LC_CTYPE, …
 
-#: Every credential variable voicecli reads (settings.py, server/config.py): never passed on,
-#: not even when a tool names it.
+#: Every credential variable voicecli reads (settings.py, server/transport/config.py): never passed
+#: on, not even when a tool names it.
 CREDENTIAL_VARS = frozenset({
     "VOICECLI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "VOICECLI_TOKEN",
     "VOICECLI_ACCESS_TOKEN", "VOICECLI_BRAIN_KEY", "VOICECLI_SERVE_KEY",

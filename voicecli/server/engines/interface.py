@@ -45,7 +45,7 @@ class Dialogue:
     voice: str | None = None
     language: str | None = None
     history: list[Turn] = field(default_factory=list)
-    # the service's own tools declared in the setup (§3.1.4; stand-ins: server/standins.py)
+    # the service's own tools declared in the setup (§3.1.4; stand-ins: server/engines/standins.py)
     google_search: bool = False
     code_execution: bool = False
     # model options of the setup (§3.1.2): honoured where the engine can

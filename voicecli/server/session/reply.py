@@ -226,7 +226,7 @@ class Reply:
         await s.outbox.drain()
 
     async def _service_tool(self, event: Grounded | RanCode) -> None:
-        """§4.2: what the service's own tools add to the turn (server/standins.py)."""
+        """§4.2: what the service's own tools add to the turn (server/engines/standins.py)."""
         s = self.session
         if isinstance(event, Grounded):
             s.proto.send_grounding(event.metadata)

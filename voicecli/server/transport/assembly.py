@@ -35,14 +35,14 @@ def config_from_settings(settings: Settings, **overrides: Any) -> ServerConfig:
         **values_tts,
     }
     values.update(overrides)
-    # no brain configured: look for one where users keep one (server/discovery.py)
+    # no brain configured: look for one where users keep one (server/engines/discovery.py)
     values.setdefault("discover_brain", not values.get("brain_url"))
     return ServerConfig(**values)
 
 
 async def find_brain(config: ServerConfig) -> None:
     """Fill in `config`'s brain from `--brain NAME[:MODEL]` or, with `config.discover_brain` and
-    no brain configured, from the first local server that lists a model (server/discovery.py).
+    no brain configured, from the first local server that lists a model (engines/discovery.py).
     Raises ConfigError (one line) when a named server does not answer or lists no model."""
     from voicecli.server.engines import discovery
 

@@ -45,7 +45,7 @@ class ServerConfig:
     brain_url: str | None = None
     brain_model: str | None = None
     brain_key: str | None = field(default=None, repr=False)
-    #: `--brain ollama[:MODEL]` (llamacpp, lmstudio): a local server by name (server/discovery.py)
+    #: `--brain ollama[:MODEL]` (llamacpp, lmstudio): a local server by name (engines/discovery.py)
     brain: str | None = None
     #: With no brain_url: probe the usual local servers at start (serve and the embedded engine)
     discover_brain: bool = False
