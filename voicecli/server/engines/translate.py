@@ -26,7 +26,7 @@ def base_language(code: str | None) -> str:
     return (code or "en").strip().lower().replace("_", "-").split("-")[0] or "en"
 
 
-class TranslationEcho:
+class TranslationStandIn:
     """Engine for sessions whose setup carries translationConfig (see the module docstring)."""
 
     def __init__(self, spoken_language: str | None = None) -> None:

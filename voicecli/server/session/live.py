@@ -31,7 +31,7 @@ from voicecli.server.engines.interface import (
     Turn,
     UserText,
 )
-from voicecli.server.engines.translate import TranslationEcho
+from voicecli.server.engines.translate import TranslationStandIn
 from voicecli.server.session.audio_in import (
     ASR_RATE,
     Began,
@@ -88,7 +88,7 @@ class ServedSession:
         self.voice = session_voice(config.tts, self.conversation.voice,
                                    translate_to or self.conversation.language)
         if translate_to is not None:
-            self.engine = TranslationEcho(self._spoken_language())
+            self.engine = TranslationStandIn(self._spoken_language())
         self.seeding = plan.seeding  # historyConfig: clientContent seeds until turnComplete
         self._images = 0  # images received since the last turn began (usage, §4.7)
         self.input = InputAudio(plan.aad)
