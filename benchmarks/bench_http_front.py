@@ -27,7 +27,8 @@ from typing import Any
 import websockets
 from websockets.asyncio.server import ServerConnection
 
-from voicecli.server import ServerConfig, app, start_server
+from voicecli.server import ServerConfig, start_server
+from voicecli.server.transport import app
 from voicecli.server.transport.front import FrontConnection
 from voicecli.server.transport.rest import HttpReply, HttpRequest
 
