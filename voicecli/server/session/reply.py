@@ -32,7 +32,6 @@ from voicecli.server.engines.interface import (
     Turn,
     UserText,
 )
-from voicecli.server.session.outbox import Outbox
 from voicecli.server.session.pacing import PlaybackClock
 from voicecli.server.session.plan import SessionPlan, SessionSettings
 from voicecli.server.session.speech_io import split_sentences, synthesize
@@ -86,6 +85,14 @@ class TranscriptFeeder:
         return out
 
 
+class Frames(Protocol):
+    """Sends what the protocol side has queued (session/outbox.py)."""
+
+    def push(self) -> None: ...
+
+    async def drain(self) -> None: ...
+
+
 class ReplySink(Protocol):
     """What a `Reply` uses of its session (session/live.py implements it): where its frames go,
     what it answers with, and the bookkeeping it reports back."""
@@ -94,7 +101,7 @@ class ReplySink(Protocol):
     def proto(self) -> ServerSession: ...  # the sans-I/O side the frames are written to
 
     @property
-    def outbox(self) -> Outbox: ...  # sends what `proto` has queued
+    def outbox(self) -> Frames: ...
 
     @property
     def engine(self) -> Engine: ...
