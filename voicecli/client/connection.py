@@ -207,9 +207,8 @@ def _closed_error(exc: ConnectionClosed, endpoint: Endpoint) -> VoicecliError:
         code, reason = frame.code, frame.reason
     error = classify_close(code, reason) or SessionClosed(code, reason)
     if isinstance(error, AuthenticationError) and endpoint.credential == "token":
-        rejected = token_rejected(f"close {code}: {reason}" if reason else f"close {code}")
-        rejected.close_code, rejected.close_reason = code, reason  # type: ignore[attr-defined]
-        return rejected
+        detail = f"close {code}: {reason}" if reason else f"close {code}"
+        return token_rejected(detail).closed_with(code, reason)
     return error
 
 

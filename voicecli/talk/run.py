@@ -30,7 +30,7 @@ from voicecli.backends import open_endpoint, resolve_backend
 from voicecli.client.history import resume_refused, send_seed
 from voicecli.client.live import LiveSession
 from voicecli.client.usage import TokenTally
-from voicecli.errors import ServiceRefused
+from voicecli.errors import ServiceRefused, Several
 from voicecli.settings import Settings, replace
 from voicecli.talk.audio import AudioInput, AudioOutput
 from voicecli.talk.conversation import Conversation, Emit, Quit
@@ -179,8 +179,8 @@ async def _converse(convo: Conversation, keys: KeyReader | None,
                 tg.create_task(_watch_painter(painter))
     except* Quit:
         pass
-    except* Exception as group:  # one clear error for the funnel, not an ExceptionGroup
-        raise _first(group) from None
+    except* Exception as group:  # each error for the funnel, not an ExceptionGroup
+        raise _leaves(group) from None
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -258,11 +258,17 @@ def _where(settings: Settings) -> str:
     return f"{settings.model} · {label}"
 
 
-def _first(group: BaseExceptionGroup[Any]) -> BaseException:
-    leaf: BaseException = group
-    while isinstance(leaf, BaseExceptionGroup):
-        leaf = leaf.exceptions[0]
-    return leaf
+def _leaves(group: BaseExceptionGroup[Any]) -> BaseException:
+    """The one error the tasks raised, or all of them as `Several` (one line each)."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        error = pending.pop(0)
+        if isinstance(error, BaseExceptionGroup):
+            pending[:0] = error.exceptions
+        else:
+            leaves.append(error)
+    return leaves[0] if len(leaves) == 1 else Several(leaves)
 
 
 __all__ = ["TalkOptions", "TalkResult", "run_talk", "Status"]
