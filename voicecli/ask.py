@@ -272,7 +272,7 @@ async def _until(
     While the model's turn has ended and only tool calls keep the reply open, their end is
     yielded too (`CALLS_SETTLED`): nothing else may come, and the reply may be whole then."""
     events = live.events()
-    next_event: asyncio.Future[object] | None = None
+    next_event: asyncio.Future[Any] | None = None
     try:
         while True:
             soft = tracker.soft_deadline() if tracker is not None else None

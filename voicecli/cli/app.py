@@ -31,6 +31,7 @@ def load_command(name: str) -> Any:
     """The click command for COMMANDS[name], importing its module now."""
     module, attribute, _ = COMMANDS[name]
     target = getattr(importlib.import_module(module), attribute)
+    command: Any
     if isinstance(target, typer.Typer):  # a command group (`voicecli token ...`)
         command = typer.main.get_group(target)
     else:
