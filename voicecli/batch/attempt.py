@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from voicecli.ask import Answer, Question, answer_with_tools, connect_options, send_question
+from voicecli.ask import Answer, Question, answer_with_tools, send_question
+from voicecli.ask.turn import connect_options
 from voicecli.audio.pcm import OUT_RATE, WavWriter
 from voicecli.batch.jobs import Job
 from voicecli.client.endpoints import build_endpoint

@@ -13,7 +13,6 @@ from typing import Annotated
 
 import typer
 
-from voicecli.backends import open_endpoint
 from voicecli.cli.options import (
     ApiKey,
     ApiVersion,
@@ -33,6 +32,7 @@ from voicecli.cli.output import (
     is_interactive,
     notice,
 )
+from voicecli.client.backends import open_endpoint
 from voicecli.client.endpoints import Endpoint
 from voicecli.errors import ExitCode, InputFileError, UsageError
 from voicecli.settings import Settings

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from voicecli.ask import error_text
+from voicecli.ask.turn import error_text
 from voicecli.audio.echo_path import EchoPath
 from voicecli.audio.pcm import duration_ms, rms_dbfs
 from voicecli.client.live import LiveSession, Reconnected, Reconnecting

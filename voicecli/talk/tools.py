@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from voicecli.ask_tools import summary
+from voicecli.ask.tools import summary
 from voicecli.client.live import LiveSession
 from voicecli.client.ndjson import tool_event_json
 from voicecli.client.tool_calls import ToolCalls

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from voicecli.backends import open_endpoint, resolve_backend
+from voicecli.client.backends import open_endpoint, resolve_backend
 from voicecli.client.endpoints import Endpoint
 from voicecli.client.live import backoff_delay
 from voicecli.client.setup import SetupOptions, build_setup

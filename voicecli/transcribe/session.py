@@ -17,7 +17,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
-from voicecli.ask import error_text
+from voicecli.ask.turn import error_text
 from voicecli.client.connection import LiveConnection
 from voicecli.client.endpoints import Endpoint
 from voicecli.client.live import rotation_delay

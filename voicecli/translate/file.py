@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voicecli.ask import ReplyFile, connect_options, error_text
+from voicecli.ask.turn import ReplyFile, connect_options, error_text
 from voicecli.audio.pcm import OUT_RATE, StreamResampler, WavWriter, rms_dbfs
-from voicecli.backends import open_endpoint
+from voicecli.client.backends import open_endpoint
 from voicecli.client.live import LiveSession
 from voicecli.client.ndjson import event_json, turn_complete_json
 from voicecli.client.usage import TokenTally

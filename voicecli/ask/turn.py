@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voicecli.ask_tools import ReplyTracker, tool_reporter
+from voicecli.ask.tools import ReplyTracker, tool_reporter
 from voicecli.audio.pcm import OUT_RATE, StreamResampler, WavWriter
-from voicecli.backends import open_endpoint
+from voicecli.client.backends import open_endpoint
 from voicecli.client.history import SessionStart, resume_refused, send_seed
 from voicecli.client.live import ConnectOptions, LiveSession, Reconnected
 from voicecli.client.ndjson import event_json, turn_complete_json
