@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from voicecli.ask import Answer, Question, answer_with_tools, send_question
-from voicecli.ask.turn import connect_options
 from voicecli.audio.pcm import OUT_RATE, WavWriter
 from voicecli.batch.jobs import Job
+from voicecli.client.backends import connect_options
 from voicecli.client.endpoints import build_endpoint
 from voicecli.client.live import LiveSession
 from voicecli.client.setup import SetupOptions, build_setup, response_modality

@@ -23,11 +23,10 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from voicecli.ask.turn import connect_options
 from voicecli.audio.echo import aec_available, aec_missing
 from voicecli.audio.echo_path import EchoPath
 from voicecli.audio.opening import open_microphone, open_speaker
-from voicecli.client.backends import open_endpoint, resolve_backend
+from voicecli.client.backends import connect_options, open_endpoint, resolve_backend
 from voicecli.client.history import resume_refused, send_seed
 from voicecli.client.live import LiveSession
 from voicecli.client.usage import TokenTally

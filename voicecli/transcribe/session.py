@@ -17,10 +17,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
-from voicecli.ask.turn import error_text
 from voicecli.client.connection import LiveConnection
 from voicecli.client.endpoints import Endpoint
 from voicecli.client.live import rotation_delay
+from voicecli.client.replies import error_text
 from voicecli.errors import NetworkError, RemoteProtocolError, ServiceRefused, SessionClosed
 from voicecli.protocol import ClientSession, Setup
 from voicecli.protocol import events as ev

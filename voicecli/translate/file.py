@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voicecli.ask.turn import ReplyFile, connect_options, error_text
 from voicecli.audio.pcm import OUT_RATE, StreamResampler, WavWriter, rms_dbfs
-from voicecli.client.backends import open_endpoint
+from voicecli.client.backends import connect_options, open_endpoint
 from voicecli.client.live import LiveSession
 from voicecli.client.ndjson import event_json, turn_complete_json
+from voicecli.client.replies import ReplyFile, error_text
 from voicecli.client.usage import TokenTally
 from voicecli.errors import NetworkError, ServiceRefused
 from voicecli.protocol import events as ev
