@@ -17,7 +17,6 @@ from typing import Any
 
 from voicecli.audio.calibrate import EchoProbe, run_probe
 from voicecli.audio.echo import AEC_HINT, aec_available
-from voicecli.talk.options import TalkOptions
 
 LISTEN_S = 1.0  # with --no-probe: how long the mic is heard to tell a live one from a silent one
 
@@ -41,12 +40,11 @@ class DoctorReport:
 
 
 async def check(options: DoctorOptions) -> DoctorReport:
-    from voicecli.talk.run import _microphone, _speaker  # talk's own device settings
+    from voicecli.audio.opening import open_microphone, open_speaker  # talk's device settings
 
     report = DoctorReport()
-    talk = TalkOptions(input_device=options.input_device, output_device=options.output_device,
-                       latency=options.latency)
-    async with _microphone(talk) as mic, _speaker(talk) as speaker:
+    async with (open_microphone(options.input_device, latency=options.latency) as mic,
+                open_speaker(options.output_device, latency=options.latency) as speaker):
         if options.probe:
             report.echo = await run_probe(mic, speaker)
         else:

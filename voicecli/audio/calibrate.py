@@ -57,9 +57,10 @@ class EchoProbe:
         if not self.echo_heard:
             return ("no echo heard (a headset, or the speaker is muted): --echo off costs nothing"
                     " and keeps your voice untouched")
-        aec = max(self.erle_db.get("aec", -1.0), self.erle_first_s_db.get("aec", -1.0))
-        if aec >= 20.0:  # reached at once, or over the probe (a path that shifts loses some later)
-            return f"echo cancellation converges ({aec:.0f} dB removed): --echo aec (auto picks it)"
+        best = max(self.erle_db.get("aec", -1.0), self.erle_first_s_db.get("aec", -1.0))
+        if best >= 20.0:  # reached at once, or over the probe (a path that shifts loses some later)
+            return (f"echo cancellation converges ({best:.0f} dB removed): --echo aec"
+                    " (auto picks it)")
         aec = self.erle_db.get("aec")
         gate = self.erle_db.get("gate", 0.0)
         if aec is None:

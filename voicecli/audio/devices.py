@@ -213,8 +213,9 @@ def server_channels() -> dict[Kind, int]:
         return {}
     defaults = dict(line.split(": ", 1) for line in info.splitlines() if ": " in line)
     found: dict[Kind, int] = {}
-    for kind, what, key in (("input", "sources", "Default Source"),
-                            ("output", "sinks", "Default Sink")):
+    wanted: tuple[tuple[Kind, str, str], ...] = (("input", "sources", "Default Source"),
+                                                 ("output", "sinks", "Default Sink"))
+    for kind, what, key in wanted:
         channels = _short_list_channels(_pactl("list", "short", what) or "")
         if defaults.get(key) in channels:
             found[kind] = channels[defaults[key]]

@@ -11,9 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from voicecli.ask import Answer, Question, answer_with_tools, connect_options, send_question
+from voicecli.ask import Answer, Question, answer_with_tools, send_question
 from voicecli.audio.pcm import OUT_RATE, WavWriter
 from voicecli.batch.jobs import Job
+from voicecli.client.backends import connect_options
 from voicecli.client.endpoints import build_endpoint
 from voicecli.client.live import LiveSession
 from voicecli.client.setup import SetupOptions, build_setup, response_modality

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from voicecli.ask import Answer, Question
 from voicecli.audio.pcm import load_audio
-from voicecli.backends import open_settings
 from voicecli.batch.attempt import attempt, job_settings, wants_audio
 from voicecli.batch.jobs import BadJob, Job, load_jobs
 from voicecli.batch.results import JobResult, ResultLog
 from voicecli.batch.retry import error_code, is_retryable, retry_delay
+from voicecli.client.backends import open_settings
 from voicecli.client.ndjson import usage_json
 from voicecli.errors import ExitCode, UsageError, VoicecliError
 from voicecli.settings import Settings

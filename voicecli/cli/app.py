@@ -1,4 +1,5 @@
-"""The typer app, its global options, and `main()`: the one place errors become exit codes.
+"""The typer app, its global options, and `main()` / `run()`: the one place errors become exit
+codes (`python -m voicecli.batch` goes through `run` too).
 
 Start-up is lazy: `import voicecli.cli` loads typer and nothing else of weight. A command's module
 (and with it numpy, websockets, sounddevice, the server...) is imported only when that command
@@ -10,25 +11,27 @@ runs or shows its own help; the group lists the commands from voicecli.cli.comma
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 import traceback
 from collections.abc import Iterator, MutableMapping
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 from voicecli import __version__
 from voicecli.cli.commands import COMMANDS
+from voicecli.cli.env import Env, current_env, running
 from voicecli.cli.help_format import install as mend_help
-from voicecli.errors import ExitCode, VoicecliError
+from voicecli.cli.output import error_line
+from voicecli.errors import ExitCode, Several, VoicecliError, exit_code_of
 
 
 def load_command(name: str) -> Any:
     """The click command for COMMANDS[name], importing its module now."""
     module, attribute, _ = COMMANDS[name]
     target = getattr(importlib.import_module(module), attribute)
+    command: Any
     if isinstance(target, typer.Typer):  # a command group (`voicecli token ...`)
         command = typer.main.get_group(target)
     else:
@@ -120,27 +123,15 @@ def _global_options(
     ] = False,
 ) -> None:
     if debug:
-        os.environ["VOICECLI_DEBUG"] = "1"
+        current_env().debug = True
     from voicecli.logs import configure_logging
 
     configure_logging(debug)
 
 
-def _debug_enabled(argv: list[str]) -> bool:
-    return "--debug" in argv or os.environ.get("VOICECLI_DEBUG") == "1"
-
-
-def _traceback_if_debug(args: list[str]) -> None:
-    """--debug adds the traceback of the error being handled; the line and exit code stay."""
-    if _debug_enabled(args):
-        traceback.print_exc(file=sys.stderr)
-        sys.stderr.flush()
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; every failure ends here as one stderr line and a documented exit code."""
-    from voicecli.cli.output import error_line
-
+def main(argv: list[str] | None = None, env: Env | None = None) -> NoReturn:
+    """Run the CLI; every failure ends here as one stderr line and a documented exit code.
+    `env`: the streams and debug flag (by default this process's: --debug, VOICECLI_DEBUG)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if "--debug" in args[1:]:  # accepted anywhere on the line, not only before the command
         args = ["--debug", *[a for a in args if a != "--debug"]]
@@ -148,30 +139,55 @@ def main(argv: list[str] | None = None) -> None:
         from voicecli.cli.session_options import fill_optional_values
 
         args = fill_optional_values(args)
-    command = typer.main.get_command(app)
+    run(typer.main.get_command(app), args, env or Env.from_process(args), "voicecli")
+
+
+def run(command: Any, args: list[str] | None, env: Env, prog_name: str) -> NoReturn:
+    """The funnel: run the click `command` with `env` as the current Env; whatever it raises ends
+    as one stderr line per error (and, in JSON mode, an NDJSON `error` record) and an exit code."""
     try:
-        # Not standalone: typer returns the code of an Exit (130 for Ctrl-C) instead of exiting.
-        code = command.main(args=args, prog_name="voicecli", standalone_mode=False)
+        with running(env):
+            # Not standalone: typer returns the code of an Exit (130 for Ctrl-C), not exiting.
+            code = command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.TyperException as exc:  # usage errors from the option parser
         if type(exc).__name__ == "NoArgsIsHelpError":
-            print(exc.format_message())
+            print(exc.format_message(), file=env.out)
             sys.exit(ExitCode.OK)
-        error_line(exc.format_message())
+        error_line(exc.format_message(), env.err)
         sys.exit(ExitCode.USAGE)
     except (KeyboardInterrupt, typer.Abort):
-        error_line("interrupted")
+        error_line("interrupted", env.err)
         sys.exit(ExitCode.INTERRUPTED)
-    except VoicecliError as exc:
-        _traceback_if_debug(args)
-        error_line(str(exc))
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - the funnel: anything else is a bug, said in one line
-        _traceback_if_debug(args)
-        hint = "" if _debug_enabled(args) else " (run with --debug for details)"
-        error_line(f"unexpected {exc.__class__.__name__}: {exc}{hint}")
-        sys.exit(ExitCode.UNEXPECTED)
+    except Exception as exc:  # noqa: BLE001 - the funnel: a bug too is said in one line
+        sys.exit(report(exc, env))
     if code == ExitCode.INTERRUPTED:
-        error_line("interrupted")
+        error_line("interrupted", env.err)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def report(error: Exception, env: Env) -> ExitCode:
+    """Say `error` (each of a `Several`): NDJSON `error` records first in JSON mode, then, with
+    debug, the tracebacks, then one line each on stderr. Returns the exit code."""
+    errors = error.errors if isinstance(error, Several) else (error,)
+    if env.json is not None:  # the stream ends with its `error` events; stderr still gets lines
+        from voicecli.client.ndjson import error_json
+
+        for each in errors:
+            if isinstance(each, VoicecliError):
+                env.json(error_json(each))
+    if env.debug:
+        for each in errors:
+            traceback.print_exception(each, file=env.err)
+        env.err.flush()
+    for each in errors:
+        error_line(_line(each, env.debug), env.err)
+    return exit_code_of(error)
+
+
+def _line(error: BaseException, debug: bool) -> str:
+    if isinstance(error, VoicecliError):
+        return str(error)
+    hint = "" if debug else " (run with --debug for details)"
+    return f"unexpected {error.__class__.__name__}: {error}{hint}"

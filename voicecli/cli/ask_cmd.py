@@ -12,6 +12,7 @@ import typer
 
 from voicecli.ask import Answer, Question
 from voicecli.ask import ask as run_ask
+from voicecli.cli.env import current_env
 from voicecli.cli.options import (
     Affective,
     ApiKey,
@@ -62,9 +63,7 @@ from voicecli.cli.tool_options import (
     tool_use_from_flags,
 )
 from voicecli.client.history import SessionStart
-from voicecli.client.ndjson import error_json
 from voicecli.client.usage import TokenTally
-from voicecli.errors import VoicecliError
 from voicecli.settings import Settings
 from voicecli.tools import ToolUse
 from voicecli.video.imaging import load_image
@@ -141,13 +140,8 @@ def ask(
     q = _question(question, audio)
     q.image = load_image(image) if image is not None else None
     start = SessionStart(load_context_file(context), resume)
-    sink = JsonLines() if json_out else None
-    try:
-        answer = asyncio.run(_ask_with_status(settings, q, audio_out, sink, tools, start))
-    except VoicecliError as exc:
-        if sink is not None:  # the stream ends with an `error` event; stderr still gets the line
-            sink(error_json(exc))
-        raise
+    sink = current_env().json_lines() if json_out else None  # the funnel ends it on an error
+    answer = asyncio.run(_ask_with_status(settings, q, audio_out, sink, tools, start))
     if not json_out:
         if answer.replies_cut:  # the cut, said once (the answer below is whole)
             notice("the connection dropped mid-reply; the question was asked again")

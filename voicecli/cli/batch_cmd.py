@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from voicecli.batch import BatchSummary, JobResult, run_batch
+from voicecli.batch.runner import Progress as OnProgress
 from voicecli.cli.options import (
     Affective,
     ApiKey,
@@ -146,7 +147,7 @@ async def _run(
 
 
 @contextmanager
-def _progress() -> Iterator[object]:
+def _progress() -> Iterator[OnProgress | None]:
     """A Rich progress bar with counts and ETA on stderr, only when stderr is a terminal."""
     if not is_interactive(sys.stderr):
         yield None

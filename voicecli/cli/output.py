@@ -15,8 +15,8 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def error_line(message: str) -> None:
-    print(f"voicecli: error: {one_line(message)}", file=sys.stderr, flush=True)
+def error_line(message: str, stream: TextIO | None = None) -> None:
+    print(f"voicecli: error: {one_line(message)}", file=stream or sys.stderr, flush=True)
 
 
 def notice(message: str) -> None:

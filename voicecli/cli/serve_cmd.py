@@ -107,7 +107,7 @@ def serve(
     The brain's key, if the endpoint needs one, comes from VOICECLI_BRAIN_KEY or the config
     file's local_brain_key (never from the command line, where others can read it).
     """
-    from voicecli.backends import LOCAL_HINT, local_engine_installed
+    from voicecli.client.backends import LOCAL_HINT, local_engine_installed
 
     if not local_engine_installed():
         raise ConfigError(f"voicecli serve needs the offline engine, which is not installed: "

@@ -56,7 +56,7 @@ def _is_number(text: str) -> bool:
 def load_context_file(path: Path | None) -> list[Content] | None:
     if path is None:
         return None
-    from voicecli.context import load_context
+    from voicecli.client.context import load_context
 
     return load_context(path)
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from voicecli.cli.env import current_env
 from voicecli.cli.options import (
     Affective,
     ApiKey,
@@ -35,7 +34,7 @@ from voicecli.cli.options import (
     model_flags,
     settings_from_flags,
 )
-from voicecli.cli.output import JsonLines, is_interactive, notice
+from voicecli.cli.output import notice
 from voicecli.cli.session_options import (
     Camera,
     ContextFile,
@@ -52,8 +51,7 @@ from voicecli.cli.tool_options import (
     ToolsFile,
     tool_use_from_flags,
 )
-from voicecli.client.ndjson import error_json
-from voicecli.errors import ExitCode, UsageError, VoicecliError
+from voicecli.errors import ExitCode, UsageError
 from voicecli.talk.options import TalkOptions
 from voicecli.talk.run import TalkResult, run_talk
 
@@ -165,16 +163,12 @@ def talk(
         auto_gain_control=settings.auto_gain_control,
         context=load_context_file(context), resume=resume, camera=camera, screen=screen,
     )
-    live_screen = not json_out and is_interactive(sys.stdout)
-    sink = None if live_screen else JsonLines()
-    console = Console(highlight=False) if live_screen else None
-    try:
-        result = asyncio.run(run_talk(settings, options, console=console, emit=sink,
-                                      notify=notice, tools=tools))
-    except VoicecliError as exc:
-        if sink is not None:
-            sink(error_json(exc))
-        raise
+    env = current_env()
+    live_screen = not json_out and env.stdout_tty
+    sink = None if live_screen else env.json_lines()  # the funnel ends it on an error
+    console = env.console() if live_screen else None
+    result = asyncio.run(run_talk(settings, options, console=console, emit=sink, notify=notice,
+                                  tools=tools))
     _goodbye(result, options)
     if result.reason == "interrupted":
         raise typer.Exit(ExitCode.INTERRUPTED)

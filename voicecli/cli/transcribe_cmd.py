@@ -13,7 +13,6 @@ from typing import Annotated
 
 import typer
 
-from voicecli.backends import open_endpoint
 from voicecli.cli.options import (
     ApiKey,
     ApiVersion,
@@ -33,6 +32,7 @@ from voicecli.cli.output import (
     is_interactive,
     notice,
 )
+from voicecli.client.backends import open_endpoint
 from voicecli.client.endpoints import Endpoint
 from voicecli.errors import ExitCode, InputFileError, UsageError
 from voicecli.settings import Settings
@@ -150,15 +150,15 @@ async def _run_all(
 
 
 async def _transcribe_one(
-    endpoint: Endpoint, settings: Settings, pcm: bytes, opts: TranscribeOptions, fmt: str,
-    path: Path,
+    endpoint: Endpoint, settings: Settings, pcm: bytes | memoryview, opts: TranscribeOptions,
+    fmt: str, path: Path,
 ) -> str:
     with _progress(_display(path), len(pcm) / BYTES_PER_S) as progress:
         transcript = await transcribe_at(endpoint, settings, pcm, opts, progress)
     return render(transcript, fmt, _display(path))
 
 
-def _load(path: Path) -> bytes:
+def _load(path: Path) -> memoryview:
     from voicecli.audio.pcm import load_audio
 
     return load_audio(str(path)).data.cast("B")  # bytes-like; hours stay in the file map

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from voicecli.cli.env import current_env
 from voicecli.cli.options import (
     ApiKey,
     ApiVersion,
@@ -24,11 +24,10 @@ from voicecli.cli.options import (
     Token,
     settings_from_flags,
 )
-from voicecli.cli.output import JsonLines, check_output_file, is_interactive, notice
+from voicecli.cli.output import check_output_file, notice
 from voicecli.cli.session_options import Resume
 from voicecli.cli.tool_options import AllowTools, McpConfig
-from voicecli.client.ndjson import error_json
-from voicecli.errors import CapabilityError, ExitCode, UsageError, VoicecliError
+from voicecli.errors import CapabilityError, ExitCode, UsageError
 from voicecli.protocol.models import model_info
 from voicecli.settings import Settings, replace
 from voicecli.talk.options import TalkOptions
@@ -134,14 +133,9 @@ def _translate_file(settings: Settings, options: TranslationOptions, audio: Path
         check_output_file(audio_out, "--audio-out")  # before reading or connecting
     source: str | bytes = sys.stdin.buffer.read() if str(audio) == "-" else str(audio)
     pcm = load_audio(source).data.cast("B")  # bytes-like; hours stay in load_audio's file map
-    sink = JsonLines() if json_out else None
-    try:
-        result = asyncio.run(translate_file(settings, pcm, options, audio_out=audio_out,
-                                            on_json=sink, notify=notice))
-    except VoicecliError as exc:
-        if sink is not None:
-            sink(error_json(exc))
-        raise
+    sink = current_env().json_lines() if json_out else None  # the funnel ends it on an error
+    result = asyncio.run(translate_file(settings, pcm, options, audio_out=audio_out,
+                                        on_json=sink, notify=notice))
     if json_out:
         return
     source_label, target_label = options.labels
@@ -165,16 +159,12 @@ def _translate_live(settings: Settings, options: TranslationOptions, input_devic
                        noise_suppression=settings.noise_suppression,
                        auto_gain_control=settings.auto_gain_control, translation=options,
                        resume=resume)
-    live_screen = not json_out and is_interactive(sys.stdout)
-    sink = None if live_screen else JsonLines()
-    console = Console(highlight=False) if live_screen else None
-    try:
-        result = asyncio.run(run_talk(settings, talk, console=console, emit=sink,
-                                      notify=notice, tools=tools))
-    except VoicecliError as exc:
-        if sink is not None:
-            sink(error_json(exc))
-        raise
+    env = current_env()
+    live_screen = not json_out and env.stdout_tty
+    sink = None if live_screen else env.json_lines()  # the funnel ends it on an error
+    console = env.console() if live_screen else None
+    result = asyncio.run(run_talk(settings, talk, console=console, emit=sink, notify=notice,
+                                  tools=tools))
     _goodbye(result, talk, command=f"translate --to {options.to}")
     if result.reason == "interrupted":
         raise typer.Exit(ExitCode.INTERRUPTED)

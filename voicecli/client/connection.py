@@ -10,6 +10,7 @@ import asyncio
 import logging
 import socket
 from collections.abc import Callable
+from typing import Literal
 from urllib.parse import urlsplit
 
 import websockets
@@ -154,7 +155,7 @@ class LiveConnection:
 async def _connect(
     endpoint: Endpoint, timeout_s: float, ping_interval: float | None, ping_timeout: float | None
 ) -> ClientConnection:
-    proxy: str | bool | None = None if _is_loopback(endpoint.url) else True
+    proxy: Literal[True] | None = None if _is_loopback(endpoint.url) else True
     headers = endpoint.headers
     if endpoint.credentials is not None:  # Vertex: a token still valid for this connection
         headers = await asyncio.to_thread(endpoint.connect_headers)
@@ -207,9 +208,8 @@ def _closed_error(exc: ConnectionClosed, endpoint: Endpoint) -> VoicecliError:
         code, reason = frame.code, frame.reason
     error = classify_close(code, reason) or SessionClosed(code, reason)
     if isinstance(error, AuthenticationError) and endpoint.credential == "token":
-        rejected = token_rejected(f"close {code}: {reason}" if reason else f"close {code}")
-        rejected.close_code, rejected.close_reason = code, reason  # type: ignore[attr-defined]
-        return rejected
+        detail = f"close {code}: {reason}" if reason else f"close {code}"
+        return token_rejected(detail).closed_with(code, reason)
     return error
 
 

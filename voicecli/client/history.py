@@ -82,7 +82,7 @@ def resume_refused(error: Exception, handle: str | None) -> Exception:
         return error
     from voicecli.errors import ServiceRefused
 
-    if isinstance(error, ServiceRefused) and getattr(error, "close_code", None) == 1007:
+    if isinstance(error, ServiceRefused) and error.close_code == 1007:
         return ServiceRefused(f"the session to --resume was refused ({error}): handles expire "
                               "2 h after the session ended and work only with the same model")
     return error

@@ -428,5 +428,4 @@ def _retryable(error: VoicecliError) -> bool:
 
 
 def _describe(error: VoicecliError) -> str:
-    code = getattr(error, "close_code", None)
-    return f"{code} {error}" if code else str(error)
+    return f"{error.close_code} {error}" if error.close_code else str(error)

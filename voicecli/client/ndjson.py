@@ -81,7 +81,7 @@ def _reconnected_json(event: Reconnected) -> dict[str, Any]:
 
 def _tool_call_json(event: ev.ToolCallRequested) -> dict[str, Any]:
     calls = [{"id": c.id, "name": c.name, "args": c.args or {}} for c in event.calls]
-    first = {"type": "tool_call", **calls[0]} if calls else {"type": "tool_call"}
+    first: dict[str, Any] = {"type": "tool_call", **(calls[0] if calls else {})}
     if len(calls) > 1:  # parallel calls (§4.3): the first's fields, and all of them in `calls`
         first["calls"] = calls
     return first

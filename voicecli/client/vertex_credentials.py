@@ -19,6 +19,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from voicecli.errors import AuthenticationError
 from voicecli.logs import redact
@@ -48,7 +49,7 @@ class VertexCredentials:
         self.gcloud_timeout_s = gcloud_timeout_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._adc: object | None = None  # google.auth credentials, once found
+        self._adc: Any = None  # google.auth credentials (an optional import), once found
         self._token: Secret | None = None
         self._valid_until = 0.0
         self.source: str | None = None  # "adc" | "gcloud"
@@ -108,7 +109,7 @@ class VertexCredentials:
             try:
                 from google.auth.transport.requests import Request
 
-                creds.refresh(Request())  # type: ignore[attr-defined]
+                creds.refresh(Request())
             except Exception as exc:  # noqa: BLE001 - ImportError (no requests), RefreshError, …
                 raise AuthenticationError(
                     f"cannot refresh Application Default Credentials: {_describe(exc)}; run "

@@ -99,10 +99,7 @@ def classify_close(code: int, reason: str) -> VoicecliError | None:
         advice = "the connection closed unexpectedly; retry"
     else:
         make, advice = rule.error, rule.advice
-    error = make(f"{advice} (close {code}{_quote(reason)})")
-    error.close_code = code  # type: ignore[attr-defined]
-    error.close_reason = reason  # type: ignore[attr-defined]
-    return error
+    return make(f"{advice} (close {code}{_quote(reason)})").closed_with(code, reason)
 
 
 def is_retryable(code: int, reason: str) -> bool:

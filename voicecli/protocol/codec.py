@@ -109,7 +109,7 @@ def _decode_float(value: Any, path: str) -> float:
 
 def _decode_enum(value: Any, path: str) -> str | int:
     if isinstance(value, str):
-        return valid_unicode(value)  # type: ignore[no-any-return]
+        return valid_unicode(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     raise _bad(path, f"expected an enum name, got {value!r:.40}")
@@ -161,7 +161,7 @@ def encode_duration(seconds: float) -> str:
 def _decode_object_json(value: Any, path: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _bad(path, f"expected an object, got {type(value).__name__}")
-    return valid_unicode(value)  # type: ignore[no-any-return]
+    return valid_unicode(value)
 
 
 def _keep(value: Any, path: str) -> Any:
@@ -234,7 +234,7 @@ def _converters(annotation: Any, metadata: dict[str, Any]) -> tuple[Decoder, Enc
         return _list_converters(_converters(args[0], {}))
     if origin is dict:
         return _decode_object_json, _identity  # opaque JSON object: kept verbatim
-    if dataclasses.is_dataclass(annotation):
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         return _object_converters(annotation)
     return _SCALARS[annotation]
 
@@ -270,7 +270,8 @@ def from_wire(cls: type[T], value: Any, path: str = "$") -> T:
             extra[valid_unicode(key)] = valid_unicode(item)
         elif item is not None:  # protobuf JSON: null means "absent"
             known[spec.attr] = spec.decode(item, f"{path}.{spec.wire}")
-    return cls(**known, extra=extra)
+    make: Callable[..., T] = cls  # a message dataclass: every one has ``extra``
+    return make(**known, extra=extra)
 
 
 def to_wire(obj: Any) -> dict[str, Any]:

@@ -186,7 +186,7 @@ class FrameClassifier:
     def __init__(self) -> None:
         self._gate: pocketsphinx.Vad | None = None  # 12 KB, made per stream: it cannot be reset
         self._detector: Any = None  # the borrowed Silero detector
-        self._returned: weakref.finalize | None = None  # type: ignore[type-arg]
+        self._returned: weakref.finalize[Any, Any] | None = None
         self._floor_sq = (32768.0 * 10 ** (ENERGY_FLOOR_DBFS / 20)) ** 2
         self.gated = 0
         self.scored = 0

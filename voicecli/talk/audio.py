@@ -20,9 +20,13 @@ class AudioInput(Protocol):
 
 
 class AudioOutput(Protocol):
-    buffered_ms: float
-    heard_at: float | None
     stats: Any  # .underruns
+
+    @property
+    def buffered_ms(self) -> float: ...
+
+    @property
+    def heard_at(self) -> float | None: ...
 
     def play(self, pcm16: bytes, rate: int = 24000) -> None: ...
 

@@ -14,11 +14,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from voicecli.ask import error_text
 from voicecli.audio.echo_path import EchoPath
 from voicecli.audio.pcm import duration_ms, rms_dbfs
 from voicecli.client.live import LiveSession, Reconnected, Reconnecting
 from voicecli.client.ndjson import event_json
+from voicecli.client.replies import error_text
 from voicecli.protocol import events as ev
 from voicecli.talk.audio import AudioInput, AudioOutput
 from voicecli.talk.keys import BACKSPACE, ENTER, ESCAPE, KeyReader

@@ -10,7 +10,7 @@ import asyncio
 import os
 import sys
 from types import TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
 ESCAPE = "escape"
 ENTER = "enter"
@@ -40,7 +40,7 @@ class KeyReader:
         self.stream = stream or sys.stdin
         self.active = False
         self._queue: asyncio.Queue[str] = asyncio.Queue()
-        self._saved: list[object] | None = None
+        self._saved: list[Any] | None = None  # termios attributes
         self._fd = -1
 
     def __enter__(self) -> KeyReader:

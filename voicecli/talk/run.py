@@ -18,19 +18,19 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from voicecli.ask import connect_options
 from voicecli.audio.echo import aec_available, aec_missing
 from voicecli.audio.echo_path import EchoPath
-from voicecli.backends import open_endpoint, resolve_backend
+from voicecli.audio.opening import open_microphone, open_speaker
+from voicecli.client.backends import connect_options, open_endpoint, resolve_backend
 from voicecli.client.history import resume_refused, send_seed
 from voicecli.client.live import LiveSession
 from voicecli.client.usage import TokenTally
-from voicecli.errors import ServiceRefused
+from voicecli.errors import ServiceRefused, Several
 from voicecli.settings import Settings, replace
 from voicecli.talk.audio import AudioInput, AudioOutput
 from voicecli.talk.conversation import Conversation, Emit, Quit
@@ -45,14 +45,9 @@ from voicecli.ui.state import Status, ViewState
 from voicecli.video.feed import VideoFeed
 from voicecli.video.sources import FrameSource, open_source
 
-# The speaker's latency no longer decides barge-in: Speaker.flush() aborts the stream, which drops
-# what the device holds at once (benchmarks/bench_bargein.py: silence within a few ms at any
-# latency), and the stream stops itself between replies (Speaker idle_stop_s). The buffer stays
-# small because a stream that starts fills it at once: what it holds beyond the first reply chunk
-# would be a gap (benchmarks/bench_vs_cookbook.py: dropouts at 50 ms, none at 20 ms).
-SPEAKER_LATENCY_S = 0.02
-SPEAKER_BLOCK_MS = 10.0
-MIC_LATENCY_S = 0.03
+if TYPE_CHECKING:
+    from voicecli.audio.capture import Microphone
+    from voicecli.audio.playback import Speaker
 
 
 @dataclass
@@ -105,7 +100,9 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
             setup_options = dataclasses.replace(setup_options, tools=tools.tools)
         recording, transcript = _outputs(stack, options, settings)
         video = video or _video_source(stack, options)  # like the devices: fails before network
-        mic = mic or await stack.enter_async_context(_microphone(options))
+        if mic is None:
+            opened = await stack.enter_async_context(_microphone(options))
+            mic = opened
         if speaker is None and not options.text:
             speaker = await stack.enter_async_context(_speaker(options))
         echo = EchoPath.for_devices(options.echo, mic, speaker,
@@ -179,8 +176,8 @@ async def _converse(convo: Conversation, keys: KeyReader | None,
                 tg.create_task(_watch_painter(painter))
     except* Quit:
         pass
-    except* Exception as group:  # one clear error for the funnel, not an ExceptionGroup
-        raise _first(group) from None
+    except* Exception as group:  # each error for the funnel, not an ExceptionGroup
+        raise _leaves(group) from None
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -234,20 +231,13 @@ def _outputs(stack: AsyncExitStack, options: TalkOptions,
     return recording, transcript
 
 
-def _microphone(options: TalkOptions) -> Any:
-    from voicecli.audio.capture import Microphone  # PortAudio loads only for audio commands
-
-    return Microphone(options.input_device, chunk_ms=options.chunk_ms,
-                      latency=options.latency or MIC_LATENCY_S,
-                      silence_timeout_s=options.silent_mic_fatal_s,
-                      block_ms=options.chunk_ms)  # one callback per chunk sent
+def _microphone(options: TalkOptions) -> Microphone:
+    return open_microphone(options.input_device, chunk_ms=options.chunk_ms,
+                           latency=options.latency, silence_timeout_s=options.silent_mic_fatal_s)
 
 
-def _speaker(options: TalkOptions) -> Any:
-    from voicecli.audio.playback import Speaker
-
-    return Speaker(options.output_device, latency=options.latency or SPEAKER_LATENCY_S,
-                   block_ms=SPEAKER_BLOCK_MS)
+def _speaker(options: TalkOptions) -> Speaker:
+    return open_speaker(options.output_device, latency=options.latency)
 
 
 def _where(settings: Settings) -> str:
@@ -258,11 +248,17 @@ def _where(settings: Settings) -> str:
     return f"{settings.model} · {label}"
 
 
-def _first(group: BaseExceptionGroup[Any]) -> BaseException:
-    leaf: BaseException = group
-    while isinstance(leaf, BaseExceptionGroup):
-        leaf = leaf.exceptions[0]
-    return leaf
+def _leaves(group: BaseExceptionGroup[Any]) -> BaseException:
+    """The one error the tasks raised, or all of them as `Several` (one line each)."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        error = pending.pop(0)
+        if isinstance(error, BaseExceptionGroup):
+            pending[:0] = error.exceptions
+        else:
+            leaves.append(error)
+    return leaves[0] if len(leaves) == 1 else Several(leaves)
 
 
 __all__ = ["TalkOptions", "TalkResult", "run_talk", "Status"]

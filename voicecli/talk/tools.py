@@ -19,7 +19,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from voicecli.ask_tools import summary
 from voicecli.client.live import LiveSession
 from voicecli.client.ndjson import tool_event_json
 from voicecli.client.tool_calls import ToolCalls
@@ -28,6 +27,7 @@ from voicecli.protocol.grounding import web_sources
 from voicecli.protocol.messages import FunctionCall
 from voicecli.talk.keys import ESCAPE
 from voicecli.tools import ToolEvent, ToolUse
+from voicecli.tools.runner import summary
 from voicecli.ui.state import ToolCallView, ViewState
 
 CONFIRM_TIMEOUT_S = 60.0

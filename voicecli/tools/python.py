@@ -90,10 +90,10 @@ def hint_type(hint: Any) -> tuple[str, tuple[str, ...] | None, Param | None]:
     if hint in _SCALARS:
         return _SCALARS[hint], None, None
     if get_origin(hint) is Literal:
-        values = get_args(hint)
-        if not all(isinstance(v, str) for v in values):
+        literals = get_args(hint)
+        if not all(isinstance(v, str) for v in literals):
             raise ValueError("Literal values must be strings")
-        return "string", values, None
+        return "string", literals, None
     if get_origin(hint) in (list, Sequence) and len(get_args(hint)) == 1:
         kind, values, nested = hint_type(get_args(hint)[0])
         if nested is not None:

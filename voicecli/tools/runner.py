@@ -15,6 +15,7 @@ arguments, its response or error, and its duration, for the UI and the NDJSON lo
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -27,6 +28,7 @@ from voicecli.tools.spec import ArgumentError, Response, ToolDef, validate_args
 
 log = logging.getLogger("voicecli.tools")
 Phase = Literal["started", "finished", "cancelled"]
+SUMMARY_CHARS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,12 @@ class ToolEvent:
         fields = {"phase": self.phase, "id": self.id, "name": self.name, "args": self.args,
                   "response": self.response, "error": self.error, "duration_s": self.duration_s}
         return {k: v for k, v in fields.items() if v is not None or k in ("id", "args")}
+
+
+def summary(value: Any) -> str:
+    """A tool response (or anything JSON) on one line of at most SUMMARY_CHARS, for people."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
 
 class ToolRunner:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from voicecli.backends import open_endpoint, resolve_backend
+from voicecli.client.backends import open_endpoint, resolve_backend
 from voicecli.client.endpoints import Endpoint
 from voicecli.client.live import backoff_delay
 from voicecli.client.setup import SetupOptions, build_setup
@@ -52,7 +52,7 @@ class TranscribeOptions:
 
 async def transcribe(
     settings: Settings,
-    pcm16_16k: bytes,
+    pcm16_16k: bytes | memoryview,
     *,
     realtime: bool = False,
     language: str | None = None,
@@ -83,7 +83,7 @@ def transcription_setup(settings: Settings, model: str, language: str | None) ->
 async def transcribe_at(
     endpoint: Endpoint,
     settings: Settings,
-    pcm16_16k: bytes,
+    pcm16_16k: bytes | memoryview,
     options: TranscribeOptions | None = None,
     on_progress: Progress | None = None,
 ) -> Transcript:
@@ -118,7 +118,7 @@ class _Run:
         endpoint: Endpoint,
         settings: Settings,
         opts: TranscribeOptions,
-        pcm: bytes,
+        pcm: bytes | memoryview,
         transcript: Transcript,
         on_progress: Progress | None,
     ) -> None:

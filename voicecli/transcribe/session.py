@@ -17,12 +17,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
-from voicecli.ask import error_text
 from voicecli.client.connection import LiveConnection
 from voicecli.client.endpoints import Endpoint
 from voicecli.client.live import rotation_delay
+from voicecli.client.replies import error_text
 from voicecli.errors import NetworkError, RemoteProtocolError, ServiceRefused, SessionClosed
-from voicecli.protocol import Setup
+from voicecli.protocol import ClientSession, Setup
 from voicecli.protocol import events as ev
 from voicecli.settings import Settings
 
@@ -70,7 +70,7 @@ class TranscriptionSession:
         """Send one utterance as an activity and return its transcript."""
         await self._conn.send(lambda s: s.send_activity_start())
         for chunk in chunks:
-            await self._conn.send(lambda s, c=chunk: s.send_audio(c, 16000))
+            await self._conn.send(_audio(chunk))
             await pace(len(chunk) / 32000)
         await self._conn.send(lambda s: s.send_activity_end())
         return await self._collect()
@@ -118,3 +118,12 @@ class TranscriptionSession:
 
 def _joined(parts: list[str]) -> str:
     return " ".join("".join(parts).split())
+
+
+def _audio(chunk: bytes) -> Callable[[ClientSession], None]:
+    """The action that queues one chunk of 16 kHz PCM16."""
+
+    def send(session: ClientSession) -> None:
+        session.send_audio(chunk, 16000)
+
+    return send

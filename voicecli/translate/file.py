@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voicecli.ask import ReplyFile, connect_options, error_text
 from voicecli.audio.pcm import OUT_RATE, StreamResampler, WavWriter, rms_dbfs
-from voicecli.backends import open_endpoint
+from voicecli.client.backends import connect_options, open_endpoint
 from voicecli.client.live import LiveSession
 from voicecli.client.ndjson import event_json, turn_complete_json
+from voicecli.client.replies import ReplyFile, error_text
 from voicecli.client.usage import TokenTally
 from voicecli.errors import NetworkError, ServiceRefused
 from voicecli.protocol import events as ev
@@ -64,7 +64,8 @@ class Translation:
                 "audio_ms": round(self.audio_ms, 1), "usage": self.usage.to_json()}
 
 
-async def translate_file(settings: Settings, pcm16: bytes, options: TranslationOptions, *,
+async def translate_file(settings: Settings, pcm16: bytes | memoryview,
+                         options: TranslationOptions, *,
                          audio_out: Path | None = None, on_json: JsonSink | None = None,
                          notify: Callable[[str], None] | None = None,
                          pace: float = 1.0, quiet_s: float = QUIET_S) -> Translation:
@@ -87,7 +88,7 @@ async def translate_file(settings: Settings, pcm16: bytes, options: TranslationO
     raise AssertionError("unreachable")  # pragma: no cover - the with block returns
 
 
-async def _stream(live: LiveSession, pcm16: bytes, pace: float) -> None:
+async def _stream(live: LiveSession, pcm16: bytes | memoryview, pace: float) -> None:
     step = 16000 * 2 * CHUNK_MS // 1000
     tail = bytes(16000 * 2 * TAIL_SILENCE_MS // 1000)
     total = len(pcm16) + len(tail)
@@ -100,7 +101,7 @@ async def _stream(live: LiveSession, pcm16: bytes, pace: float) -> None:
     await live.send_audio_stream_end()
 
 
-def _slice(head: bytes, tail: bytes, start: int, end: int) -> bytes:
+def _slice(head: bytes | memoryview, tail: bytes, start: int, end: int) -> bytes:
     """Bytes [start, end) of head + tail, without joining them."""
     return bytes(head[start:end]) + tail[max(0, start - len(head)) : max(0, end - len(head))]
 

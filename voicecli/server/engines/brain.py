@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,7 +138,7 @@ class OpenAIEngine:
 
     async def respond(
         self, conversation: Dialogue, prompt: Prompt
-    ) -> AsyncIterator[ReplyEvent]:
+    ) -> AsyncGenerator[ReplyEvent, None]:
         if isinstance(prompt, UserText) and not prompt.text.strip():
             yield Say(NOT_HEARD)  # noise or an empty message: nothing to ask the model
             return
@@ -157,7 +157,7 @@ class OpenAIEngine:
     async def _turn(
         self, messages: list[dict[str, Any]], specs: list[ToolSpec],
         sampling: dict[str, Any] | None = None,
-    ) -> AsyncIterator[ReplyEvent]:
+    ) -> AsyncGenerator[ReplyEvent, None]:
         tools = tool_declarations(specs)
         said = ""  # the text of earlier rounds
         for round_no in range(MAX_TOOL_ROUNDS + 1):
@@ -192,7 +192,9 @@ class OpenAIEngine:
             body["temperature"] = self.temperature
         return body
 
-    async def _stream(self, body: dict[str, Any], streamed: StreamedReply) -> AsyncIterator[str]:
+    async def _stream(
+        self, body: dict[str, Any], streamed: StreamedReply
+    ) -> AsyncGenerator[str, None]:
         """Text deltas of one streamed completion; tool-call pieces gather in `streamed`."""
         timeouts = Timeouts(min(CONNECT_TIMEOUT_S, self.timeout_s), self.timeout_s)
         events = stream_events(
@@ -217,7 +219,7 @@ class OpenAIEngine:
 
 async def _call_tools(
     calls: list[ModelCall], specs: list[ToolSpec], messages: list[dict[str, Any]]
-) -> AsyncIterator[ReplyEvent]:
+) -> AsyncGenerator[ReplyEvent, None]:
     """Ask the client to run `calls`; append one `tool` message per call to `messages`."""
     declared = {spec.name: spec for spec in specs}
     answers: dict[str, Any] = {
@@ -468,7 +470,7 @@ def json_schema(schema: Any) -> Any:
         return schema
     converted: dict[str, Any] = {}
     for raw_key, value in schema.items():
-        key = _CAMEL_KEYS.get(raw_key, raw_key)
+        key = _CAMEL_KEYS.get(raw_key) or raw_key
         if key == "type":
             value = _json_type(value)
             if value is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from voicecli.server.engines.interface import (
@@ -132,7 +132,7 @@ class EchoAssistant:
 
     async def respond(
         self, conversation: Dialogue, prompt: Prompt
-    ) -> AsyncIterator[ReplyEvent]:
+    ) -> AsyncGenerator[ReplyEvent, None]:
         said = False
         if self.notice and not any(turn.role == "model" for turn in conversation.history):
             yield Say(self.notice)
@@ -145,7 +145,7 @@ class EchoAssistant:
 
     async def _events(
         self, conversation: Dialogue, prompt: Prompt
-    ) -> AsyncIterator[ReplyEvent]:
+    ) -> AsyncGenerator[ReplyEvent, None]:
         if isinstance(prompt, ToolResults):
             for result in prompt.results:
                 yield Say(describe_result(result) + ".")
@@ -155,7 +155,7 @@ class EchoAssistant:
 
     async def _answer(
         self, conversation: Dialogue, prompt: UserText
-    ) -> AsyncIterator[ReplyEvent]:
+    ) -> AsyncGenerator[ReplyEvent, None]:
         tools = named_tools(prompt.text, conversation.tools)
         if conversation.include_thoughts:
             yield Think(thought_summary(prompt, tools))
@@ -167,7 +167,7 @@ class EchoAssistant:
         for event in standin or [Say(self._echo(conversation, prompt))]:
             yield event
 
-    async def _call(self, text: str, tools: list[ToolSpec]) -> AsyncIterator[ReplyEvent]:
+    async def _call(self, text: str, tools: list[ToolSpec]) -> AsyncGenerator[ReplyEvent, None]:
         blocking = [t for t in tools if t.blocking]
         background = [t for t in tools if not t.blocking]
         if background:

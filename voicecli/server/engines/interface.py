@@ -11,7 +11,7 @@ cancelling the iteration (barge-in, §5.3) is always allowed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -147,6 +147,6 @@ ReplyEvent = Say | CallTools | Think | Grounded | RanCode
 class Engine(Protocol):
     """Produces the model's side of a turn."""
 
-    def respond(self, conversation: Dialogue, prompt: Prompt) -> AsyncIterator[ReplyEvent]:
+    def respond(self, conversation: Dialogue, prompt: Prompt) -> AsyncGenerator[ReplyEvent, None]:
         """Yield the reply to `prompt`; the session may stop iterating at any point."""
         ...

@@ -21,7 +21,7 @@ import asyncio
 import json
 import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -107,7 +107,7 @@ async def stream_events(
     api_key: str | None,
     timeouts: Timeouts,
     ssl_context: ssl.SSLContext | None = None,
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """POST `body` as JSON to `base` + `path`; yield each SSE `data:` payload as it arrives.
 
     A 2xx response that is not `text/event-stream` (a server ignoring `"stream": true`) is

@@ -13,7 +13,7 @@ or speechConfig.languageCode for whisper).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from voicecli.server.engines.interface import Dialogue, Prompt, ReplyEvent, Say, UserText
 
@@ -36,7 +36,7 @@ class TranslationStandIn:
         return "translation stand-in: the recognised words, marked [target], in its voice"
 
     async def respond(self, conversation: Dialogue,
-                      prompt: Prompt) -> AsyncIterator[ReplyEvent]:
+                      prompt: Prompt) -> AsyncGenerator[ReplyEvent, None]:
         target = conversation.translate_to or "en"
         if not isinstance(prompt, UserText):
             return

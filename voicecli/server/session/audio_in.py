@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from voicecli.audio.pcm import StreamResampler
@@ -138,7 +139,7 @@ class InputAudio:
         assert self._segmenter is not None
         return self._translate(self._segmenter.feed(pcm)) if pcm else []
 
-    def _translate(self, events: list[object]) -> list[Step]:
+    def _translate(self, events: Sequence[object]) -> list[Step]:
         steps: list[Step] = []
         for event in events:
             if isinstance(event, SpeechStarted):

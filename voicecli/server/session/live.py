@@ -131,8 +131,9 @@ class ServedSession:
                 if queued in self._waiting:
                     self._waiting.remove(queued)
                 self._current_first = queued.first_index
-                reply = self._start(queued)
-                await asyncio.wait({reply.task})  # type: ignore[arg-type]
+                task = self._start(queued).task
+                assert task is not None  # _start started it
+                await asyncio.wait({task})
                 self.current = None
         finally:
             if self.current is not None and self.current.task is not None:

@@ -15,7 +15,7 @@ import importlib.util
 import logging
 import re
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -118,7 +118,7 @@ def check_speech(config: Any) -> None:
                           f"{SPEECH_HINT}")
 
 
-async def synthesize(text: str, voice: str, stop: threading.Event) -> AsyncIterator[bytes]:
+async def synthesize(text: str, voice: str, stop: threading.Event) -> AsyncGenerator[bytes, None]:
     """Stream 24 kHz PCM16 chunks of `text` as espeak produces them.
 
     Setting `stop` (or closing the iterator) aborts synthesis at the next chunk. The chunks of

@@ -13,6 +13,7 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+from websockets.typing import Origin
 
 from voicecli.errors import ConfigError
 from voicecli.server.engines.interface import Engine
@@ -33,7 +34,7 @@ log = logging.getLogger("voicecli.server")
 _warmed = False
 
 
-class _QuietLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+class _QuietLogger(logging.LoggerAdapter):
     """websockets' own messages (handshake failures, …) at debug level: never a traceback on
     the user's terminal. Its wire traces ("< GET /…?key=…", "< x-goog-api-key: …") are dropped:
     they carry credentials."""
@@ -155,9 +156,9 @@ def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
     return origin is None or "*" in allowed or origin in allowed
 
 
-def _origins(allowed: tuple[str, ...]) -> list[str | re.Pattern[str] | None] | None:
+def _origins(allowed: tuple[str, ...]) -> list[Origin | re.Pattern[str] | None] | None:
     """websockets' `origins`: None = no check ("*"), else no header or one of `allowed`."""
-    return None if "*" in allowed else [None, *allowed]
+    return None if "*" in allowed else [None, *map(Origin, allowed)]
 
 
 def _check_request(

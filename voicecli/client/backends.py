@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from voicecli.client.endpoints import Endpoint, build_endpoint
 from voicecli.errors import AuthenticationError, ConfigError
 from voicecli.settings import Settings, replace
+
+if TYPE_CHECKING:
+    from voicecli.client.live import ConnectOptions
 
 
 def resolve_backend(settings: Settings) -> str:
@@ -85,3 +89,16 @@ async def open_endpoint(
     """Yield the endpoint to connect to (see `open_settings`)."""
     async with open_settings(settings, notify, pace=pace, transcribing=transcribing) as resolved:
         yield build_endpoint(resolved)
+
+
+def connect_options(settings: Settings) -> ConnectOptions:
+    """The connection's timeouts, keep-alive and reconnect budget (§5.9, §10) from `settings`."""
+    from voicecli.client.live import ConnectOptions  # websockets loads only to connect
+
+    return ConnectOptions(
+        connect_timeout_s=settings.connect_timeout_s,
+        setup_timeout_s=settings.setup_timeout_s,
+        ping_interval_s=settings.ping_interval_s,
+        ping_timeout_s=settings.ping_timeout_s,
+        max_reconnects=settings.max_reconnects,
+    )

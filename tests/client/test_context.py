@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from voicecli.context import load_context
+from voicecli.client.context import load_context
 from voicecli.errors import InputFileError
 from voicecli.talk.record import format_turn
 from voicecli.ui.state import TurnView

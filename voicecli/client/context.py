@@ -125,10 +125,7 @@ def _turns_of(item: Any, where: str) -> list[Content]:
     role = _ROLES.get(str(item.get("role", "")).lower())
     if role is None:
         raise InputFileError(f"{where}: role must be user or model, not {item.get('role')!r}")
-    if "parts" in item:
-        text = _parts_text(item["parts"], where)
-    else:
-        text = item.get("text")
+    text = _parts_text(item["parts"], where) if "parts" in item else item.get("text")
     content = _content(role, text, where)
     return [content] if content is not None else []
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -16,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voicecli.ask_tools import ReplyTracker, tool_reporter
+from voicecli.ask.tools import ReplyTracker, tool_reporter
 from voicecli.audio.pcm import OUT_RATE, StreamResampler, WavWriter
-from voicecli.backends import open_endpoint
+from voicecli.client.backends import connect_options, open_endpoint
 from voicecli.client.history import SessionStart, resume_refused, send_seed
-from voicecli.client.live import ConnectOptions, LiveSession, Reconnected
+from voicecli.client.live import LiveSession, Reconnected
 from voicecli.client.ndjson import event_json, turn_complete_json
+from voicecli.client.replies import ReplyFile, error_text
 from voicecli.client.setup import SetupOptions, build_setup
 from voicecli.client.tool_calls import ToolCalls
 from voicecli.errors import NetworkError, ServiceRefused, UsageError
@@ -65,16 +65,6 @@ class Answer:
     tools: list[dict[str, Any]] = field(default_factory=list)  # tool_result records
     sources: TurnSources = field(default_factory=TurnSources)  # Google Search grounding
     code: list[dict[str, Any]] = field(default_factory=list)  # executable_code, …_result events
-
-
-def connect_options(settings: Settings) -> ConnectOptions:
-    return ConnectOptions(
-        connect_timeout_s=settings.connect_timeout_s,
-        setup_timeout_s=settings.setup_timeout_s,
-        ping_interval_s=settings.ping_interval_s,
-        ping_timeout_s=settings.ping_timeout_s,
-        max_reconnects=settings.max_reconnects,
-    )
 
 
 async def ask(
@@ -272,7 +262,7 @@ async def _until(
     While the model's turn has ended and only tool calls keep the reply open, their end is
     yielded too (`CALLS_SETTLED`): nothing else may come, and the reply may be whole then."""
     events = live.events()
-    next_event: asyncio.Future[object] | None = None
+    next_event: asyncio.Future[Any] | None = None
     try:
         while True:
             soft = tracker.soft_deadline() if tracker is not None else None
@@ -314,14 +304,6 @@ def _settled_waiter(tracker: ReplyTracker | None) -> set[asyncio.Future[object]]
     return {asyncio.ensure_future(tracker.calls.settled.wait())}
 
 
-def error_text(event: ev.ServerErrorPayload) -> str:
-    """§4.8: a frame with none of the known keys may be an error object {code, message}."""
-    payload = event.payload.get("error", event.payload)
-    if isinstance(payload, dict):
-        return " ".join(str(payload.get(k, "")) for k in ("code", "message")).strip() or "unknown"
-    return str(payload)[:200]
-
-
 def _is_reply_content(event: object) -> bool:
     return isinstance(event, ev.ModelAudio | ev.ModelText | ev.OutputTranscript)
 
@@ -343,29 +325,3 @@ class _OutRate:
 def _emit(sink: JsonSink | None, obj: dict[str, Any] | None) -> None:
     if sink is not None and obj is not None:
         sink(obj)
-
-
-class ReplyFile:
-    """Write the reply to `<path>.part` as it arrives; rename into place when done or stopped.
-
-    The WAV header is kept valid after every write, so even a killed process leaves a playable
-    `.part` file with everything received.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.part = path.with_name(path.name + ".part")
-
-    def __enter__(self) -> WavWriter:
-        try:
-            self.writer = WavWriter(self.part, OUT_RATE)
-        except OSError as exc:
-            raise UsageError(f"cannot write {self.path}: {exc.strerror or exc}") from None
-        return self.writer
-
-    def __exit__(self, exc_type: object, *exc_info: object) -> None:
-        self.writer.close()
-        if exc_type is not None and self.writer.frames_written == 0:
-            self.part.unlink(missing_ok=True)  # nothing came: an earlier reply stays as it was
-            return
-        os.replace(self.part, self.path)

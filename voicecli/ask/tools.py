@@ -22,9 +22,9 @@ from voicecli.client.ndjson import tool_event_json
 from voicecli.client.tool_calls import ToolCalls
 from voicecli.protocol import events as ev
 from voicecli.tools import ToolEvent
+from voicecli.tools.runner import summary
 
 FOLLOW_UP_S = 20.0  # how long a result may go unanswered before the reply counts as whole
-SUMMARY_CHARS = 300
 
 #: model output of a turn: the first of these opens it (for the follow-up rule above)
 _TURN_CONTENT = (ev.ModelText, ev.ModelAudio, ev.OutputTranscript, ev.ToolCallRequested,
@@ -110,11 +110,6 @@ def tool_line(event: ToolEvent) -> str:
     if event.phase == "cancelled":
         return f"tool cancelled: {event.name}{took} (the model withdrew the call)"
     return f"tool result: {event.name} → {summary(event.response)}{took}"
-
-
-def summary(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
 
 def _args(args: dict[str, Any]) -> str:

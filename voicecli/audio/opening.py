@@ -1,0 +1,44 @@
+"""The microphone and speaker of a conversation (talk, translate, doctor), opened with the
+buffer sizes a live conversation needs. PortAudio loads only when one is opened.
+
+    async with open_microphone(None) as mic, open_speaker(None) as speaker: ...
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from voicecli.audio.capture import Microphone
+    from voicecli.audio.playback import Speaker
+
+# The speaker's latency no longer decides barge-in: Speaker.flush() aborts the stream, which drops
+# what the device holds at once (benchmarks/bench_bargein.py: silence within a few ms at any
+# latency), and the stream stops itself between replies (Speaker idle_stop_s). The buffer stays
+# small because a stream that starts fills it at once: what it holds beyond the first reply chunk
+# would be a gap (benchmarks/bench_vs_cookbook.py: dropouts at 50 ms, none at 20 ms).
+SPEAKER_LATENCY_S = 0.02
+SPEAKER_BLOCK_MS = 10.0
+MIC_LATENCY_S = 0.03
+CHUNK_MS = 20  # talk's default chunk (voicecli.talk.options.TalkOptions.chunk_ms)
+SILENT_MIC_FATAL_S = 30.0  # talk's default (TalkOptions.silent_mic_fatal_s)
+
+
+def open_microphone(device: str | int | None, *, chunk_ms: int = CHUNK_MS,
+                    latency: float | str | None = None,
+                    silence_timeout_s: float | None = SILENT_MIC_FATAL_S) -> Microphone:
+    """The input device, one PortAudio callback per chunk sent (an async context manager)."""
+    from voicecli.audio.capture import Microphone
+
+    return Microphone(device, chunk_ms=chunk_ms, latency=latency or MIC_LATENCY_S,
+                      silence_timeout_s=silence_timeout_s, block_ms=chunk_ms)
+
+
+def open_speaker(device: str | int | None, *, latency: float | str | None = None) -> Speaker:
+    """The output device (an async context manager)."""
+    from voicecli.audio.playback import Speaker
+
+    return Speaker(device, latency=latency or SPEAKER_LATENCY_S, block_ms=SPEAKER_BLOCK_MS)
+
+
+__all__ = ["open_microphone", "open_speaker"]
