@@ -86,7 +86,10 @@ async def run_case(url: str, modality: str, spoken: bool, turns: int) -> dict[st
 def summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50": round(statistics.median(ordered), 1), "p95": round(p95, 1), "n": len(values)}
+    if not ordered:
+        return {"p50": float("nan"), "p95": float("nan"), "max": float("nan"), "n": 0}
+    return {"p50": round(statistics.median(ordered), 1), "p95": round(p95, 1),
+            "max": round(ordered[-1], 1), "n": len(values)}
 
 
 async def main(turns: int) -> list[dict[str, object]]:
@@ -130,15 +133,17 @@ def talk_on_devices(turns: int, engine: str, env: dict[str, str]) -> dict[str, o
                                     env=talk_env, stdout=subprocess.PIPE,
                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
                                     text=True, preexec_fn=default_sigint)
+            events = _Events(talk)
             try:
-                _until(talk, lambda e: e["type"] == "setup_complete", 60)
+                events.until(lambda e: e["type"] == "setup_complete", 60)
                 time.sleep(1.0)
                 ends = []
                 for pcm in pcms:
                     speak(pcm, talk_env)
                     ends.append(time.monotonic())
-                    _until(talk, lambda e: e["type"] == "turn", 60)
-                    _until(talk, lambda e: e.get("status") == "listening", 60)
+                    events.until(lambda e: e["type"] == "turn", 60)
+                    while events.status != "listening":  # the reply has played out
+                        events.until(lambda e: e["type"] == "status", 60)
                     time.sleep(0.5)
             finally:
                 talk.send_signal(signal.SIGINT)
@@ -161,16 +166,33 @@ def talk_on_devices(turns: int, engine: str, env: dict[str, str]) -> dict[str, o
             "target_ms": TALK_TARGET_MS}
 
 
-def _until(proc, match, within_s: float) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError("voicecli talk ended")
-        event = json.loads(line)
-        if match(event):
-            return event
-    raise TimeoutError("voicecli talk: no such event in time")
+class _Events:
+    """`voicecli talk --json`'s events, read on a thread (waits can time out)."""
+
+    def __init__(self, proc) -> None:  # type: ignore[no-untyped-def]
+        import queue
+        import threading
+
+        self.queue: queue.Queue[dict[str, object] | None] = queue.Queue()
+        self.status: object = None
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+
+    def _read(self, proc) -> None:  # type: ignore[no-untyped-def]
+        for line in proc.stdout:
+            if line.strip():
+                self.queue.put(json.loads(line))
+        self.queue.put(None)
+
+    def until(self, match, within_s: float) -> dict[str, object]:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + within_s
+        while True:
+            event = self.queue.get(timeout=max(0.01, deadline - time.monotonic()))
+            if event is None:
+                raise RuntimeError("voicecli talk ended")
+            if event.get("type") == "status":
+                self.status = event.get("status")
+            if match(event):
+                return event
 
 
 def print_talk(rows: list[dict[str, object]]) -> None:
