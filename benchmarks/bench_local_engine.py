@@ -1,21 +1,26 @@
 """Quality and speed of the local engine (`voicecli serve`'s offline speech parts).
 
-Speech is the fixed corpus benchmarks/corpus/asr_sentences.txt (30 assistant-style sentences),
-each rendered by espeak-ng through tests/speechgen.py with a pinned voice and rate (en-us+f2,
-150 wpm; a fresh process per sentence, so the audio is the same in every run). Four parts:
+Two engines, measured one after the other in the same run (``--engines old,new``): the old one
+(pocketsphinx + espeak-ng) and the default since issue 15 (Whisper tiny.en + Piper). Speech is
+the fixed corpus benchmarks/corpus/asr_sentences.txt (30 assistant-style sentences), rendered by
+espeak-ng through tests/speechgen.py with a pinned voice and rate (en-us+f2, 150 wpm; a fresh
+process per sentence, so the audio is the same in every run) and, for the WER, also by the Piper
+voice (tests/wer.py, seeded: the same audio every run). Parts (``--parts``; default the first
+three), each per engine, then a side-by-side table with the issue's targets:
 
 1. asr — recognition word error rate. Each sentence is streamed in 20 ms chunks (one round trip
    per chunk, as a server session at real time does) through a fresh
    `voicecli.speech.asr_process.RemoteRecognizer`, the recogniser the server's `Ears` use
-   (``--asr``/``--asr-model`` as for `voicecli serve`; pocketsphinx by default).
+   (``--asr-model`` for the new engine's Whisper model), per voice (``--voices``).
    WER = word-level Levenshtein distance / reference words, lowercase, punctuation stripped.
    The JSON keeps every hypothesis. ``--baseline OLD.json`` compares with an earlier run (over
    the sentences both ran) and exits 1 when WER got worse by more than ``--tolerance`` points.
 2. stages — real-time factor of each stage, p50 over the corpus, as "× real time" (audio
    seconds per second of work; higher is faster): VAD (`SpeechSegmenter` fed 20 ms chunks of
    each sentence padded with silence), ASR (from part 1: streamed decode time incl. the pipe
-   round trips, and `finish()` on its own), TTS (`Synthesizer` speaking the echo engine's reply
-   "You said: <sentence>." with the server's default voice, plus time to the first chunk).
+   round trips, and `finish()` on its own), TTS (the engine's English voice speaking the echo
+   engine's reply "You said: <sentence>.", plus time to the first 40 ms chunk of it, of a
+   20+ word sentence, and of the corpus sentence as it is: a language model's plain sentence).
 3. latency — end of user speech → first reply audio byte against the real server started in
    this process (`start_server(ServerConfig(port=0), EchoEngine())`, pace 1 = real time), AUDIO
    replies, speech sent at real time in 20 ms chunks over loopback WebSocket with
@@ -25,7 +30,8 @@ each rendered by espeak-ng through tests/speechgen.py with a pinned voice and ra
    time — measured from sending the last non-silent chunk; the configured silence wait is
    shown as part of it. The input transcript's arrival splits each latency into "speech end →
    transcript" (VAD wait + the recogniser catching up + `finish()`) and "transcript → audio"
-   (engine + first TTS chunk). Target: p95 of (a) ≤ 400 ms.
+   (engine + first TTS chunk). Utterances: the corpus and pairs of its sentences (3-6 s),
+   alternating. Targets: p95 of (a) ≤ 400 ms; end of speech → final transcript p95 ≤ 350 ms.
 4. sessions — N concurrent sessions (``--sessions 1,2,4,8``) on `voicecli serve` run as a
    subprocess (so its CPU is its own: main process + the recognition process), each holding
    one session for ``--session-turns`` spoken turns (manual activity, real time, the whole
@@ -38,13 +44,13 @@ each rendered by espeak-ng through tests/speechgen.py with a pinned voice and ra
    the server's CPU (% of one core). Reports the largest N that keeps real time and the target.
 
 Results: a table on stdout and benchmarks/results/local_engine.json (``--out``), with machine
-info. About 3 minutes; ``--quick`` (8 sentences, fewer turns, N = 1, 4) about 35 s. The machine's
+info. About 6 minutes; ``--quick`` (8 sentences, 3 turns per mode) under 2. The machine's
 other load shows up in every speed figure: compare runs made under similar load.
 
-    .venv/bin/python benchmarks/bench_local_engine.py [--quick]
-        [--parts asr,stages,latency,sessions] [--turns 12] [--sessions 1,2,4,8]
-        [--session-turns 2] [--session-activity manual|vad] [--silence-ms 300]
-        [--asr pocketsphinx] [--asr-model NAME]
+    .venv/bin/python benchmarks/bench_local_engine.py [--quick] [--engines old,new]
+        [--parts asr,stages,latency,sessions] [--voices espeak,piper] [--turns 12]
+        [--sessions 1,2,4,8] [--session-turns 2] [--session-activity manual|vad]
+        [--silence-ms 300] [--asr-model NAME]
         [--baseline benchmarks/results/local_engine.json] [--tolerance 2] [--out PATH]
 """
 
