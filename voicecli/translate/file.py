@@ -147,6 +147,8 @@ class _Collector:
 
     def handle(self, event: object) -> None:
         match event:
+            case ev.InterimInputTranscript():
+                self._active()  # speech is being heard: its translation is on its way
             case ev.InputTranscript(text=text):
                 if self.segment.target.strip() and not self.in_turn:
                     self._close_segment()  # the next sentence

@@ -1,13 +1,17 @@
 """The live-translate stand-in (live-protocol.md §7.1, translationConfig §3.1).
 
 Offline there is no translator, and this engine does not pretend: it says the recognised words
-back, marked with the target language — ``[es] what is the weather like`` — in the target
-language's espeak voice. The session layer sends the input transcript and the
-outputTranscription of exactly that, so every part of a translation session's protocol (setup,
-both transcripts, audio replies, no barge-in) can be exercised. Following echoTargetLanguage,
-speech already in the target language is repeated only when it is true; otherwise nothing is
-said. The spoken language is the recogniser's (English for pocketsphinx; a languageCodes hint
-or speechConfig.languageCode for whisper).
+back as the recogniser wrote them (words and punctuation), marked with the target language —
+``[es] What is the weather like?`` — in the target language's voice. The session layer sends
+the input transcript and the outputTranscription of exactly that, so every part of a
+translation session's protocol (setup, both transcripts, audio replies, no barge-in) can be
+exercised. Following echoTargetLanguage, speech already in the target language is repeated only
+when it is true; otherwise nothing is said.
+
+The spoken language is the recogniser's. The bundled Whisper tiny.en and pocketsphinx hear
+English only, which is the right ears for translating *from* English into any target; a
+multilingual Whisper model (``--asr-model``) hears the languageCodes hint or
+speechConfig.languageCode.
 """
 
 from __future__ import annotations
@@ -40,9 +44,9 @@ class TranslationStandIn:
         target = conversation.translate_to or "en"
         if not isinstance(prompt, UserText):
             return
-        words = _WORD.findall(prompt.text)[:MAX_WORDS]
-        if not words:
+        if not _WORD.search(prompt.text):
             return
         if base_language(target) == self.spoken and not conversation.echo_target:
             return  # echoTargetLanguage false: no audio for speech already in the target
-        yield Say(f"[{target}] {' '.join(words)}")
+        heard = " ".join(prompt.text.split()[:MAX_WORDS])  # exactly what was heard, bounded
+        yield Say(f"[{target}] {heard}")
