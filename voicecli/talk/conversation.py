@@ -33,13 +33,17 @@ VOICE_DBFS = -45.0  # a mic chunk louder than this counts as speech for status a
 SPEECH_HOLD_S = 0.3  # "you're speaking" lingers this long after the last loud chunk
 THINKING_MAX_S = 15.0  # "thinking" gives up if no reply comes (noise is not a question)
 WATCH_PERIOD_S = 0.05
+WATCH_IDLE_PERIOD_S = 0.25  # idle listening: nothing changes but what the mic and wire say
 # Idle listening (no voice for a while, nothing playing): the mic's audio goes out in batches of
 # IDLE_BATCH_MS instead of one message per chunk, 10 messages a second instead of 50 (each costs
 # an encode, a frame and a socket write on both ends). The first loud chunk goes out at once with
 # the batch before it, so speech is not delayed; the idle wait outlasts the server VAD's end-of-
 # speech silence, so the end of a turn is not delayed either.
+# While idle the mic also wakes the loop once per batch, not per chunk (Microphone.patience_ms);
+# a block with a sample above WAKE_PEAK (the peak a chunk at VOICE_DBFS has at least) ends the wait.
 IDLE_AFTER_S = 2.0
 IDLE_BATCH_MS = 100
+WAKE_PEAK = 10 ** (VOICE_DBFS / 20)
 Emit = Callable[[dict[str, Any]], None]
 
 
@@ -129,11 +133,14 @@ class Conversation:
             else:
                 self.state.mic_dbfs = self.mic.level_dbfs
             if self.state.mic_dbfs > VOICE_DBFS and not self.state.muted:
-                if now - self._last_voice_at > SPEECH_HOLD_S:
+                quiet_before = now - self._last_voice_at > SPEECH_HOLD_S
+                if quiet_before:
                     self._run_began_at = now
                 if self._voice_began_at is None:
                     self._voice_began_at = now
                 self._last_voice_at = self._awaiting_since = now
+                if quiet_before:  # "you're speaking" at once, not at the next (idle) watch
+                    self._update_status(now)
             if self.recording is not None:
                 self.recording.add_mic(chunk, now)
             await self._send_chunk(chunk, now)
@@ -152,7 +159,9 @@ class Conversation:
 
     async def _send_listening(self, chunk: bytes, now: float) -> None:
         """One message per chunk, or while idle one per IDLE_BATCH_MS (see there)."""
-        if self._idle(now):
+        idle = self._idle(now)
+        self._set_patience(IDLE_BATCH_MS if idle else 0)
+        if idle:
             self._batch.append(chunk)
             if len(self._batch) * self.options.chunk_ms < IDLE_BATCH_MS:
                 return
@@ -163,6 +172,11 @@ class Conversation:
             self._batch.append(chunk)
         audio, self._batch = b"".join(self._batch), []
         await self.live.send_audio(audio)
+
+    def _set_patience(self, ms: float) -> None:
+        """Let a mic that can (capture.Microphone) wake the loop once per ``ms``, not per chunk."""
+        if getattr(self.mic, "patience_ms", ms) != ms:
+            self.mic.patience_ms, self.mic.wake_peak = ms, WAKE_PEAK  # type: ignore[attr-defined]
 
     def _idle(self, now: float) -> bool:
         playing = self.speaker is not None and self.speaker.buffered_ms > 0
@@ -261,6 +275,8 @@ class Conversation:
         self.state.turn.received_ms += ms
         if self.speaker is not None:
             self.speaker.play(data, rate)
+            if self.state.status is not Status.SPEAKING:  # not at the next (idle) watch
+                self._update_status(time.monotonic())
         if self.recording is not None:
             self.recording.add_speaker(data, time.monotonic())
 
@@ -354,7 +370,8 @@ class Conversation:
             self._update_latency()
             self._update_status(time.monotonic())
             self._update_counters()
-            await asyncio.sleep(WATCH_PERIOD_S)
+            idle = self._idle(time.monotonic()) and self.state.status is Status.LISTENING
+            await asyncio.sleep(WATCH_IDLE_PERIOD_S if idle else WATCH_PERIOD_S)
 
     def _update_latency(self) -> None:
         turn, speaker = self.state.turn, self.speaker
