@@ -204,9 +204,10 @@ class Microphone(DeviceStream):
     def _check_alive(self) -> None:
         stream = self._stream
         if self._failed is None and stream is not None and not self._closing:
-            if not stream.active:
+            quiet_s = time.monotonic() - self._last_data
+            if quiet_s > 2 * self.block_ms / 1000 and not stream.active:  # asked only when due
                 self._failed = "the input stream is no longer running"
-            elif time.monotonic() - self._last_data > self.stall_timeout_s:
+            elif quiet_s > self.stall_timeout_s:
                 self._failed = f"no audio arrived for {self.stall_timeout_s:.0f} s"
         if self._failed is not None:
             raise AudioDeviceError(f"the microphone ({self.device_name}) stopped: {self._failed};"

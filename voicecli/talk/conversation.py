@@ -39,6 +39,9 @@ WATCH_IDLE_PERIOD_S = 0.25  # idle listening: nothing changes but what the mic a
 # an encode, a frame and a socket write on both ends). The first loud chunk goes out at once with
 # the batch before it, so speech is not delayed; the idle wait outlasts the server VAD's end-of-
 # speech silence, so the end of a turn is not delayed either.
+# While you speak (after the first loud chunk, which goes out at once) messages carry
+# SPEECH_BATCH_MS: half the messages, none more than one chunk later.
+SPEECH_BATCH_MS = 40
 # While idle the mic also wakes the loop once per batch, not per chunk (Microphone.patience_ms);
 # a block with a sample above WAKE_PEAK (the peak a chunk at VOICE_DBFS has at least) ends the wait.
 IDLE_AFTER_S = 2.0
@@ -158,25 +161,31 @@ class Conversation:
         await self._push_to_talk(chunk, now)
 
     async def _send_listening(self, chunk: bytes, now: float) -> None:
-        """One message per chunk, or while idle one per IDLE_BATCH_MS (see there)."""
-        idle = self._idle(now)
-        self._set_patience(IDLE_BATCH_MS if idle else 0)
-        if idle:
-            self._batch.append(chunk)
-            if len(self._batch) * self.options.chunk_ms < IDLE_BATCH_MS:
-                return
-        elif not self._batch:
-            await self.live.send_audio(chunk)
+        """One message per chunk; while you speak one per SPEECH_BATCH_MS, while idle one per
+        IDLE_BATCH_MS (see there). What is held back goes out with the next chunk sent."""
+        batch_ms = self._batch_ms(now)
+        self._set_patience(batch_ms, wake=batch_ms == IDLE_BATCH_MS)
+        self._batch.append(chunk)
+        if len(self._batch) * self.options.chunk_ms < batch_ms:
             return
-        else:
-            self._batch.append(chunk)
-        audio, self._batch = b"".join(self._batch), []
+        audio = self._batch[0] if len(self._batch) == 1 else b"".join(self._batch)
+        self._batch = []
         await self.live.send_audio(audio)
 
-    def _set_patience(self, ms: float) -> None:
-        """Let a mic that can (capture.Microphone) wake the loop once per ``ms``, not per chunk."""
+    def _batch_ms(self, now: float) -> int:
+        """How much audio one message carries now: 0 (this chunk, and what is held, at once)."""
+        if self._idle(now):
+            return IDLE_BATCH_MS
+        if now - self._last_voice_at < SPEECH_HOLD_S and now > self._run_began_at:
+            return SPEECH_BATCH_MS  # speech going on (its first loud chunk went out at once)
+        return 0
+
+    def _set_patience(self, ms: float, *, wake: bool) -> None:
+        """Let a mic that can (capture.Microphone) wake the loop once per ``ms``, not per chunk;
+        ``wake``: a loud block ends the wait early (speech after idle listening)."""
         if getattr(self.mic, "patience_ms", ms) != ms:
-            self.mic.patience_ms, self.mic.wake_peak = ms, WAKE_PEAK  # type: ignore[attr-defined]
+            self.mic.patience_ms = ms  # type: ignore[attr-defined]
+            self.mic.wake_peak = WAKE_PEAK if wake else math.inf  # type: ignore[attr-defined]
 
     def _idle(self, now: float) -> bool:
         playing = self.speaker is not None and self.speaker.buffered_ms > 0
