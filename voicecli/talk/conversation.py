@@ -39,8 +39,8 @@ WATCH_IDLE_PERIOD_S = 0.25  # idle listening: nothing changes but what the mic a
 # an encode, a frame and a socket write on both ends). The first loud chunk goes out at once with
 # the batch before it, so speech is not delayed; the idle wait outlasts the server VAD's end-of-
 # speech silence, so the end of a turn is not delayed either.
-# While you speak (after the first loud chunk, which goes out at once) messages carry
-# SPEECH_BATCH_MS: half the messages, none more than one chunk later.
+# While you speak messages carry SPEECH_BATCH_MS (half the messages, none more than one chunk
+# later), except that a loud chunk after a quiet one (an onset) goes out at once.
 SPEECH_BATCH_MS = 40
 # While idle the mic also wakes the loop once per batch, not per chunk (Microphone.patience_ms);
 # a block with a sample above WAKE_PEAK (the peak a chunk at VOICE_DBFS has at least) ends the wait.
@@ -84,6 +84,7 @@ class Conversation:
         self._run_began_at = -math.inf  # first loud chunk of the current stretch of speech
         self._reasked = False  # the in-flight question went out again after a drop
         self._batch: list[bytes] = []  # idle listening: chunks not sent yet
+        self._was_loud = False  # the chunk before this one was speech
         self._idle_after_s = max(IDLE_AFTER_S, (options.vad_silence_ms or 0) / 1000 + 0.5)
         self._events_wanted = emit is not None or recording is not None
         live.defer_rotation = self._user_busy  # a goAway waits until you finish speaking
@@ -164,7 +165,7 @@ class Conversation:
         """One message per chunk; while you speak one per SPEECH_BATCH_MS, while idle one per
         IDLE_BATCH_MS (see there). What is held back goes out with the next chunk sent."""
         batch_ms = self._batch_ms(now)
-        self._set_patience(batch_ms, wake=batch_ms == IDLE_BATCH_MS)
+        self._set_patience(batch_ms, wake=not self._was_loud)  # in a dip, an onset wakes it
         self._batch.append(chunk)
         if len(self._batch) * self.options.chunk_ms < batch_ms:
             return
@@ -174,16 +175,21 @@ class Conversation:
 
     def _batch_ms(self, now: float) -> int:
         """How much audio one message carries now: 0 (this chunk, and what is held, at once)."""
+        was_loud = self._was_loud
         if self._idle(now):
+            self._was_loud = False
             return IDLE_BATCH_MS
-        if now - self._last_voice_at < SPEECH_HOLD_S and now > self._run_began_at:
-            return SPEECH_BATCH_MS  # speech going on (its first loud chunk went out at once)
+        loud = self._was_loud = self._last_voice_at == now
+        if loud and not was_loud:
+            return 0  # an onset (speech, a syllable after a dip) goes out at once
+        if now - self._last_voice_at < SPEECH_HOLD_S:
+            return SPEECH_BATCH_MS  # speech going on
         return 0
 
     def _set_patience(self, ms: float, *, wake: bool) -> None:
         """Let a mic that can (capture.Microphone) wake the loop once per ``ms``, not per chunk;
-        ``wake``: a loud block ends the wait early (speech after idle listening)."""
-        if getattr(self.mic, "patience_ms", ms) != ms:
+        ``wake``: a loud block ends the wait early (an onset after quiet)."""
+        if hasattr(self.mic, "patience_ms"):
             self.mic.patience_ms = ms  # type: ignore[attr-defined]
             self.mic.wake_peak = WAKE_PEAK if wake else math.inf  # type: ignore[attr-defined]
 
