@@ -209,12 +209,3 @@ async def test_a_loud_block_ends_a_patient_wait_at_once() -> None:
     push(m, sine(440, 0.02, 16000, amp=0.05), block=320)  # speech begins
     assert len(await asyncio.wait_for(task, 0.05)) == 640  # now, not at the batch's end
     assert len(await asyncio.wait_for(m.read_chunk(), 0.001)) == 640  # the loud chunk follows
-
-
-def test_a_callback_on_the_main_thread_never_changes_its_priority() -> None:
-    import os
-
-    m = mic(16000, chunk_ms=20)
-    push(m, np.zeros(320, np.float32), block=320)
-    assert os.sched_getscheduler(0) == os.SCHED_OTHER
-    assert m.realtime is False

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any, Self
 
@@ -13,11 +11,6 @@ from voicecli.audio.devices import Kind, import_sounddevice, pick_device, pick_r
 from voicecli.errors import AudioDeviceError
 
 ROLE = {"input": "microphone", "output": "speaker"}
-# PortAudio's callback thread asks for this real-time (SCHED_FIFO) priority, as audio servers do:
-# on a busy machine a normal thread can wait longer than the 20 ms the device buffer holds (a
-# dropout). Granted where RLIMIT_RTPRIO allows it (the `audio` group on most distributions, root);
-# elsewhere the request fails and the thread runs as before.
-REALTIME_PRIORITY = 10
 
 
 def open_stream(kind: Kind, spec: str | int | None, preferred_rate: int, *,
@@ -62,8 +55,6 @@ class DeviceStream:
     _stream: Any = None
     _closing: bool = False
     _failed: str | None = None
-    _callback_thread: int | None = None
-    realtime: bool = False  # the callback thread got real-time priority
 
     def setup(self, rate: int) -> None:
         raise NotImplementedError
@@ -97,23 +88,6 @@ class DeviceStream:
     def _on_finished(self) -> None:  # PortAudio thread
         if not self._closing:
             self._failed = f"the {self.kind} stream ended unexpectedly"
-
-    def _claim_callback_thread(self) -> None:  # PortAudio thread, first thing in each callback
-        """Ask once per callback thread (a restarted stream has a new one) for real-time
-        priority; never for the main thread (tests call the callbacks by hand)."""
-        thread = threading.get_ident()
-        if thread != self._callback_thread and thread != threading.main_thread().ident:
-            self._callback_thread = thread
-            self.realtime = ask_realtime_priority()
-
-
-def ask_realtime_priority() -> bool:
-    """SCHED_FIFO for the calling thread (Linux); False where it is not allowed or not there."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
-    except (AttributeError, OSError):
-        return False
-    return True
 
 
 def device_name(sd: Any, device: int | None, kind: Kind) -> str:

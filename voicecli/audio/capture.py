@@ -216,7 +216,6 @@ class Microphone(DeviceStream):
     # ---- PortAudio thread -----------------------------------------------------------------
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        self._claim_callback_thread()
         if status.input_overflow:
             self.stats.overflows += 1
         block = indata[:, 0]

@@ -250,7 +250,6 @@ class Speaker(DeviceStream):
     # ---- PortAudio thread -----------------------------------------------------------------
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        self._claim_callback_thread()
         out = outdata[:, 0]
         if status.output_underflow:
             self.stats.device_underflows += 1
