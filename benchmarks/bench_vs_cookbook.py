@@ -142,6 +142,15 @@ class UiClient(cpu_bench.TalkUi):
     kind = "voicecli-ui"
 
 
+def feed_mic(pcm16: bytes, env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
+    """pacat playing 16 kHz PCM16 into the virtual mic, itself the child (so that kill() stops
+    the audio: tests.audio.virtual.feed_mic runs it under a shell that kill() leaves playing)."""
+    path = workdir / "feed.raw"
+    path.write_bytes(pcm16)
+    return subprocess.Popen(["pacat", "-p", "-d", "vmic_in", "--format=s16le", "--rate=16000",
+                             "--channels=1", "--latency-msec=20", str(path)], env=env)
+
+
 # ---- part 0: start-up ---------------------------------------------------------------------------
 
 def startup_part(args: argparse.Namespace, env: dict[str, str],
@@ -369,8 +378,6 @@ def cpu_window(pid: int, seconds: float) -> float:
 
 def cpu_round(kind: str, url: str, env: dict[str, str], args: argparse.Namespace,
               workdir: Path, speech: bytes) -> dict[str, float]:
-    from tests.audio.virtual import feed_mic
-
     client: Any
     if kind == "voicecli-ui":
         client = UiClient(env, url, ["--echo", "off"], workdir)
@@ -379,10 +386,10 @@ def cpu_round(kind: str, url: str, env: dict[str, str], args: argparse.Namespace
     feeder = None
     try:
         client.wait_ready()
-        feed_mic(cpu_bench.blip(), env).wait(10)  # voicecli's silent-mic guard stays calm
+        feed_mic(cpu_bench.blip(), env, workdir).wait(10)  # voicecli's silent-mic guard is calm
         time.sleep(args.settle)
         listening = cpu_window(client.pid, args.seconds)
-        feeder = feed_mic(speech, env)
+        feeder = feed_mic(speech, env, workdir)
         time.sleep(args.settle)
         conversing = cpu_window(client.pid, args.seconds)
         rss = rss_kb(client.pid) / 1024
