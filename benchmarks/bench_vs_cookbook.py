@@ -6,7 +6,10 @@ sample is run unmodified from ``--cookbook`` (default ../shared/baselines/, see 
 needs pyaudio and google-genai), pointed at the server with GOOGLE_GEMINI_BASE_URL and
 SSL_CERT_FILE; it is never copied here.
 
-Two parts:
+Three parts:
+  * startup: `voicecli --help` and `--version` against the sample's `--help` (argparse, after its
+    imports), each a fresh process timed from spawn to exit (wall, cold-ish: the page cache is
+    warm), interleaved;
   * latency: a measuring Live peer (bench_talk_latency.MeasuringServer, here over TLS) timestamps
     the setup message (process start -> setup on the wire) and every audio frame, and sends
     scripted replies: the harness plays bursts into the mic (mic -> wire), the peer streams a
@@ -20,6 +23,7 @@ Two parts:
     voicecli is measured with `--json` and with its Rich screen (in tmux).
 
     .venv/bin/python benchmarks/bench_vs_cookbook.py [--rounds 2] [--seconds 20] [--trials 10]
+        [--load 2]   # 2 busy processes spin the whole run (a loaded machine)
 
 voicecli runs at talk's defaults except `--echo off` (the sample has no echo handling: it asks
 for headphones). Prints one table (each figure, both clients, the ratio) and writes
@@ -136,6 +140,44 @@ class UiClient(cpu_bench.TalkUi):
     """voicecli talk with its live screen (bench_talk_cpu.TalkUi, in a private tmux)."""
 
     kind = "voicecli-ui"
+
+
+def feed_mic(pcm16: bytes, env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
+    """pacat playing 16 kHz PCM16 into the virtual mic, itself the child (so that kill() stops
+    the audio: tests.audio.virtual.feed_mic runs it under a shell that kill() leaves playing)."""
+    path = workdir / "feed.raw"
+    path.write_bytes(pcm16)
+    return subprocess.Popen(["pacat", "-p", "-d", "vmic_in", "--format=s16le", "--rate=16000",
+                             "--channels=1", "--latency-msec=20", str(path)], env=env)
+
+
+# ---- part 0: start-up ---------------------------------------------------------------------------
+
+def startup_part(args: argparse.Namespace, env: dict[str, str],
+                 workdir: Path) -> dict[str, dict[str, list[float]]]:
+    """Wall time from spawn to exit of each command, interleaved over rounds."""
+    commands = {"voicecli --help": [VOICECLI, "--help"],
+                "voicecli --version": [VOICECLI, "--version"],
+                "cookbook --help": [sys.executable, str(args.cookbook), "--help"]}
+    cook_env = {**env, "GOOGLE_API_KEY": "bench-key"}
+    if stand_ins := unused_import_stand_ins(workdir):
+        cook_env["PYTHONPATH"] = os.pathsep.join([str(stand_ins), env.get("PYTHONPATH", "")])
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.rounds * 5):
+        for name, argv in commands.items():
+            t0 = time.monotonic()
+            subprocess.run(argv, env=cook_env if name.startswith("cookbook") else env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+                           cwd=workdir)
+            times[name].append((time.monotonic() - t0) * 1000)
+    for name, values in times.items():
+        print(f"  startup {name:18}: p50 {summary(values)['p50']} ms", flush=True)
+    return {"wall_ms": times}
+
+
+def busy_load(n: int) -> list[subprocess.Popen[bytes]]:
+    """``n`` processes that spin a core each until killed (a loaded machine)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
 
 # ---- part 1: latency against the measuring peer -------------------------------------------------
@@ -336,8 +378,6 @@ def cpu_window(pid: int, seconds: float) -> float:
 
 def cpu_round(kind: str, url: str, env: dict[str, str], args: argparse.Namespace,
               workdir: Path, speech: bytes) -> dict[str, float]:
-    from tests.audio.virtual import feed_mic
-
     client: Any
     if kind == "voicecli-ui":
         client = UiClient(env, url, ["--echo", "off"], workdir)
@@ -346,10 +386,10 @@ def cpu_round(kind: str, url: str, env: dict[str, str], args: argparse.Namespace
     feeder = None
     try:
         client.wait_ready()
-        feed_mic(cpu_bench.blip(), env).wait(10)  # voicecli's silent-mic guard stays calm
+        feed_mic(cpu_bench.blip(), env, workdir).wait(10)  # voicecli's silent-mic guard is calm
         time.sleep(args.settle)
         listening = cpu_window(client.pid, args.seconds)
-        feeder = feed_mic(speech, env)
+        feeder = feed_mic(speech, env, workdir)
         time.sleep(args.settle)
         conversing = cpu_window(client.pid, args.seconds)
         rss = rss_kb(client.pid) / 1024
@@ -393,7 +433,8 @@ def median(values: list[float]) -> float:
     return float(np.median(values)) if values else float("nan")
 
 
-def table(lat: dict[str, Any] | None, cpu: dict[str, Any] | None) -> list[dict[str, Any]]:
+def table(lat: dict[str, Any] | None, cpu: dict[str, Any] | None,
+          start: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
     def add(name: str, v: float, c: float, ui: float | None = None, better: str = "lower",
@@ -420,14 +461,19 @@ def table(lat: dict[str, Any] | None, cpu: dict[str, Any] | None) -> list[dict[s
         add("dropouts in the first replies", v["dropouts"], c["dropouts"])
         add("process start -> setup on the wire p50 ms", median(v["start_to_setup_ms"]),
             median(c["start_to_setup_ms"]))
+    if start is not None:
+        wall = start["wall_ms"]
+        for flag in ("--help", "--version"):
+            add(f"{flag} spawn -> exit p50 ms (cookbook --help)",
+                median(wall[f"voicecli {flag}"]), median(wall["cookbook --help"]))
     return rows
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    print(f"\n{'measure':46} {'voicecli':>9} {'(Rich UI)':>9} {'cookbook':>9} {'ratio':>6}")
+    print(f"\n{'measure':50} {'voicecli':>9} {'(Rich UI)':>9} {'cookbook':>9} {'ratio':>6}")
     for r in rows:
         ui = "" if r["voicecli_ui"] is None else f"{r['voicecli_ui']:.1f}"
-        print(f"{r['measure']:46} {r['voicecli']:>9.1f} {ui:>9} {r['cookbook']:>9.1f}"
+        print(f"{r['measure']:50} {r['voicecli']:>9.1f} {ui:>9} {r['cookbook']:>9.1f}"
               f" {r['ratio']:>6.2f}")
     print("ratio = voicecli / cookbook (lower is better for every row); voicecli: talk --json"
           " --echo off (and its Rich screen, --echo off); medians over rounds")
@@ -439,7 +485,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="CPU window per case")
     parser.add_argument("--settle", type=float, default=3.0)
     parser.add_argument("--trials", type=int, default=10, help="latency trials per round")
-    parser.add_argument("--parts", default="latency,cpu")
+    parser.add_argument("--parts", default="startup,latency,cpu")
+    parser.add_argument("--load", type=int, default=0,
+                        help="busy processes spinning during the run (a loaded machine)")
     parser.add_argument("--no-ui", action="store_true", help="skip voicecli's Rich screen")
     parser.add_argument("--cookbook", type=Path, default=DEFAULT_COOKBOOK)
     parser.add_argument("--seed", type=int, default=1)
@@ -462,16 +510,25 @@ def main() -> None:
         ssl.create_default_context(cafile=str(tls.cert))  # a readable certificate
         parts = args.parts.split(",")
         started_load = os.getloadavg()
-        lat = latency_part(args, env, workdir, tls) if "latency" in parts else None
-        kinds = ["voicecli", "cookbook"] + ([] if args.no_ui else ["voicecli-ui"])
-        cpu = cpu_part(args, env, workdir, kinds) if "cpu" in parts else None
-    rows = table(lat, cpu)
+        spinners = busy_load(args.load)
+        try:
+            start = startup_part(args, env, workdir) if "startup" in parts else None
+            lat = latency_part(args, env, workdir, tls) if "latency" in parts else None
+            kinds = ["voicecli", "cookbook"] + ([] if args.no_ui else ["voicecli-ui"])
+            cpu = cpu_part(args, env, workdir, kinds) if "cpu" in parts else None
+        finally:
+            for spinner in spinners:
+                spinner.kill()
+                spinner.wait()
+    rows = table(lat, cpu, start)
     print_table(rows)
-    print(f"load average at start {started_load[0]:.2f}, at end {os.getloadavg()[0]:.2f}")
+    print(f"load average at start {started_load[0]:.2f}, at end {os.getloadavg()[0]:.2f}"
+          f" (--load {args.load}: busy processes of ours)")
     write_result("bench_vs_cookbook", {"meta": meta(rounds=args.rounds, seconds=args.seconds,
-                                                    trials=args.trials,
+                                                    trials=args.trials, busy_load=args.load,
                                                     load_at_start=started_load),
-                                       "rows": rows, "latency": lat, "cpu": cpu}, args.out)
+                                       "rows": rows, "startup": start, "latency": lat,
+                                       "cpu": cpu}, args.out)
 
 
 if __name__ == "__main__":

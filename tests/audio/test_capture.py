@@ -179,3 +179,33 @@ def test_missing_portaudio_says_what_to_install(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(importlib, "import_module", no_portaudio)
     with pytest.raises(AudioDeviceError, match="libportaudio2.*brew install portaudio"):
         Microphone().open()
+
+
+async def test_a_patient_mic_wakes_once_per_batch_and_hands_out_the_batch_at_once() -> None:
+    m = mic(16000, chunk_ms=20)
+    m.patience_ms, m.wake_peak = 100.0, 0.01
+    task = asyncio.ensure_future(m.read_chunk())
+    push(m, np.zeros(4 * 320, np.float32), block=320)  # 80 ms of quiet: not a batch yet
+    await asyncio.sleep(0.02)
+    assert not task.done()
+    push(m, np.zeros(320, np.float32), block=320)
+    assert len(await asyncio.wait_for(task, 1)) == 640  # woke at the batch's end
+    for _ in range(4):  # the rest of the batch without waiting
+        assert len(await asyncio.wait_for(m.read_chunk(), 0.001)) == 640
+    waiting = asyncio.ensure_future(m.read_chunk())
+    push(m, np.zeros(320, np.float32), block=320)
+    await asyncio.sleep(0.03)
+    assert not waiting.done()  # one chunk is not a batch: it waits for the next batch
+    waiting.cancel()
+
+
+async def test_a_loud_block_ends_a_patient_wait_at_once() -> None:
+    m = mic(16000, chunk_ms=20)
+    m.patience_ms, m.wake_peak = 100.0, 0.01
+    task = asyncio.ensure_future(m.read_chunk())
+    push(m, np.zeros(320, np.float32), block=320)
+    await asyncio.sleep(0.02)
+    assert not task.done()
+    push(m, sine(440, 0.02, 16000, amp=0.05), block=320)  # speech begins
+    assert len(await asyncio.wait_for(task, 0.05)) == 640  # now, not at the batch's end
+    assert len(await asyncio.wait_for(m.read_chunk(), 0.001)) == 640  # the loud chunk follows

@@ -3,9 +3,12 @@
 The callback (PortAudio's thread) copies each block into a preallocated ring and counts device
 overflows and ring-full drops. ``read_chunk()`` (the event loop) polls the ring a few times per
 chunk, resamples from the device rate to 16 kHz with a streaming soxr resampler, and returns
-exactly ``chunk_ms`` of audio. Failures surface as AudioDeviceError: from ``read_chunk()`` when
-the stream died or delivers nothing, from ``raise_if_failed()`` also for a mic that gives only
-digital zeros (muted, or no permission).
+exactly ``chunk_ms`` of audio. With ``patience_ms`` set (idle listening), ``read_chunk()`` waits
+until that much is there before it wakes, so a caller that reads in a loop runs once per
+``patience_ms`` instead of once per chunk; a block louder than ``wake_peak`` ends the wait at once
+(the callback wakes the loop), so speech is not delayed. Failures surface as AudioDeviceError:
+from ``read_chunk()`` when the stream died or delivers nothing, from ``raise_if_failed()`` also
+for a mic that gives only digital zeros (muted, or no permission).
 """
 
 from __future__ import annotations
@@ -71,6 +74,10 @@ class Microphone(DeviceStream):
         self._returned = 0  # 16 kHz samples handed out by read_chunk
         self._chunk_bytes = 2 * IN_RATE * chunk_ms // 1000
         self._last_data = time.monotonic()
+        self.patience_ms = 0.0  # read_chunk waits for this much audio (0: for one chunk)
+        self.wake_peak = 0.0  # while it waits, a block with a sample beyond this wakes it
+        self._released = False  # the pending chunks may go out without waiting again
+        self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[bool]] | None = None
 
     def setup(self, rate: int) -> None:
         """Allocate everything for device ``rate`` (done by open; tests call it without one)."""
@@ -96,12 +103,15 @@ class Microphone(DeviceStream):
         while True:
             while self._pull():
                 pass
-            if len(self._pending) >= self._chunk_bytes:
+            pending = len(self._pending)
+            if pending >= self._chunk_bytes and (self._released or pending >= self._target_bytes()):
                 break
             self._check_alive()
-            await asyncio.sleep(self._wait_s())
+            if await self._wait(self._wait_s()):  # woken by a loud block: no more patience
+                self._released = True
         chunk = bytes(self._pending[:self._chunk_bytes])
         del self._pending[:self._chunk_bytes]
+        self._released = len(self._pending) >= self._chunk_bytes  # what is left follows at once
         self._chunk_index = self._returned
         self._returned += self._chunk_bytes // 2
         self._account(chunk)
@@ -113,11 +123,32 @@ class Microphone(DeviceStream):
         handling needs it)."""
         return None if self._chunk_index is None else self._captured_at(self._chunk_index)
 
+    def _target_bytes(self) -> int:
+        """How much read_chunk waits for: one chunk, or ``patience_ms`` in whole chunks."""
+        chunks = max(1, round(self.patience_ms / self.chunk_ms))
+        return chunks * self._chunk_bytes
+
     def _wait_s(self) -> float:
-        """How long until the chunk should be complete: the missing samples' duration, plus
+        """How long until the target should be complete: the missing samples' duration, plus
         a little (1 ms) so that the block carrying them has been delivered."""
-        missing = (self._chunk_bytes - len(self._pending)) / 2 / IN_RATE
-        return min(max(missing, 0.0), self.chunk_ms / 1000) + 0.001
+        target = self._chunk_bytes if self._released else self._target_bytes()
+        missing = (target - len(self._pending)) / 2 / IN_RATE
+        return min(max(missing, 0.0), target / 2 / IN_RATE) + 0.001
+
+    async def _wait(self, delay: float) -> bool:
+        """Sleep ``delay``; while patient, a loud block (the callback) ends it early: True."""
+        if self.patience_ms <= self.chunk_ms:
+            await asyncio.sleep(delay)
+            return False
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[bool] = loop.create_future()
+        timer = loop.call_later(delay, _resolve, woken, False)
+        self._waiter = (loop, woken)
+        try:
+            return await woken
+        finally:
+            self._waiter = None
+            timer.cancel()
 
     def raise_if_failed(self) -> None:
         """AudioDeviceError if the device died, or has given nothing but digital silence since it
@@ -173,9 +204,10 @@ class Microphone(DeviceStream):
     def _check_alive(self) -> None:
         stream = self._stream
         if self._failed is None and stream is not None and not self._closing:
-            if not stream.active:
+            quiet_s = time.monotonic() - self._last_data
+            if quiet_s > 2 * self.block_ms / 1000 and not stream.active:  # asked only when due
                 self._failed = "the input stream is no longer running"
-            elif time.monotonic() - self._last_data > self.stall_timeout_s:
+            elif quiet_s > self.stall_timeout_s:
                 self._failed = f"no audio arrived for {self.stall_timeout_s:.0f} s"
         if self._failed is not None:
             raise AudioDeviceError(f"the microphone ({self.device_name}) stopped: {self._failed};"
@@ -186,5 +218,15 @@ class Microphone(DeviceStream):
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status.input_overflow:
             self.stats.overflows += 1
-        self.stats.dropped_frames += frames - self._ring.write(indata[:, 0])
+        block = indata[:, 0]
+        self.stats.dropped_frames += frames - self._ring.write(block)
         self._timeline.mark(self._ring.write_position, time.monotonic())  # this block's end
+        waiter = self._waiter
+        if waiter is not None and (block.max() > self.wake_peak or -block.min() > self.wake_peak):
+            self._waiter = None  # one wake-up per wait
+            waiter[0].call_soon_threadsafe(_resolve, waiter[1], True)
+
+
+def _resolve(future: asyncio.Future[bool], loud: bool) -> None:
+    if not future.done():
+        future.set_result(loud)

@@ -33,13 +33,20 @@ VOICE_DBFS = -45.0  # a mic chunk louder than this counts as speech for status a
 SPEECH_HOLD_S = 0.3  # "you're speaking" lingers this long after the last loud chunk
 THINKING_MAX_S = 15.0  # "thinking" gives up if no reply comes (noise is not a question)
 WATCH_PERIOD_S = 0.05
+WATCH_IDLE_PERIOD_S = 0.25  # idle listening: nothing changes but what the mic and wire say
 # Idle listening (no voice for a while, nothing playing): the mic's audio goes out in batches of
 # IDLE_BATCH_MS instead of one message per chunk, 10 messages a second instead of 50 (each costs
 # an encode, a frame and a socket write on both ends). The first loud chunk goes out at once with
 # the batch before it, so speech is not delayed; the idle wait outlasts the server VAD's end-of-
 # speech silence, so the end of a turn is not delayed either.
+# While you speak messages carry SPEECH_BATCH_MS (half the messages, none more than one chunk
+# later), except that a loud chunk after a quiet one (an onset) goes out at once.
+SPEECH_BATCH_MS = 40
+# While idle the mic also wakes the loop once per batch, not per chunk (Microphone.patience_ms);
+# a block with a sample above WAKE_PEAK (the peak a chunk at VOICE_DBFS has at least) ends the wait.
 IDLE_AFTER_S = 2.0
 IDLE_BATCH_MS = 100
+WAKE_PEAK = 10 ** (VOICE_DBFS / 20)
 Emit = Callable[[dict[str, Any]], None]
 
 
@@ -77,6 +84,7 @@ class Conversation:
         self._run_began_at = -math.inf  # first loud chunk of the current stretch of speech
         self._reasked = False  # the in-flight question went out again after a drop
         self._batch: list[bytes] = []  # idle listening: chunks not sent yet
+        self._was_loud = False  # the chunk before this one was speech
         self._idle_after_s = max(IDLE_AFTER_S, (options.vad_silence_ms or 0) / 1000 + 0.5)
         self._events_wanted = emit is not None or recording is not None
         live.defer_rotation = self._user_busy  # a goAway waits until you finish speaking
@@ -129,11 +137,14 @@ class Conversation:
             else:
                 self.state.mic_dbfs = self.mic.level_dbfs
             if self.state.mic_dbfs > VOICE_DBFS and not self.state.muted:
-                if now - self._last_voice_at > SPEECH_HOLD_S:
+                quiet_before = now - self._last_voice_at > SPEECH_HOLD_S
+                if quiet_before:
                     self._run_began_at = now
                 if self._voice_began_at is None:
                     self._voice_began_at = now
                 self._last_voice_at = self._awaiting_since = now
+                if quiet_before:  # "you're speaking" at once, not at the next (idle) watch
+                    self._update_status(now)
             if self.recording is not None:
                 self.recording.add_mic(chunk, now)
             await self._send_chunk(chunk, now)
@@ -151,18 +162,36 @@ class Conversation:
         await self._push_to_talk(chunk, now)
 
     async def _send_listening(self, chunk: bytes, now: float) -> None:
-        """One message per chunk, or while idle one per IDLE_BATCH_MS (see there)."""
-        if self._idle(now):
-            self._batch.append(chunk)
-            if len(self._batch) * self.options.chunk_ms < IDLE_BATCH_MS:
-                return
-        elif not self._batch:
-            await self.live.send_audio(chunk)
+        """One message per chunk; while you speak one per SPEECH_BATCH_MS, while idle one per
+        IDLE_BATCH_MS (see there). What is held back goes out with the next chunk sent."""
+        batch_ms = self._batch_ms(now)
+        self._set_patience(batch_ms, wake=not self._was_loud)  # in a dip, an onset wakes it
+        self._batch.append(chunk)
+        if len(self._batch) * self.options.chunk_ms < batch_ms:
             return
-        else:
-            self._batch.append(chunk)
-        audio, self._batch = b"".join(self._batch), []
+        audio = self._batch[0] if len(self._batch) == 1 else b"".join(self._batch)
+        self._batch = []
         await self.live.send_audio(audio)
+
+    def _batch_ms(self, now: float) -> int:
+        """How much audio one message carries now: 0 (this chunk, and what is held, at once)."""
+        was_loud = self._was_loud
+        if self._idle(now):
+            self._was_loud = False
+            return IDLE_BATCH_MS
+        loud = self._was_loud = self._last_voice_at == now
+        if loud and not was_loud:
+            return 0  # an onset (speech, a syllable after a dip) goes out at once
+        if now - self._last_voice_at < SPEECH_HOLD_S:
+            return SPEECH_BATCH_MS  # speech going on
+        return 0
+
+    def _set_patience(self, ms: float, *, wake: bool) -> None:
+        """Let a mic that can (capture.Microphone) wake the loop once per ``ms``, not per chunk;
+        ``wake``: a loud block ends the wait early (an onset after quiet)."""
+        if hasattr(self.mic, "patience_ms"):
+            self.mic.patience_ms = ms  # type: ignore[attr-defined]
+            self.mic.wake_peak = WAKE_PEAK if wake else math.inf  # type: ignore[attr-defined]
 
     def _idle(self, now: float) -> bool:
         playing = self.speaker is not None and self.speaker.buffered_ms > 0
@@ -261,6 +290,8 @@ class Conversation:
         self.state.turn.received_ms += ms
         if self.speaker is not None:
             self.speaker.play(data, rate)
+            if self.state.status is not Status.SPEAKING:  # not at the next (idle) watch
+                self._update_status(time.monotonic())
         if self.recording is not None:
             self.recording.add_speaker(data, time.monotonic())
 
@@ -354,7 +385,8 @@ class Conversation:
             self._update_latency()
             self._update_status(time.monotonic())
             self._update_counters()
-            await asyncio.sleep(WATCH_PERIOD_S)
+            idle = self._idle(time.monotonic()) and self.state.status is Status.LISTENING
+            await asyncio.sleep(WATCH_IDLE_PERIOD_S if idle else WATCH_PERIOD_S)
 
     def _update_latency(self) -> None:
         turn, speaker = self.state.turn, self.speaker

@@ -2,7 +2,9 @@
 
 rich's Live runs its own refresh thread unless ``auto_refresh=False``; here the event loop owns
 the cadence and pushes whole frames, so no other thread ever reads the mutable ViewState
-(style-guide §4, §13). ``python -m voicecli.ui.live`` shows it on made-up state.
+(style-guide §4, §13). A frame is drawn only when what it shows changed (render.frame_key, and
+the terminal's size): listening to a quiet room repaints nothing. ``python -m voicecli.ui.live``
+shows it on made-up state.
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ from types import TracebackType
 from rich.console import Console
 from rich.live import Live
 
-from voicecli.ui.render import render, render_turn
+from voicecli.ui.render import frame_key, render, render_turn
 from voicecli.ui.state import ViewState
 
 REFRESH_HZ = 12.0
 
 
 class LiveView:
-    """`with LiveView(console) as view: await view.run(state)` — redraws at REFRESH_HZ."""
+    """`with LiveView(console) as view: await view.run(state)` — redraws at most at REFRESH_HZ,
+    and only frames that changed."""
 
     def __init__(self, console: Console, hz: float = REFRESH_HZ) -> None:
         self.console = console
@@ -29,6 +32,7 @@ class LiveView:
         self._live = Live(console=console, auto_refresh=False, transient=False,
                           redirect_stdout=False, redirect_stderr=False)
         self.frames = 0
+        self._drawn: tuple[object, ...] | None = None  # frame_key and size of the last frame
 
     def __enter__(self) -> LiveView:
         self._live.start()
@@ -40,6 +44,7 @@ class LiveView:
 
     def draw(self, state: ViewState) -> None:
         """Print finished turns above the live region, then repaint it."""
+        self._drawn = (frame_key(state), self.console.size)
         for turn in state.take_finished():
             rendered = render_turn(turn, labels=state.labels)
             if rendered is not None:
@@ -51,7 +56,8 @@ class LiveView:
         """Redraw until cancelled, on a steady clock (a slow frame does not shift later ones)."""
         next_at = time.monotonic()
         while True:
-            self.draw(state)
+            if state.finished or (frame_key(state), self.console.size) != self._drawn:
+                self.draw(state)
             next_at += self.period
             delay = next_at - time.monotonic()
             if delay < 0:  # fell behind (a stalled machine): skip frames rather than queue them

@@ -40,6 +40,20 @@ def render(state: ViewState) -> RenderableType:
     return Group(*parts)
 
 
+def frame_key(state: ViewState) -> tuple[object, ...]:
+    """Everything render() draws, as comparable values: equal keys draw the same frame, so the
+    live view repaints only when this changes (the meter counts in cells, not in dB)."""
+    turn = state.turn
+    return (state.status, state.muted, state.ptt, state.ptt_talking, state.barge_in,
+            state.typing, state.confirm, state.notice, state.where, state.labels,
+            state.typing_allowed, _meter(state.mic_dbfs), _numbers(state),
+            turn.user, turn.user_interim, turn.typed, turn.thoughts, turn.model,
+            turn.interrupted, turn.cut_at, turn.connection_lost, turn.reply_cut,
+            turn.latency_ms, turn.usage.reports, turn.usage.total,
+            tuple((tool.name, tool.args, tool.result) for tool in turn.tools),
+            tuple(turn.sources), tuple(turn.code))
+
+
 def render_turn(turn: TurnView, *, live: bool = False,
                 labels: tuple[str, str] = ("You", "Gemini")) -> RenderableType | None:
     """A finished turn for the scrollback, or the live one. `labels` name the two sides
