@@ -190,7 +190,7 @@ class Conversation:
         """Let a mic that can (capture.Microphone) wake the loop once per ``ms``, not per chunk;
         ``wake``: a loud block ends the wait early (an onset after quiet)."""
         if hasattr(self.mic, "patience_ms"):
-            self.mic.patience_ms = ms  # type: ignore[attr-defined]
+            self.mic.patience_ms = ms
             self.mic.wake_peak = WAKE_PEAK if wake else math.inf  # type: ignore[attr-defined]
 
     def _idle(self, now: float) -> bool:
