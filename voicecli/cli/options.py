@@ -83,15 +83,16 @@ Project = Annotated[
 Location = Annotated[
     str | None, typer.Option("--location", help="Vertex AI location.", rich_help_panel=CONN)
 ]
-VOICE = "Voice"
+VOICE_PANEL = "Voice"
 System = Annotated[
-    str | None, typer.Option("--system", help="System instruction.", rich_help_panel=VOICE)
+    str | None, typer.Option("--system", help="System instruction.", rich_help_panel=VOICE_PANEL)
 ]
 Voice = Annotated[
-    str | None, typer.Option("--voice", help="Prebuilt voice, e.g. Kore.", rich_help_panel=VOICE)
+    str | None,
+    typer.Option("--voice", help="Prebuilt voice, e.g. Kore.", rich_help_panel=VOICE_PANEL),
 ]
 Language = Annotated[
-    str | None, typer.Option("--language", help="BCP-47 code.", rich_help_panel=VOICE)
+    str | None, typer.Option("--language", help="BCP-47 code.", rich_help_panel=VOICE_PANEL)
 ]
 ConfigPath = Annotated[
     Path | None,
