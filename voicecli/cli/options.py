@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -207,14 +207,32 @@ def with_settings(*flags: Flag, own: Mapping[str, Own] | None = None
     return decorate
 
 
+@dataclass(frozen=True)
+class _Here:
+    flags: tuple[Flag, ...]
+
+
+def here(*flags: Flag) -> Any:
+    """The default of a placeholder parameter: these of the command's flags stand there in its
+    --help (the others where `settings` stands); the command never gets a value for it."""
+    return _Here(flags)
+
+
 def _parameters(signature: inspect.Signature, flags: tuple[Flag, ...]) -> list[inspect.Parameter]:
     """The command's parameters as typer sees them: the flags where `settings` stood."""
+    marks = [p.default for p in signature.parameters.values() if isinstance(p.default, _Here)]
+    placed = {flag.name for mark in marks for flag in mark.flags}
     params: list[inspect.Parameter] = []
     for param in signature.parameters.values():
         if param.default is SETTINGS:
-            params += [inspect.Parameter(flag.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                         default=None, annotation=flag.annotation)
-                       for flag in flags]
+            params += _declared(flag for flag in flags if flag.name not in placed)
+        elif isinstance(param.default, _Here):
+            params += _declared(param.default.flags)
         elif param.default is not TOOLS_USE:
             params.append(param)
     return params
+
+
+def _declared(flags: Iterable[Flag]) -> list[inspect.Parameter]:
+    return [inspect.Parameter(flag.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                              annotation=flag.annotation) for flag in flags]

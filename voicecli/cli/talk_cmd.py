@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,6 +17,7 @@ from voicecli.cli.options import (
     TOOLS_USE,
     VOICE,
     System,
+    here,
     with_settings,
 )
 from voicecli.cli.output import notice
@@ -37,6 +38,7 @@ from voicecli.tools import ToolUse
 AUDIO = "Audio"
 TURNS = "Turn taking"
 SAVE = "Saving"
+VOICE_AND_MODEL = here(*VOICE, *MODEL_OPTIONS)  # in --help: after --system-file
 
 
 @with_settings(*VOICE, *MODEL_OPTIONS, *CONNECTION, *TOOLS, own={
@@ -83,6 +85,7 @@ def talk(
     system_file: Annotated[Path | None, typer.Option(
         "--system-file", help="Read the system instruction from a file.",
         rich_help_panel="Voice")] = None,
+    _voice_and_model: Any = VOICE_AND_MODEL,
     record: Annotated[Path | None, typer.Option(
         "--record", help="Save mic.wav, speaker.wav, transcript.md, events.jsonl here.",
         rich_help_panel=SAVE)] = None,
