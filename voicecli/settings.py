@@ -13,15 +13,16 @@ import os
 import stat
 import sys
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from voicecli.errors import ConfigError
 from voicecli.logs import register_secret
-from voicecli.model_options import choose_api_version, validate_model_options
+from voicecli.model_options import ModelOptions
 from voicecli.protocol.models import DEFAULT_MODEL
+from voicecli.setting_fields import FieldSpec, field_specs, parse_names, setting
 
 BACKENDS = ("auto", "gemini", "vertex", "local")
 ECHO_MODES = ("auto", "aec", "gate", "off")  # talk --echo (voicecli/audio/echo.py)
@@ -38,6 +39,10 @@ class Secret:
     def __init__(self, value: str) -> None:
         self._value = value
         register_secret(value)
+
+    @classmethod
+    def from_setting(cls, value: object) -> Secret:
+        return cls(str(value))
 
     def reveal(self) -> str:
         return self._value
@@ -59,59 +64,65 @@ class Secret:
 
 @dataclass
 class Settings:
-    """Everything a command needs to reach a Live endpoint. Works without typer."""
+    """Everything a command needs to reach a Live endpoint. Works without typer.
 
-    backend: str = "auto"
-    model: str = DEFAULT_MODEL
-    api_key: Secret | None = field(default=None, repr=False)
-    token: Secret | None = field(default=None, repr=False)  # ephemeral auth_tokens/…
-    api_version: str = "v1beta"
-    base_url: str | None = None
-    project: str | None = None
-    location: str = "us-central1"
-    access_token: Secret | None = field(default=None, repr=False)  # Vertex OAuth token
-    voice: str | None = None
-    language: str | None = None
-    system_instruction: str | None = None
-    response: str = "auto"  # auto | audio | text
-    # model options (voicecli/model_options.py; each model's rules: voicecli/protocol/models.py)
-    affective_dialog: bool | None = None  # generationConfig.enableAffectiveDialog
-    proactive_audio: bool | None = None  # proactivity.proactiveAudio
-    thinking_budget: int | None = None  # thinkingConfig.thinkingBudget (-1 dynamic, 0 off)
-    thinking_level: str | None = None  # thinkingConfig.thinkingLevel: minimal|low|medium|high
-    show_thoughts: bool = False  # thinkingConfig.includeThoughts
-    media_resolution: str | None = None  # low | medium | high
-    temperature: float | None = None
-    max_output_tokens: int | None = None
-    turn_coverage: str | None = None  # only-activity | all-input | audio-activity-and-all-video
-    setup_timeout_s: float = 15.0
-    connect_timeout_s: float = 10.0
-    reply_timeout_s: float = 120.0
-    ping_interval_s: float = 20.0
-    ping_timeout_s: float = 60.0  # the service's pongs take 8–30 s (peers.md issue 18)
-    max_reconnects: int = 5
-    context_compression: bool = True
-    local_host: str = "127.0.0.1"
-    local_port: int = 0
-    local_asr: str = "whisper"  # the local engine's recogniser: whisper | pocketsphinx
-    local_asr_model: str | None = None  # whisper: a model name or folder (default: tiny.en)
-    local_tts: str = "piper"  # the local engine's voice: piper (English; espeak-ng for others)
-    local_brain_url: str | None = None  # an OpenAI-compatible endpoint, e.g. Ollama's /v1
-    local_brain_model: str | None = None
-    local_brain_key: Secret | None = field(default=None, repr=False)
-    local_idle_timeout_s: float = 600.0  # serve: goAway + close after this long silent; 0 = never
-    echo: str = "auto"  # talk: echo handling for laptop speakers (voicecli/audio/echo_path.py)
+    Each ``setting(default, "ENV_VAR", …)`` field is a config-file key read from those environment
+    variables too, through the parser its type implies (voicecli/setting_fields.py). The model
+    options are one checked sub-object (voicecli/model_options.py) whose fields are keys as well.
+    """
+
+    backend: str = setting("auto", "VOICECLI_BACKEND")
+    model: str = setting(DEFAULT_MODEL, "VOICECLI_MODEL")
+    api_key: Secret | None = setting(None, "VOICECLI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY",
+                                     repr=False)
+    token: Secret | None = setting(None, "VOICECLI_TOKEN", repr=False)  # ephemeral auth_tokens/…
+    api_version: str = setting("v1beta", "VOICECLI_API_VERSION")
+    base_url: str | None = setting(None, "VOICECLI_BASE_URL")
+    project: str | None = setting(None, "VOICECLI_PROJECT", "GOOGLE_CLOUD_PROJECT")
+    location: str = setting("us-central1", "VOICECLI_LOCATION", "GOOGLE_CLOUD_LOCATION")
+    # Vertex: an OAuth token instead of ADC/gcloud
+    access_token: Secret | None = setting(None, "VOICECLI_ACCESS_TOKEN", repr=False)
+    voice: str | None = setting(None, "VOICECLI_VOICE")
+    system_instruction: str | None = setting()
+    response: str = setting("auto", "VOICECLI_RESPONSE")  # auto | audio | text
+    # language, temperature, thinking, … (each model's rules: voicecli/protocol/models.py)
+    model_options: ModelOptions = field(default_factory=ModelOptions)
+    setup_timeout_s: float = setting(15.0)
+    connect_timeout_s: float = setting(10.0)
+    reply_timeout_s: float = setting(120.0, "VOICECLI_REPLY_TIMEOUT")
+    ping_interval_s: float = setting(20.0)
+    ping_timeout_s: float = setting(60.0)  # the service's pongs take 8–30 s (peers.md issue 18)
+    max_reconnects: int = setting(5)
+    context_compression: bool = setting(True)
+    local_host: str = setting("127.0.0.1")
+    local_port: int = setting(0)
+    # the local engine's recogniser: whisper | pocketsphinx
+    local_asr: str = setting("whisper", "VOICECLI_LOCAL_ASR")
+    # whisper: a model name or folder (default: tiny.en)
+    local_asr_model: str | None = setting(None, "VOICECLI_LOCAL_ASR_MODEL")
+    # the local engine's voice: piper (English; espeak-ng for others)
+    local_tts: str = setting("piper", "VOICECLI_LOCAL_TTS")
+    # an OpenAI-compatible endpoint, e.g. Ollama's /v1
+    local_brain_url: str | None = setting(None, "VOICECLI_BRAIN_URL")
+    local_brain_model: str | None = setting(None, "VOICECLI_BRAIN_MODEL")
+    local_brain_key: Secret | None = setting(None, "VOICECLI_BRAIN_KEY", repr=False)
+    # serve: goAway + close after this long silent; 0 = never
+    local_idle_timeout_s: float = setting(600.0)
+    # talk: echo handling for laptop speakers (voicecli/audio/echo_path.py)
+    echo: str = setting("auto", "VOICECLI_ECHO")
     # `voicecli translate` (voicecli/translate): its model and default target language (§7.1)
-    translate_model: str = "gemini-3.5-live-translate-preview"
-    translate_to: str | None = None
-    noise_suppression: bool = False  # talk --echo aec: WebRTC noise suppression too
-    auto_gain_control: bool = False  # talk --echo aec: WebRTC automatic gain control too
+    translate_model: str = setting("gemini-3.5-live-translate-preview")
+    translate_to: str | None = setting(None, "VOICECLI_TRANSLATE_TO")
+    # talk --echo aec: WebRTC noise suppression / automatic gain control too
+    noise_suppression: bool = setting(False, "VOICECLI_NOISE_SUPPRESSION")
+    auto_gain_control: bool = setting(False)
     # tool use (voicecli/tools, voicecli/client/tool_calls.py)
-    allow_tools: str | None = None  # tools that run without asking: "all" or "a,b"
-    google_search: bool = False  # {"googleSearch": {}} in the setup (§3.1.4; --search)
-    code_execution: bool = False  # {"codeExecution": {}} in the setup (--code-execution)
-    tools: dict[str, Any] | None = field(default=None, repr=False)  # the config's [tools] table
-    mcp: dict[str, Any] | None = field(default=None, repr=False)  # its [mcp] table (servers)
+    # tools that run without asking: "all" or "a,b"
+    allow_tools: str | None = setting(None, parse=parse_names)
+    google_search: bool = setting(False)  # {"googleSearch": {}} in the setup (§3.1.4; --search)
+    code_execution: bool = setting(False)  # {"codeExecution": {}} in the setup (--code-execution)
+    tools: dict[str, Any] | None = setting(None, repr=False)  # the config's [tools] table
+    mcp: dict[str, Any] | None = setting(None, repr=False)  # its [mcp] table (servers)
     config_path: Path | None = None
     warnings: list[str] = field(default_factory=list, repr=False)
     given: set[str] = field(default_factory=set, repr=False)  # keys a config/env/flag set
@@ -120,113 +131,8 @@ class Settings:
         return bool(self.api_key) or bool(self.token)
 
 
-# Config-file keys and environment variables, with the parser each value goes through.
-_FIELD_PARSERS: dict[str, Callable[[Any], Any]] = {
-    "backend": str,
-    "model": str,
-    "api_key": lambda v: Secret(str(v)),
-    "token": lambda v: Secret(str(v)),
-    "api_version": str,
-    "base_url": str,
-    "project": str,
-    "location": str,
-    "access_token": lambda v: Secret(str(v)),
-    "voice": str,
-    "language": str,
-    "system_instruction": str,
-    "response": str,
-    "affective_dialog": lambda v: _parse_bool(v),
-    "proactive_audio": lambda v: _parse_bool(v),
-    "thinking_budget": int,
-    "thinking_level": str,
-    "show_thoughts": lambda v: _parse_bool(v),
-    "media_resolution": str,
-    "temperature": float,
-    "max_output_tokens": int,
-    "turn_coverage": str,
-    "setup_timeout_s": float,
-    "connect_timeout_s": float,
-    "reply_timeout_s": float,
-    "ping_interval_s": float,
-    "ping_timeout_s": float,
-    "max_reconnects": int,
-    "context_compression": lambda v: _parse_bool(v),
-    "local_host": str,
-    "local_port": int,
-    "local_asr": str,
-    "local_asr_model": str,
-    "local_tts": str,
-    "local_brain_url": str,
-    "local_brain_model": str,
-    "local_brain_key": lambda v: Secret(str(v)),
-    "local_idle_timeout_s": float,
-    "echo": str,
-    "translate_model": str,
-    "translate_to": str,
-    "noise_suppression": lambda v: _parse_bool(v),
-    "auto_gain_control": lambda v: _parse_bool(v),
-    "allow_tools": lambda v: _parse_names(v),
-    "google_search": lambda v: _parse_bool(v),
-    "code_execution": lambda v: _parse_bool(v),
-    "tools": lambda v: _parse_table(v),
-    "mcp": lambda v: _parse_table(v),
-}
-
-_ENV_VARS: dict[str, tuple[str, ...]] = {
-    "backend": ("VOICECLI_BACKEND",),
-    "model": ("VOICECLI_MODEL",),
-    "api_key": ("VOICECLI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    "token": ("VOICECLI_TOKEN",),
-    "access_token": ("VOICECLI_ACCESS_TOKEN",),  # Vertex: an OAuth token instead of ADC/gcloud
-    "api_version": ("VOICECLI_API_VERSION",),
-    "base_url": ("VOICECLI_BASE_URL",),
-    "project": ("VOICECLI_PROJECT", "GOOGLE_CLOUD_PROJECT"),
-    "location": ("VOICECLI_LOCATION", "GOOGLE_CLOUD_LOCATION"),
-    "voice": ("VOICECLI_VOICE",),
-    "language": ("VOICECLI_LANGUAGE",),
-    "response": ("VOICECLI_RESPONSE",),
-    "thinking_budget": ("VOICECLI_THINKING_BUDGET",),
-    "thinking_level": ("VOICECLI_THINKING_LEVEL",),
-    "show_thoughts": ("VOICECLI_SHOW_THOUGHTS",),
-    "media_resolution": ("VOICECLI_MEDIA_RESOLUTION",),
-    "temperature": ("VOICECLI_TEMPERATURE",),
-    "reply_timeout_s": ("VOICECLI_REPLY_TIMEOUT",),
-    "echo": ("VOICECLI_ECHO",),
-    "translate_to": ("VOICECLI_TRANSLATE_TO",),
-    "local_asr": ("VOICECLI_LOCAL_ASR",),
-    "local_asr_model": ("VOICECLI_LOCAL_ASR_MODEL",),
-    "local_tts": ("VOICECLI_LOCAL_TTS",),
-    "local_brain_url": ("VOICECLI_BRAIN_URL",),
-    "local_brain_model": ("VOICECLI_BRAIN_MODEL",),
-    "local_brain_key": ("VOICECLI_BRAIN_KEY",),
-    "noise_suppression": ("VOICECLI_NOISE_SUPPRESSION",),
-}
-
-
-def _parse_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"not a boolean: {value!r}")
-
-
-def _parse_names(value: Any) -> str:
-    """``"all"``, ``"a,b"`` or ``["a", "b"]`` → ``"a,b"`` (voicecli.tools.AllowPolicy.parse)."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return ",".join(item.strip() for item in value)
-    raise ValueError(f"not a list of names: {value!r}")
-
-
-def _parse_table(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"not a table: {value!r}")
-    return value
+#: Every config-file key (the settings' and the model options'), its parser and env variables.
+_SPECS: dict[str, FieldSpec] = {**field_specs(Settings), **field_specs(ModelOptions)}
 
 
 def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
@@ -278,7 +184,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
         flat["tools"] = tools
     if mcp is not None:
         flat["mcp"] = mcp
-    unknown = sorted(set(flat) - set(_FIELD_PARSERS))
+    unknown = sorted(set(flat) - set(_SPECS))
     if unknown:
         raise ConfigError(
             f"config file {path}: unknown key(s) {', '.join(unknown)}; "
@@ -313,29 +219,41 @@ def world_readable_warning(path: Path, values: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _apply(settings: Settings, values: Mapping[str, Any], origin: str) -> None:
+def _parse(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    """Config-file-style `values` (None = not given) through each key's parser."""
+    parsed: dict[str, Any] = {}
     for key, value in values.items():
         if value is None:
             continue
-        parser = _FIELD_PARSERS.get(key)
-        if parser is None:
+        spec = _SPECS.get(key)
+        if spec is None:
             raise ConfigError(f"{origin}: unknown setting {key!r}")
         try:
-            parsed = value if isinstance(value, Secret) else parser(value)
+            parsed[key] = value if isinstance(value, Secret) else spec.parse(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{origin}: bad value for {key}") from None
-        setattr(settings, key, parsed)
-        settings.given.add(key)
+    return parsed
 
 
 def _env_values(env: Mapping[str, str]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for key, names in _ENV_VARS.items():
-        for name in names:
+    for key, spec in _SPECS.items():
+        for name in spec.env:
             if env.get(name):
                 found[key] = env[name]
                 break
     return found
+
+
+def _build(base: Settings, chosen: Mapping[str, Any]) -> Settings:
+    """`base` with the parsed `chosen` values, checked: the settings, then the model options."""
+    own = {key: value for key, value in chosen.items() if _SPECS[key].owner is Settings}
+    options = {key: value for key, value in chosen.items() if key not in own}
+    settings = dataclasses.replace(base, **own, given=base.given | set(chosen))
+    validate(settings)
+    settings.model_options = dataclasses.replace(base.model_options, **options)
+    _choose_api_version(settings)
+    return settings
 
 
 def load_settings(
@@ -345,33 +263,28 @@ def load_settings(
     config_path: Path | None = None,
 ) -> Settings:
     """Build Settings from defaults < config file < environment < flags."""
-    settings = Settings()
+    chosen: dict[str, Any] = {}
+    found: Path | None = None
+    warning = None
     explicit = config_path or (Path(env["VOICECLI_CONFIG"]) if env.get("VOICECLI_CONFIG") else None)
     path = explicit or default_config_path(env)
     if explicit is not None or _config_exists(path):
         values = read_config_file(path)
-        _apply(settings, values, f"config file {path}")
-        settings.config_path = path
+        chosen.update(_parse(values, f"config file {path}"))
+        found = path
         warning = world_readable_warning(path, values)
-        if warning:
-            settings.warnings.append(warning)
-    _apply(settings, _env_values(env), "environment")
-    _apply(settings, dict(flags or {}), "option")
-    validate(settings)
-    choose_api_version(settings)
-    return settings
+    chosen.update(_parse(_env_values(env), "environment"))
+    chosen.update(_parse(dict(flags or {}), "option"))
+    return _build(Settings(config_path=found, warnings=[warning] if warning else []), chosen)
 
 
 def with_values(settings: Settings, values: Mapping[str, Any], origin: str) -> Settings:
     """A copy of `settings` with config-file-style `values` applied and checked (batch jobs)."""
-    changed = dataclasses.replace(settings, given=set(settings.given))
-    _apply(changed, values, origin)
+    chosen = _parse(values, origin)
     try:
-        validate(changed)
+        return _build(settings, chosen)
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
-    choose_api_version(changed)
-    return changed
 
 
 def validate(settings: Settings) -> None:
@@ -403,8 +316,22 @@ def validate(settings: Settings) -> None:
             raise ConfigError(f"{flag} must be a positive number of seconds, not {seconds}")
     if not 0 <= settings.local_idle_timeout_s < float("inf"):  # NaN fails this too
         raise ConfigError("local_idle_timeout_s must be a number of seconds >= 0 (0 = never)")
-    validate_model_options(settings)
+
+
+def _choose_api_version(settings: Settings) -> None:
+    """§1.3: v1alpha for affective dialog / proactive audio where needed, unless chosen; a chosen
+    v1beta is then refused by check_setup with a line that says so."""
+    if "api_version" in settings.given:
+        return
+    needed = settings.model_options.api_version_needed(settings.model, settings.backend)
+    if needed is not None:
+        settings.api_version = needed
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:
+    """A copy with `changes`; model-option keys (temperature, …) go to a checked `model_options`."""
+    options = {key: changes.pop(key) for key in list(changes)
+               if key in _SPECS and _SPECS[key].owner is ModelOptions}
+    if options:
+        changes["model_options"] = dataclasses.replace(settings.model_options, **options)
     return dataclasses.replace(settings, **changes)

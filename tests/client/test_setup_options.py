@@ -205,14 +205,17 @@ def test_config_file_and_environment_keys(tmp_path: Path) -> None:
                       'media_resolution = "MEDIA_RESOLUTION_LOW"\nturn_coverage = "all-input"\n'
                       'affective_dialog = false\nproactive_audio = true\n')
     s = load_settings({}, env={"VOICECLI_TEMPERATURE": "0.9"}, config_path=config)
-    assert (s.thinking_level, s.show_thoughts, s.temperature, s.max_output_tokens) == (
+    assert (s.model_options.thinking_level, s.model_options.show_thoughts,
+            s.model_options.temperature, s.model_options.max_output_tokens) == (
         "medium", True, 0.9, 200)
-    assert (s.media_resolution, s.turn_coverage, s.affective_dialog, s.proactive_audio) == (
+    assert (s.model_options.media_resolution, s.model_options.turn_coverage,
+            s.model_options.affective_dialog, s.model_options.proactive_audio) == (
         "low", "all-input", False, True)
     env = {"VOICECLI_SHOW_THOUGHTS": "0", "VOICECLI_THINKING_LEVEL": "low",
            "VOICECLI_MEDIA_RESOLUTION": "high"}
     s = load_settings({}, env=env, config_path=config)
-    assert (s.show_thoughts, s.thinking_level, s.media_resolution) == (False, "low", "high")
+    assert (s.model_options.show_thoughts, s.model_options.thinking_level,
+            s.model_options.media_resolution) == (False, "low", "high")
     with pytest.raises(ConfigError, match="bad value for temperature"):
         load_settings({}, env={"VOICECLI_TEMPERATURE": "warm"}, config_path=config)
 
@@ -234,7 +237,8 @@ def test_batch_jobs_override_model_options(tmp_path: Path) -> None:
     assert [bad.id for bad in loaded.bad] == ["d"] and "model options" in loaded.bad[0].message
     base = settings()
     first = job_settings(base, loaded.jobs[0])
-    assert (first.api_version, first.affective_dialog, first.thinking_budget) == (
+    assert (first.api_version, first.model_options.affective_dialog,
+            first.model_options.thinking_budget) == (
         "v1alpha", True, 0)
     assert base.api_version == "v1beta" and "affective_dialog" not in base.given
     wire(first)  # the job's setup passes check_setup

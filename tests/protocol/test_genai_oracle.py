@@ -417,7 +417,7 @@ def test_video_frames_and_image_questions_as_sent() -> None:
                                                 turn_complete=True))
 
 
-# ---- model options (voicecli/client/setup_model.py): every family's richest setup ---------------
+# ---- model options (voicecli/model_options.py): every family's richest setup -------------------
 
 MODEL_OPTION_SETUPS = [  # (model, settings overrides): each option the family takes
     ("gemini-3.8-live", {"temperature": 0.5, "max_output_tokens": 256, "voice": "en-us-tavi",

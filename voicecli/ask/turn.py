@@ -87,13 +87,16 @@ async def ask(
         needs_audio_out=audio_out is not None,
         tools=tools.tools if tools else (),
     )
-    start.apply(build_setup(settings, settings.model, options))  # bad settings fail first
+    # Built once, from the settings, so that bad settings fail before anything starts; the
+    # endpoint only names the model its way.
+    setup, seed = start.apply(build_setup(settings, settings.model, options))
     async with AsyncExitStack() as stack:
         if tools is not None and tools.mcp_servers:  # MCP servers start with the session
             tools = await stack.enter_async_context(session_tools(tools, notify))
             options = dataclasses.replace(options, tools=tools.tools)
+            setup, seed = start.apply(build_setup(settings, settings.model, options))  # + theirs
         endpoint = await stack.enter_async_context(open_endpoint(settings, notify, pace=0))
-        setup, seed = start.apply(build_setup(settings, endpoint.model, options))
+        setup = endpoint.address(setup)
         writer = stack.enter_context(ReplyFile(audio_out)) if audio_out else None
         try:
             live = await stack.enter_async_context(

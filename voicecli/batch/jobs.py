@@ -10,6 +10,7 @@ A line that cannot become a job becomes a `BadJob` naming its line number; the r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -17,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from voicecli.errors import InputFileError
+from voicecli.model_options import ModelOptions
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".mp3"})
 OPTIONAL_KEYS = ("system", "voice", "model", "response")
-MODEL_OPTION_KEYS = ("language", "temperature", "max_output_tokens", "thinking_budget",
-                     "thinking_level", "show_thoughts", "media_resolution", "turn_coverage",
-                     "affective_dialog", "proactive_audio")
+MODEL_OPTION_KEYS = tuple(item.name for item in dataclasses.fields(ModelOptions))
 KNOWN_KEYS = frozenset({"id", "text", "audio", *OPTIONAL_KEYS, *MODEL_OPTION_KEYS})
 RESPONSES = ("text", "audio", "auto")
 #: Ids name the reply WAV (`<id>.wav`), so they must be safe file names.

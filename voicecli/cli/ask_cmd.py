@@ -13,31 +13,7 @@ import typer
 from voicecli.ask import Answer, Question
 from voicecli.ask import ask as run_ask
 from voicecli.cli.env import current_env
-from voicecli.cli.options import (
-    Affective,
-    ApiKey,
-    ApiVersion,
-    Backend,
-    BaseUrl,
-    ConfigPath,
-    Language,
-    Location,
-    MaxOutputTokens,
-    MediaResolution,
-    Model,
-    Proactive,
-    Project,
-    ShowThoughts,
-    System,
-    Temperature,
-    ThinkingBudget,
-    ThinkingLevel,
-    Token,
-    TurnCoverage,
-    Voice,
-    model_flags,
-    settings_from_flags,
-)
+from voicecli.cli.options import QUESTION, SETTINGS, TOOLS_USE, with_settings
 from voicecli.cli.output import (
     JsonLines,
     check_output_file,
@@ -54,14 +30,6 @@ from voicecli.cli.session_options import (
     load_context_file,
     usage_line,
 )
-from voicecli.cli.tool_options import (
-    AllowTools,
-    CodeExecution,
-    McpConfig,
-    Search,
-    ToolsFile,
-    tool_use_from_flags,
-)
 from voicecli.client.history import SessionStart
 from voicecli.client.usage import TokenTally
 from voicecli.settings import Settings
@@ -72,6 +40,7 @@ from voicecli.video.imaging import load_image
 MAX_QUESTION_S = 15 * 60
 
 
+@with_settings(*QUESTION, own={"response": "response", "reply_timeout_s": "timeout"})
 def ask(
     question: Annotated[
         str | None, typer.Argument(help="The question (omit with --audio).")
@@ -95,46 +64,13 @@ def ask(
     response: Annotated[
         str | None, typer.Option("--response", help="auto | audio | text reply modality.")
     ] = None,
-    system: System = None,
-    voice: Voice = None,
-    language: Language = None,
-    affective: Affective = None,
-    proactive: Proactive = None,
-    thinking_budget: ThinkingBudget = None,
-    thinking_level: ThinkingLevel = None,
-    show_thoughts: ShowThoughts = None,
-    media_resolution: MediaResolution = None,
-    temperature: Temperature = None,
-    max_output_tokens: MaxOutputTokens = None,
-    turn_coverage: TurnCoverage = None,
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="Seconds to wait for the whole reply.")
     ] = None,
-    backend: Backend = None,
-    model: Model = None,
-    api_key: ApiKey = None,
-    token: Token = None,
-    base_url: BaseUrl = None,
-    api_version: ApiVersion = None,
-    project: Project = None,
-    location: Location = None,
-    config: ConfigPath = None,
-    tools_file: ToolsFile = None,
-    allow_tools: AllowTools = None,
-    mcp_config: McpConfig = None,
-    search: Search = None,
-    code_execution: CodeExecution = None,
+    settings: Settings = SETTINGS,
+    tools: ToolUse = TOOLS_USE,
 ) -> None:
     """Ask one question and print the answer (for audio replies: what was said)."""
-    settings = settings_from_flags(
-        config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
-        api_version=api_version, project=project, location=location, response=response,
-        system_instruction=system, voice=voice, language=language, reply_timeout_s=timeout,
-        **model_flags(affective, proactive, thinking_budget, thinking_level, show_thoughts,
-                      media_resolution, temperature, max_output_tokens, turn_coverage),
-        google_search=search, code_execution=code_execution,
-    )
-    tools = tool_use_from_flags(settings, tools_file, allow_tools, mcp_config)
     if audio_out is not None:
         check_output_file(audio_out, "--audio-out")  # before anything connects
     q = _question(question, audio)

@@ -18,40 +18,8 @@ import typer
 
 from voicecli.batch import BatchSummary, JobResult, run_batch
 from voicecli.batch.runner import Progress as OnProgress
-from voicecli.cli.options import (
-    Affective,
-    ApiKey,
-    ApiVersion,
-    Backend,
-    BaseUrl,
-    ConfigPath,
-    Language,
-    Location,
-    MaxOutputTokens,
-    MediaResolution,
-    Model,
-    Proactive,
-    Project,
-    ShowThoughts,
-    System,
-    Temperature,
-    ThinkingBudget,
-    ThinkingLevel,
-    Token,
-    TurnCoverage,
-    Voice,
-    model_flags,
-    settings_from_flags,
-)
+from voicecli.cli.options import QUESTION, SETTINGS, TOOLS_USE, with_settings
 from voicecli.cli.output import check_output_dir, is_interactive, notice, one_line
-from voicecli.cli.tool_options import (
-    AllowTools,
-    CodeExecution,
-    McpConfig,
-    Search,
-    ToolsFile,
-    tool_use_from_flags,
-)
 from voicecli.client.usage import TokenTally
 from voicecli.errors import ExitCode
 from voicecli.settings import Settings
@@ -60,6 +28,7 @@ from voicecli.tools import ToolUse
 MAX_LISTED_FAILURES = 10
 
 
+@with_settings(*QUESTION, own={"response": "response", "reply_timeout_s": "timeout"})
 def batch(
     source: Annotated[
         Path, typer.Argument(help="Jobs file (JSONL) or a directory of audio files.")
@@ -74,35 +43,11 @@ def batch(
     response: Annotated[
         str | None, typer.Option("--response", help="auto | audio | text (jobs may override).")
     ] = None,
-    system: System = None,
-    voice: Voice = None,
-    language: Language = None,
-    affective: Affective = None,
-    proactive: Proactive = None,
-    thinking_budget: ThinkingBudget = None,
-    thinking_level: ThinkingLevel = None,
-    show_thoughts: ShowThoughts = None,
-    media_resolution: MediaResolution = None,
-    temperature: Temperature = None,
-    max_output_tokens: MaxOutputTokens = None,
-    turn_coverage: TurnCoverage = None,
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="Seconds to wait for each reply.")
     ] = None,
-    backend: Backend = None,
-    model: Model = None,
-    api_key: ApiKey = None,
-    token: Token = None,
-    base_url: BaseUrl = None,
-    api_version: ApiVersion = None,
-    project: Project = None,
-    location: Location = None,
-    config: ConfigPath = None,
-    tools_file: ToolsFile = None,
-    allow_tools: AllowTools = None,
-    mcp_config: McpConfig = None,
-    search: Search = None,
-    code_execution: CodeExecution = None,
+    settings: Settings = SETTINGS,
+    tools: ToolUse = TOOLS_USE,
 ) -> None:
     """Ask every question of a jobs file; rerun the same command to finish what failed.
 
@@ -122,15 +67,6 @@ def batch(
     latency_ms, attempts, error) and <id>.wav for each spoken reply. A bad line becomes an error
     record naming its line; the other jobs still run. Exit 0 only when every job succeeded.
     """
-    settings = settings_from_flags(
-        config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
-        api_version=api_version, project=project, location=location, response=response,
-        system_instruction=system, voice=voice, language=language, reply_timeout_s=timeout,
-        **model_flags(affective, proactive, thinking_budget, thinking_level, show_thoughts,
-                      media_resolution, temperature, max_output_tokens, turn_coverage),
-        google_search=search, code_execution=code_execution,
-    )
-    tools = tool_use_from_flags(settings, tools_file, allow_tools, mcp_config)
     check_output_dir(out, "--out")  # before anything connects
     summary = asyncio.run(_run(settings, source, out, jobs, max_attempts, tools))
     print_summary(summary, out)

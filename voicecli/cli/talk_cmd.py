@@ -4,35 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from voicecli.cli.env import current_env
 from voicecli.cli.options import (
-    Affective,
-    ApiKey,
-    ApiVersion,
-    Backend,
-    BaseUrl,
-    ConfigPath,
-    Language,
-    Location,
-    MaxOutputTokens,
-    MediaResolution,
-    Model,
-    Proactive,
-    Project,
-    ShowThoughts,
+    CONNECTION,
+    MODEL_OPTIONS,
+    SETTINGS,
+    TOOLS,
+    TOOLS_USE,
+    VOICE,
     System,
-    Temperature,
-    ThinkingBudget,
-    ThinkingLevel,
-    Token,
-    TurnCoverage,
-    Voice,
-    model_flags,
-    settings_from_flags,
+    here,
+    with_settings,
 )
 from voicecli.cli.output import notice
 from voicecli.cli.session_options import (
@@ -43,23 +29,21 @@ from voicecli.cli.session_options import (
     load_context_file,
     usage_line,
 )
-from voicecli.cli.tool_options import (
-    AllowTools,
-    CodeExecution,
-    McpConfig,
-    Search,
-    ToolsFile,
-    tool_use_from_flags,
-)
 from voicecli.errors import ExitCode, UsageError
+from voicecli.settings import Settings
 from voicecli.talk.options import TalkOptions
 from voicecli.talk.run import TalkResult, run_talk
+from voicecli.tools import ToolUse
 
 AUDIO = "Audio"
 TURNS = "Turn taking"
 SAVE = "Saving"
+VOICE_AND_MODEL = here(*VOICE, *MODEL_OPTIONS)  # in --help: after --system-file
 
 
+@with_settings(*VOICE, *MODEL_OPTIONS, *CONNECTION, *TOOLS, own={
+    "system_instruction": lambda args: _system(args.pop("system"), args.pop("system_file")),
+    "echo": "echo", "noise_suppression": "noise_suppression", "auto_gain_control": "agc"})
 def talk(
     input_device: Annotated[str | None, typer.Option(
         "--input-device", "-i", help="Microphone: index or name substring (voicecli devices).",
@@ -101,17 +85,7 @@ def talk(
     system_file: Annotated[Path | None, typer.Option(
         "--system-file", help="Read the system instruction from a file.",
         rich_help_panel="Voice")] = None,
-    voice: Voice = None,
-    language: Language = None,
-    affective: Affective = None,
-    proactive: Proactive = None,
-    thinking_budget: ThinkingBudget = None,
-    thinking_level: ThinkingLevel = None,
-    show_thoughts: ShowThoughts = None,
-    media_resolution: MediaResolution = None,
-    temperature: Temperature = None,
-    max_output_tokens: MaxOutputTokens = None,
-    turn_coverage: TurnCoverage = None,
+    _voice_and_model: Any = VOICE_AND_MODEL,
     record: Annotated[Path | None, typer.Option(
         "--record", help="Save mic.wav, speaker.wav, transcript.md, events.jsonl here.",
         rich_help_panel=SAVE)] = None,
@@ -124,36 +98,14 @@ def talk(
     resume: Resume = None,
     camera: Camera = None,
     screen: Screen = None,
-    backend: Backend = None,
-    model: Model = None,
-    api_key: ApiKey = None,
-    token: Token = None,
-    base_url: BaseUrl = None,
-    api_version: ApiVersion = None,
-    project: Project = None,
-    location: Location = None,
-    config: ConfigPath = None,
-    tools_file: ToolsFile = None,
-    allow_tools: AllowTools = None,
-    mcp_config: McpConfig = None,
-    search: Search = None,
-    code_execution: CodeExecution = None,
+    settings: Settings = SETTINGS,
+    tools: ToolUse = TOOLS_USE,
 ) -> None:
     """Talk with Gemini: speak, hear the reply, interrupt it by speaking.
 
     Keys: m mute, t type a message, space talk (with --ptt), y/n answer a tool prompt,
     q or Ctrl-C quit.
     """
-    settings = settings_from_flags(
-        config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
-        api_version=api_version, project=project, location=location,
-        system_instruction=_system(system, system_file), voice=voice, language=language,
-        **model_flags(affective, proactive, thinking_budget, thinking_level, show_thoughts,
-                      media_resolution, temperature, max_output_tokens, turn_coverage),
-        echo=echo, noise_suppression=noise_suppression, auto_gain_control=agc,
-        google_search=search, code_execution=code_execution,
-    )
-    tools = tool_use_from_flags(settings, tools_file, allow_tools, mcp_config)
     options = TalkOptions(
         input_device=_device(input_device), output_device=_device(output_device),
         chunk_ms=chunk_ms, latency=_latency(latency), ptt=ptt, barge_in=not no_barge_in,

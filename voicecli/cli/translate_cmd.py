@@ -13,17 +13,7 @@ from typing import Annotated
 import typer
 
 from voicecli.cli.env import current_env
-from voicecli.cli.options import (
-    ApiKey,
-    ApiVersion,
-    Backend,
-    BaseUrl,
-    ConfigPath,
-    Location,
-    Project,
-    Token,
-    settings_from_flags,
-)
+from voicecli.cli.options import CONNECTION, SETTINGS, pick, with_settings
 from voicecli.cli.output import check_output_file, notice
 from voicecli.cli.session_options import Resume
 from voicecli.cli.tool_options import AllowTools, McpConfig
@@ -38,6 +28,10 @@ LANG = "Languages"
 AUDIO = "Audio"
 
 
+@with_settings(*pick(CONNECTION, "backend", "api_key", "token", "base_url", "api_version",
+                     "project", "location", "config"),
+               own={"translate_model": "model", "translate_to": "to", "echo": "echo",
+                    "reply_timeout_s": "timeout"})
 def translate(
     to: Annotated[str | None, typer.Option(
         "--to", help="Target language, BCP-47 (es, fr, pt-BR; config translate_to).",
@@ -73,14 +67,7 @@ def translate(
     model: Annotated[str | None, typer.Option(
         "--model", "-m", help="Translation model (config translate_model).",
         rich_help_panel="Connection")] = None,
-    backend: Backend = None,
-    api_key: ApiKey = None,
-    token: Token = None,
-    base_url: BaseUrl = None,
-    api_version: ApiVersion = None,
-    project: Project = None,
-    location: Location = None,
-    config: ConfigPath = None,
+    settings: Settings = SETTINGS,
     mcp_config: McpConfig = None,
     allow_tools: AllowTools = None,
 ) -> None:
@@ -88,11 +75,6 @@ def translate(
 
     Both transcripts are shown (source and target). Keys: m mute, q or Ctrl-C quit.
     """
-    settings = settings_from_flags(
-        config, backend=backend, translate_model=model, api_key=api_key, token=token,
-        base_url=base_url, api_version=api_version, project=project, location=location,
-        translate_to=to, echo=echo, reply_timeout_s=timeout,
-    )
     if not settings.translate_to:
         raise UsageError("missing --to: the language to translate into (e.g. --to es)")
     options = TranslationOptions(settings.translate_to, source, echo_target)

@@ -7,11 +7,13 @@ can be shown and logged. The headers are never shown.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from voicecli.client.vertex_credentials import VertexCredentials
 from voicecli.errors import ConfigError
+from voicecli.protocol.messages import Setup
 from voicecli.settings import Settings
 
 GEMINI_BASE = "https://generativelanguage.googleapis.com"
@@ -34,6 +36,11 @@ class Endpoint:
 
     def __repr__(self) -> str:
         return f"Endpoint(url={self.url!r}, model={self.model!r}, backend={self.backend!r})"
+
+    def address(self, setup: Setup) -> Setup:
+        """`setup` (built from the settings, once) with its model named as this endpoint names
+        it: ``models/…`` on Gemini (§3.1.1), a resource path on Vertex (§1.4)."""
+        return dataclasses.replace(setup, model=self.model)
 
     def connect_headers(self) -> dict[str, str]:
         """The headers for a new connection; may block (gcloud) when a token is refreshed."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voicecli.client.setup_model import apply_model_options
 from voicecli.client.setup_tools import setup_tools
 from voicecli.errors import CapabilityError
 from voicecli.protocol.messages import (
@@ -79,7 +78,7 @@ def build_setup(settings: Settings, model_name: str, options: SetupOptions) -> S
         setup.context_window_compression = ContextWindowCompression(sliding_window=SlidingWindow())
     setup.tools = setup_tools(model_name, options.tools, google_search=settings.google_search,
                               code_execution=settings.code_execution)
-    apply_model_options(setup, settings)
+    settings.model_options.apply(setup)
     check_setup(setup, api_version=settings.api_version, backend=_backend(settings))
     return setup
 
@@ -101,7 +100,7 @@ def _realtime_input_config(options: SetupOptions) -> RealtimeInputConfig | None:
 
 
 def _speech_config(settings: Settings) -> SpeechConfig | None:
-    if not settings.voice:  # --language: setup_model.py (where it goes depends on the model)
+    if not settings.voice:  # --language: ModelOptions.apply (where it goes depends on the model)
         return None
     config = SpeechConfig()
     if settings.voice:

@@ -81,7 +81,9 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
     settings = replace(settings, response="text" if options.text else "audio")
     setup_options = dataclasses.replace(options.setup_options(),
                                         tools=tools.tools if tools else ())
-    talk_setup(settings, settings.model, options, setup_options)  # bad settings fail first
+    # Built once, from the settings, so that bad settings fail before a device opens; the
+    # endpoint only names the model its way.
+    setup, seed = talk_setup(settings, settings.model, options, setup_options)
     if options.echo == "aec" and not options.text and not aec_available():
         raise aec_missing()
     state = ViewState(ptt=options.ptt, barge_in=options.barge_in, text_replies=options.text,
@@ -98,6 +100,7 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
         if tools is not None and tools.mcp_servers:  # MCP servers start with the session
             tools = await stack.enter_async_context(session_tools(tools, say))
             setup_options = dataclasses.replace(setup_options, tools=tools.tools)
+            setup, seed = talk_setup(settings, settings.model, options, setup_options)  # + theirs
         recording, transcript = _outputs(stack, options, settings)
         video = video or _video_source(stack, options)  # like the devices: fails before network
         if mic is None:
@@ -109,7 +112,7 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
                                     noise_suppression=options.noise_suppression,
                                     auto_gain_control=options.auto_gain_control)
         endpoint = await stack.enter_async_context(open_endpoint(settings, say, pace=1.0))
-        setup, seed = talk_setup(settings, endpoint.model, options, setup_options)
+        setup = endpoint.address(setup)
         live = await _connect(stack, endpoint, setup, settings, options.resume)
         started = time.monotonic()
         await send_seed(live, seed)  # --context: before any audio (§3.2)

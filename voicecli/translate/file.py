@@ -70,10 +70,11 @@ async def translate_file(settings: Settings, pcm16: bytes | memoryview,
                          notify: Callable[[str], None] | None = None,
                          pace: float = 1.0, quiet_s: float = QUIET_S) -> Translation:
     """Translate 16 kHz mono PCM16 speech; see the module docstring."""
-    translation_setup(settings, settings.model, options)  # bad settings fail before connecting
+    # Built once, from the settings: bad settings fail before connecting
+    setup = translation_setup(settings, settings.model, options)
     async with AsyncExitStack() as stack:
         endpoint = await stack.enter_async_context(open_endpoint(settings, notify, pace=pace))
-        setup = translation_setup(settings, endpoint.model, options)
+        setup = endpoint.address(setup)
         writer = stack.enter_context(ReplyFile(audio_out)) if audio_out else None
         live = await stack.enter_async_context(
             LiveSession(endpoint, setup, connect_options(settings)))
