@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from voicecli.errors import ConfigError
+from voicecli.numbers import whole_number
 from voicecli.speech.asr import supports_language
 from voicecli.tools.environment import subprocess_env
 
@@ -182,8 +183,9 @@ class _Worker:
 def _process_count() -> int:
     """How many recognition processes: one per core, at most two (`VOICECLI_ASR_PROCESSES`)."""
     wanted = os.environ.get("VOICECLI_ASR_PROCESSES", "")
-    if wanted.isdigit() and int(wanted) > 0:
-        return int(wanted)
+    count = whole_number(wanted)
+    if count is not None and count > 0:
+        return count
     return max(1, min(2, os.cpu_count() or 1))
 
 
