@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import struct
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.cli.test_cli import assert_one_line_error, clean_env, free_port, voicecli
+from tests.e2e.harness import virtual_audio as _virtual_audio
 
 
 def _offline(tmp_path: Path) -> dict[str, str]:
@@ -152,3 +155,73 @@ def test_a_wav_header_declaring_1_gib_is_refused_without_allocating_it(
     assert rc == 2 and len(lines) == 1 and "1073741824" in lines[0], done.stdout
     assert "Traceback" not in done.stdout
     assert peak_kb < 200_000, f"peak RSS {peak_kb} KB: the declared size was allocated"
+
+
+# ---- §7: --debug adds the traceback and keeps every documented exit code --------------------
+
+def _serve(tmp_path: Path, *args: str):  # noqa: ANN202 - a context manager
+    from tests.e2e.harness import local_server_process
+
+    return local_server_process(clean_env(tmp_path), tmp_path / "server.log", pace=0.0,
+                                extra_args=args)
+
+
+def _assert_debug_exit(proc: subprocess.CompletedProcess[str], code: int, fragment: str) -> None:
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    assert "Traceback" in proc.stderr, proc.stderr  # what --debug adds
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("voicecli: error:")]
+    assert len(lines) == 1 and fragment in lines[0], proc.stderr  # the same line as without
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_debug_keeps_exit_4_for_refused_credentials(tmp_path: Path, debug: bool) -> None:
+    with _serve(tmp_path, "--require-key", "the-right-key") as server:
+        env = clean_env(tmp_path, VOICECLI_API_KEY="a-wrong-key", **server.env())
+        proc = voicecli("ask", "hi", *(["--debug"] if debug else []), env=env)
+    if debug:
+        _assert_debug_exit(proc, 4, "rejected the API key")
+    else:
+        assert_one_line_error(proc, 4, "rejected the API key")
+    assert "a-wrong-key" not in proc.stderr and "the-right-key" not in proc.stderr
+
+
+def test_debug_keeps_exit_5_when_the_service_refuses(tmp_path: Path) -> None:
+    # the server answers setup with 1008 "not implemented" (§5.9): refused, not retried
+    with _serve(tmp_path, "--fault", "fail-first=1:1008") as server:
+        env = clean_env(tmp_path, **server.env())
+        proc = voicecli("ask", "hi", "--debug", env=env)
+    _assert_debug_exit(proc, 5, "")
+
+
+def test_debug_keeps_exit_130_when_interrupted(tmp_path: Path) -> None:
+    from tests.cli.test_cli import default_sigint
+
+    # setupComplete is held back 30 s: the client is waiting when Ctrl-C comes
+    with _serve(tmp_path, "--fault", "delay-ms=30000") as server:
+        env = clean_env(tmp_path, **server.env())
+        proc = subprocess.Popen([sys.executable, "-m", "voicecli", "ask", "hi", "--debug"],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, preexec_fn=default_sigint)
+        try:
+            time.sleep(3.0)  # started and connecting
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+
+
+virtual_audio = _virtual_audio  # the fixture (scripts/va-up.sh), for the device test
+
+
+def test_debug_keeps_exit_6_for_a_missing_device(virtual_audio: dict[str, str],  # noqa: F811
+                                                 tmp_path: Path) -> None:
+    from tests.e2e.harness import client_env
+
+    env = {**client_env(tmp_path, virtual_audio),
+           "VOICECLI_BASE_URL": f"http://127.0.0.1:{free_port()}"}
+    proc = voicecli("talk", "--input-device", "no-such-mic", "--debug", env=env,
+                    stdin=b"")
+    _assert_debug_exit(proc, 6, "no-such-mic")
