@@ -9,9 +9,11 @@ Asserted is what the user keeps: every utterance in the history (NDJSON turns an
 from __future__ import annotations
 
 import json
+import queue
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,12 +37,22 @@ class JsonTalk:
     def __init__(self, proc: subprocess.Popen[str]) -> None:
         self.proc = proc
         self.events: list[dict[str, Any]] = []
+        self._lines: queue.Queue[str] = queue.Queue()  # a thread reads: a silent talk cannot
+        threading.Thread(target=self._read, daemon=True).start()  # hang the test
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put("")  # EOF
 
     def read_until(self, match: Any, within_s: float) -> dict[str, Any]:
         deadline = time.monotonic() + within_s
-        assert self.proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                break
             if not line:
                 break
             event = json.loads(line)
@@ -71,7 +83,12 @@ def talk_through(tmp_path: Path, env: dict[str, str], fault: str,
             yield talk
         finally:
             proc.send_signal(2)
-            _, err = proc.communicate(timeout=15)
+            try:
+                proc.wait(timeout=15)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+            err = proc.stderr.read() if proc.stderr is not None else ""
             assert "Traceback" not in err, err
             assert proc.returncode == 130, err
 
@@ -116,11 +133,11 @@ def test_a_drop_mid_utterance_keeps_the_utterance_once(virtual_audio, tmp_path) 
 
 def test_a_goaway_mid_reply_asks_again_and_marks_the_cut_once(virtual_audio, tmp_path) -> None:
     # goAway with timeLeft 1.5 s: the client rotates 0.5 s later, mid-turn (client/live.py
-    # rotation_delay). It comes 2.5 s after the long question has been spoken, so the reply
+    # rotation_delay). It comes 4 s after the long question has been spoken, so the reply
     # (~6 s of audio at real-time pace) is playing when the connection goes.
     env = client_env(tmp_path, virtual_audio)
     question = speech_pcm16(LONG_QUESTION)
-    goaway_s = len(question) / 32000 + 2.5
+    goaway_s = len(question) / 32000 + 4.0
     transcript = tmp_path / "talk.md"
     fault = f"goaway-after={goaway_s:.1f}:1.5,connections=1"
     with talk_through(tmp_path, env, fault, transcript) as talk:
