@@ -240,21 +240,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+TARGET_MB = 5.0  # issue 13 §5: RSS grows at most this much over 300 sessions after warm-up
+
+
 def table(results: dict[str, Any]) -> None:
     print(f"\n{'server':<12} {'kind':<8} {'after warm-up':>14} {'last':>6} "
-          f"{'server MB':>11} {'grown':>8} {'KB/sess':>8} {'tree MB':>9} {'grown':>8}")
+          f"{'server MB':>11} {'grown':>8} {'KB/sess':>8} {'tree MB':>9} {'grown':>8}"
+          f"  target ≤ {TARGET_MB:g} MB")
     for label, kinds in results.items():
         for kind, data in kinds.items():
             s, t, last = data["server"], data["tree"], data["samples"][-1]
+            verdict = "met" if max(s["grown_mb"], t["grown_mb"]) <= TARGET_MB else "MISSED"
+            data["target_met"] = verdict == "met"
             print(f"{label:<12} {kind:<8} {s['from_sessions']:>14} {s['to_sessions']:>6} "
                   f"{last['rss_kb'] / 1024:>11.1f} {s['grown_mb']:>+8.1f} "
                   f"{s['kb_per_session']:>8.1f} {last['tree_kb'] / 1024:>9.1f} "
-                  f"{t['grown_mb']:>+8.1f}")
+                  f"{t['grown_mb']:>+8.1f}  {verdict}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sessions", type=int, default=300)
+    parser.add_argument("--sessions", type=int, default=300,
+                        help="sessions of each kind (audio too: RSS per --every of them)")
     parser.add_argument("--every", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=50,
                         help="sessions before growth is counted")

@@ -32,11 +32,13 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def voicecli(
-    *args: str, env: dict[str, str], timeout: float = 90, stdin: bytes | None = None
+    *args: str, env: dict[str, str], timeout: float = 90, stdin: bytes | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "voicecli", *args],
         env=env,
+        cwd=cwd,
         input=stdin.decode("latin-1") if stdin is not None else None,
         capture_output=True,
         text=True,

@@ -136,6 +136,17 @@ def spoken(text: str, pause_s: float = 2.0) -> bytes:
     return speech_pcm16(text) + bytes(int(32000 * pause_s))
 
 
+def said(text: str) -> str:
+    """The words of a transcript or reply, lower case, without punctuation: Whisper writes
+    "London today?", the echo brain answers "London today." (server/echo.py)."""
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def echoes(reply: str, user: str) -> bool:
+    """The echo brain's reply is `You said: <the user's words>.` and nothing else: whole."""
+    return said(reply) == f"you said {said(user)}"
+
+
 async def test_a_spoken_question_is_answered_aloud_and_timed(tmp_path: Path) -> None:
     options = TalkOptions(record_dir=tmp_path / "rec", transcript=tmp_path / "t.md")
     async with local_server() as url:

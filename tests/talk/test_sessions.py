@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.speechgen import speech_pcm16
+from tests.talk.test_conversation import said
 from voicecli.audio.fakes import ArrayMicrophone, NullSpeaker
 from voicecli.protocol.messages import Content, Part
 from voicecli.server import ServerConfig, start_server
@@ -70,7 +71,7 @@ async def test_the_summary_and_resuming_where_a_session_left_off() -> None:
     usage = summary["usage"]
     assert usage["prompt_by_modality"]["audio"] > 0 and usage["response_by_modality"]["audio"] > 0
     assert usage == first.usage.to_json() and turns(first_events)[0]["usage"]["total_tokens"] > 0
-    assert f"before that you said: {heard}." in turns(events)[0]["model"]
+    assert f"before that you said {said(heard)}" in said(turns(events)[0]["model"])
 
 
 async def test_context_turns_come_before_the_first_question() -> None:
@@ -89,7 +90,7 @@ async def test_translate_shows_both_sides() -> None:
                                           model="gemini-3.5-live-translate-preview")
     turn = turns(events)[0]
     assert len(set(turn["user"].split()) & set(QUESTION.split())) >= 4, turn
-    assert turn["model"] == f"[es] {turn['user']}"
+    assert turn["model"].startswith("[es] ") and said(turn["model"]) == f"es {said(turn['user'])}"
     assert result.turns == 1
 
 

@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 from voicecli.errors import AudioDeviceError
+from voicecli.numbers import is_digits, whole_number
 
 Kind = Literal["input", "output"]
 
@@ -228,7 +229,7 @@ def _short_list_channels(listing: str) -> dict[str, int]:
     for line in listing.splitlines():
         fields = line.split("\t")
         spec = next((f for f in fields if "ch " in f), "")
-        count = next((w[:-2] for w in spec.split() if w.endswith("ch") and w[:-2].isdigit()), "")
+        count = next((w[:-2] for w in spec.split() if w.endswith("ch") and is_digits(w[:-2])), "")
         if len(fields) > 1 and count:
             found[fields[1]] = int(count)
     return found
@@ -265,8 +266,9 @@ def pick_device(spec: str | int | None, kind: Kind) -> int | None:
         _require_default(sd, kind)
         return None
     with _quiet_stderr():
-        if isinstance(spec, int) or spec.strip().isdigit():
-            return _by_index(sd, devices, int(spec), kind)
+        index = spec if isinstance(spec, int) else whole_number(spec)
+        if index is not None:
+            return _by_index(sd, devices, index, kind)
         return _by_name(sd, devices, spec.strip(), kind)
 
 

@@ -14,6 +14,8 @@ import sys
 import textwrap
 from typing import TextIO
 
+from voicecli.numbers import is_digits
+
 USAGE = "voicecli [OPTIONS] COMMAND [ARGS]..."
 SUMMARY = "Talk to the Gemini Live API from the terminal (or to the built-in local engine)."
 # (long flag, short flag, help): the callback's options in voicecli.cli.app, typer's completion
@@ -120,7 +122,7 @@ def _styler(out: TextIO) -> _Style:
 def _width(out: TextIO) -> int:
     """The width rich would use: COLUMNS, else the terminal of stdin/stdout/stderr, else 80."""
     columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit():
+    if is_digits(columns):
         return int(columns)
     for fd in (0, 1, 2):
         try:

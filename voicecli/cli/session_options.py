@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from voicecli.client.usage import TokenTally
+from voicecli.numbers import whole_number
 from voicecli.protocol.messages import Content
 
 SESSION = "Session"
@@ -50,7 +51,7 @@ def fill_optional_values(args: list[str]) -> list[str]:
 
 
 def _is_number(text: str) -> bool:
-    return text.lstrip("-").isdigit() and not text.startswith("--")
+    return whole_number(text, signed=True) is not None and not text.startswith("--")
 
 
 def load_context_file(path: Path | None) -> list[Content] | None:

@@ -30,6 +30,7 @@ from voicecli.cli.session_options import (
     usage_line,
 )
 from voicecli.errors import ExitCode, UsageError
+from voicecli.numbers import whole_number
 from voicecli.settings import Settings
 from voicecli.talk.options import TalkOptions
 from voicecli.talk.run import TalkResult, run_talk
@@ -140,7 +141,8 @@ def _system(system: str | None, system_file: Path | None) -> str | None:
 def _device(spec: str | None) -> str | int | None:
     if spec is None:
         return None
-    return int(spec) if spec.strip().isdigit() else spec
+    index = whole_number(spec)
+    return spec if index is None else index
 
 
 def _latency(value: str | None) -> float | str | None:

@@ -8,8 +8,10 @@ so :data:`PROCESSES` shared worker processes per parent (one per core, at most t
 the fewest open recognizers and talks to it over a pipe: waiting on the pipe releases the GIL.
 Models load once per process and are shared by every session in it.
 
-Each process uses the *spawn* start method (forking a process that runs asyncio and threads is
-unsafe), starts lazily, serves one request at a time, and exits when its pipe closes. If it
+Each process is a fresh interpreter (forking a process that runs asyncio and threads is unsafe)
+started from the allow-listed environment every child of voicecli gets
+(tools/environment.subprocess_env, plus `CHILD_VARS`): no API key or token reaches it. It
+starts lazily, serves one request at a time, and exits when its pipe closes. If it
 dies, the call that finds out raises :class:`ASRProcessError`, and so does the next call of
 every other recognizer that lived in it (their audio is lost); later calls start a new process.
 """
@@ -20,12 +22,25 @@ import itertools
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from voicecli.errors import ConfigError
+from voicecli.numbers import whole_number
 from voicecli.speech.asr import supports_language
+from voicecli.tools.environment import subprocess_env
+
+#: Beyond the base allow list: what the interpreter and the recognisers' libraries read.
+CHILD_VARS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "OMP_NUM_THREADS", "HF_HOME",
+              "HF_HUB_OFFLINE", "HF_HUB_CACHE", "CT2_VERBOSE", "CT2_USE_EXPERIMENTAL_PACKED_GEMM")
+_CHILD_MAIN = ("import sys\n"
+               "from multiprocessing.connection import Connection\n"
+               "from voicecli.speech.asr_process import _serve\n"
+               "_serve(Connection(int(sys.argv[1])))\n")
 
 
 class ASRProcessError(RuntimeError):
@@ -90,14 +105,48 @@ def open_recognizer(language: str | None, engine: str = "whisper",
 _ERRORS: dict[str, type[Exception]] = {"ConfigError": ConfigError, "ValueError": ValueError}
 
 
+class _Child:
+    """The recognition process: a fresh interpreter serving the pipe end it was handed."""
+
+    def __init__(self, conn: Connection) -> None:
+        fd = conn.fileno()
+        self._popen = subprocess.Popen(
+            [sys.executable, "-c", _CHILD_MAIN, str(fd)], pass_fds=(fd,), env=child_env(),
+            stdin=subprocess.DEVNULL, close_fds=True)
+        self.pid = self._popen.pid
+
+    def is_alive(self) -> bool:
+        return self._popen.poll() is None
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._popen.poll()
+
+    def kill(self) -> None:
+        self._popen.kill()
+
+    def join(self, timeout: float | None = None) -> None:
+        try:
+            self._popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def child_env() -> dict[str, str]:
+    """The allow list (issue 13 §6), never voicecli's own environment with its keys; the
+    folder voicecli is imported from goes first on PYTHONPATH, installed or not."""
+    env = subprocess_env(CHILD_VARS)
+    here = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, env.get("PYTHONPATH")]))
+    return env
+
+
 class _Worker:
     """One child process and the parent's end of its pipe."""
 
     def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(child,), name="voicecli-asr", daemon=True)
-        self.process.start()
+        self._conn, child = multiprocessing.Pipe()
+        self.process = _Child(child)
         child.close()  # so the parent sees EOF when the child dies
         self.lock = threading.Lock()
         self.dead = False
@@ -134,8 +183,9 @@ class _Worker:
 def _process_count() -> int:
     """How many recognition processes: one per core, at most two (`VOICECLI_ASR_PROCESSES`)."""
     wanted = os.environ.get("VOICECLI_ASR_PROCESSES", "")
-    if wanted.isdigit() and int(wanted) > 0:
-        return int(wanted)
+    count = whole_number(wanted)
+    if count is not None and count > 0:
+        return count
     return max(1, min(2, os.cpu_count() or 1))
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from voicecli.audio.pcm import StreamResampler
 from voicecli.errors import ConfigError
+from voicecli.numbers import is_digits
 from voicecli.speech import _espeak
 
 RATE = 24000
@@ -77,7 +78,7 @@ def _languages_in(path: Path) -> list[tuple[str, int]]:
     for line in path.read_text("utf-8", errors="replace").splitlines():
         parts = line.split()
         if len(parts) >= 2 and parts[0] == "language":
-            priority = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 5
+            priority = int(parts[2]) if len(parts) > 2 and is_digits(parts[2]) else 5
             found.append((parts[1].lower(), priority))
     return found
 

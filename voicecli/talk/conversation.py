@@ -337,6 +337,14 @@ class Conversation:
             self._restart_reply()
         elif event.reply_cut:
             self._on_connection_lost()
+        elif event.replayed and self._utterance_unanswered():
+            # heard but not answered when the connection went: its audio went out again
+            # (§5.6), so its transcript comes again and replaces the first one, not joins it
+            self._reasked = True
+
+    def _utterance_unanswered(self) -> bool:
+        turn = self.state.turn
+        return bool(turn.user) and not turn.typed and not turn.model and not turn.received_ms
 
     def _restart_reply(self) -> None:
         """The question went out again (§5.6): its reply comes from the start, in this turn,

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voicecli.errors import ConfigError
+from voicecli.numbers import whole_number
 from voicecli.server.engines.echo_assistant import describe_result
 from voicecli.server.engines.interface import (
     CallTools,
@@ -497,9 +498,8 @@ def _json_type(value: Any) -> Any:
 
 
 def _integer(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return value
+    number = whole_number(value, signed=True) if isinstance(value, str) else None
+    return value if number is None else number
 
 
 def _missing_v1_hint(status: int, base: BaseUrl) -> str:

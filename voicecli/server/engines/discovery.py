@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voicecli.errors import ConfigError
+from voicecli.numbers import is_digits
 from voicecli.server.engines.openai_http import BaseUrl, HttpError, Timeouts, get_json
 
 log = logging.getLogger("voicecli.server")
@@ -76,7 +77,7 @@ def candidates() -> tuple[Candidate, ...]:
 def _parse_candidate(item: str) -> Candidate:
     name, sep, where = item.strip().partition("=")
     host, colon, port = where.rpartition(":")
-    if not sep or not colon or not port.isdigit() or not host:
+    if not sep or not colon or not is_digits(port) or not host:
         raise ConfigError(f"{PROBE_ENV}: expected name=host:port, not {item.strip()!r}")
     name = _ALIASES.get(name.strip().lower(), name.strip().lower())
     return Candidate(name, _LABELS.get(name, name), host.strip("[]"), int(port))

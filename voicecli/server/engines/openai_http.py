@@ -28,6 +28,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from voicecli import __version__
 from voicecli.errors import ConfigError, NetworkError
+from voicecli.numbers import is_digits
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_ERROR_BODY_BYTES = 64 * 1024
@@ -198,7 +199,7 @@ class BodyReader:
         self._chunked = "chunked" in head.headers.get("transfer-encoding", "").lower()
         length = head.headers.get("content-length", "").strip()
         self._remaining: int | None = None  # None: until the server closes
-        if not self._chunked and length.isdigit():
+        if not self._chunked and is_digits(length):
             self._remaining = int(length)
         self._in_chunk = False  # the CRLF after a chunk's data is still unread
         self._done = False
@@ -359,7 +360,7 @@ def _parse_head(raw: bytes) -> Head:
     lines = raw.decode("latin-1").split("\r\n")
     version, _, rest = lines[0].partition(" ")
     code, _, reason = rest.partition(" ")
-    if not version.startswith("HTTP/") or not code.isdigit():
+    if not version.startswith("HTTP/") or not is_digits(code):
         raise HttpError("the server did not answer with HTTP")
     headers: dict[str, str] = {}
     for line in lines[1:]:

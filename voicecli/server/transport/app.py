@@ -134,6 +134,7 @@ async def start_server(config: ServerConfig, engine: Engine | None = None) -> Ru
             max_queue=32,
             compression=None,
             close_timeout=5,
+            backlog=BACKLOG,  # a burst of connections waits in the kernel, not in SYN retries
             logger=_QuietLogger(log, {}),
             server_header="voicecli",
             ssl=config.tls.server_context() if config.tls is not None else None,
@@ -146,6 +147,10 @@ async def start_server(config: ServerConfig, engine: Engine | None = None) -> Ru
     _warm_up(config)
     return running
 
+
+#: Connections the kernel queues before accept (asyncio's default is 100): beyond it a client's
+#: SYN is dropped and retried after 1, 3, 7 s, so a flood would delay good clients by seconds.
+BACKLOG = 1024
 
 FOREIGN_ORIGIN = ("Requests from web pages are refused: this Origin is not allowed "
                   "(voicecli serve --allow-origin ORIGIN).")

@@ -26,6 +26,7 @@ log = logging.getLogger("voicecli.server")
 MAX_HEAD_BYTES = 16 * 1024
 MAX_BODY_BYTES = 1024 * 1024
 _METHOD_SNIFF_BYTES = 16  # "OPTIONS " is the longest method plus its space
+_METHOD = re.compile(rb"[A-Z]{1,15}")  # RFC 9110 §9: a token; every method in use is this
 _LENGTH = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() takes "²" and "٣"
 
 RestHandler = Callable[[HttpRequest], HttpReply]
@@ -51,6 +52,9 @@ class FrontConnection(ServerConnection):
             if method == b"GET":
                 buffered, self._head = bytes(self._head), None
                 super().data_received(buffered)
+                return
+            if not _METHOD.fullmatch(method):  # not HTTP at all: answered now, not held open
+                self._reply(error(400, "Malformed HTTP request."))
                 return
             self._http = True
         try:
@@ -98,15 +102,18 @@ class FrontConnection(ServerConnection):
 
 
 def _method(head: bytearray) -> bytes | None:
-    """The request method, once the first space has arrived; a line that ends before any space
-    is b"" (answered 400 here); other garbage counts as GET (websockets refuses it with 400)."""
+    """The request method, once the first space has arrived, or None while too few bytes have
+    come to tell. A line that ends before any space, or 16 bytes without one, is b"" (not HTTP:
+    answered 400 at once instead of waiting out the handshake timeout with a socket held)."""
     space = head.find(b" ", 0, _METHOD_SNIFF_BYTES)
     newline = head.find(b"\n", 0, _METHOD_SNIFF_BYTES)
     if newline >= 0 and (space < 0 or newline < space):
         return b""
     if space >= 0:
         return bytes(head[:space])
-    return b"GET" if len(head) >= _METHOD_SNIFF_BYTES else None
+    if len(head) >= _METHOD_SNIFF_BYTES or not _METHOD.fullmatch(bytes(head)):
+        return b""
+    return None
 
 
 def _headers(lines: list[str]) -> dict[str, str]:
