@@ -266,7 +266,9 @@ def pick_device(spec: str | int | None, kind: Kind) -> int | None:
         _require_default(sd, kind)
         return None
     with _quiet_stderr():
-        index = spec if isinstance(spec, int) else whole_number(spec)
+        if isinstance(spec, int):
+            return _by_index(sd, devices, spec, kind)
+        index = whole_number(spec)
         if index is not None:
             return _by_index(sd, devices, index, kind)
         return _by_name(sd, devices, spec.strip(), kind)
