@@ -116,13 +116,20 @@ def talk(
         auto_gain_control=settings.auto_gain_control,
         context=load_context_file(context), resume=resume, camera=camera, screen=screen,
     )
+    run_conversation(settings, options, json_out=json_out, tools=tools)
+
+
+def run_conversation(settings: Settings, options: TalkOptions, *, json_out: bool,
+                     tools: ToolUse | None, command: str = "talk") -> None:
+    """Run talk (or translate) on the live screen, or as NDJSON when asked or not on a terminal;
+    then the session summary, and exit 130 when it was interrupted."""
     env = current_env()
     live_screen = not json_out and env.stdout_tty
     sink = None if live_screen else env.json_lines()  # the funnel ends it on an error
     console = env.console() if live_screen else None
     result = asyncio.run(run_talk(settings, options, console=console, emit=sink, notify=notice,
                                   tools=tools))
-    _goodbye(result, options)
+    _goodbye(result, options, command)
     if result.reason == "interrupted":
         raise typer.Exit(ExitCode.INTERRUPTED)
 

@@ -17,7 +17,7 @@ from voicecli.cli.options import CONNECTION, SETTINGS, pick, with_settings
 from voicecli.cli.output import check_output_file, notice
 from voicecli.cli.session_options import Resume
 from voicecli.cli.tool_options import AllowTools, McpConfig
-from voicecli.errors import CapabilityError, ExitCode, UsageError
+from voicecli.errors import CapabilityError, UsageError
 from voicecli.protocol.models import model_info
 from voicecli.settings import Settings, replace
 from voicecli.talk.options import TalkOptions
@@ -133,20 +133,12 @@ def _translate_file(settings: Settings, options: TranslationOptions, audio: Path
 def _translate_live(settings: Settings, options: TranslationOptions, input_device: str | None,
                     output_device: str | None, transcript: Path | None, json_out: bool,
                     resume: str | None, tools: ToolUse | None = None) -> None:
-    from voicecli.cli.talk_cmd import _device, _goodbye
-    from voicecli.talk.run import run_talk
+    from voicecli.cli.talk_cmd import _device, run_conversation
 
     talk = TalkOptions(input_device=_device(input_device), output_device=_device(output_device),
                        transcript=transcript, echo=settings.echo,
                        noise_suppression=settings.noise_suppression,
                        auto_gain_control=settings.auto_gain_control, translation=options,
                        resume=resume)
-    env = current_env()
-    live_screen = not json_out and env.stdout_tty
-    sink = None if live_screen else env.json_lines()  # the funnel ends it on an error
-    console = env.console() if live_screen else None
-    result = asyncio.run(run_talk(settings, talk, console=console, emit=sink, notify=notice,
-                                  tools=tools))
-    _goodbye(result, talk, command=f"translate --to {options.to}")
-    if result.reason == "interrupted":
-        raise typer.Exit(ExitCode.INTERRUPTED)
+    run_conversation(settings, talk, json_out=json_out, tools=tools,
+                     command=f"translate --to {options.to}")

@@ -20,8 +20,6 @@ from voicecli.server.session.speech_io import describe_voice
 from voicecli.server.transport.config import ServerConfig
 from voicecli.settings import Settings
 
-LOCAL_HINT = "pip install 'voicecli[local]'"
-
 
 def config_from_settings(settings: Settings, **overrides: Any) -> ServerConfig:
     """The local engine's ServerConfig from the settings' ``local_*`` keys, plus `overrides`."""
