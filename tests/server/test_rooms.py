@@ -6,76 +6,25 @@ functions and under `if TYPE_CHECKING:`), so an import hidden in a function cann
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import voicecli.server
+from tests.import_graph import Graph, find_cycle, package_modules
+from tests.import_graph import import_graph as package_graph
 
 ROOT = "voicecli.server"
 SERVER_DIR = Path(voicecli.server.__file__).parent
 #: Each room may import the rooms after it in this order, never one before it.
 ROOMS = ("transport", "session", "engines")
 
-Graph = dict[str, set[str]]
-
 
 def server_modules() -> dict[str, Path]:
-    modules = {}
-    for path in sorted(SERVER_DIR.rglob("*.py")):
-        parts = list(path.relative_to(SERVER_DIR).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        modules[".".join([ROOT, *parts])] = path
-    return modules
-
-
-def imported(module: str, path: Path, known: set[str]) -> set[str]:
-    """The server modules `module` imports, wherever in the file the import statement is."""
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                base = f"{anchor}.{base}" if base else anchor
-            # `from package import module` imports the module; `from module import name` the module
-            names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
-                     for alias in node.names]
-        else:
-            continue
-        found.update(name for name in names if name in known and name != module)
-    return found
+    return package_modules(SERVER_DIR, ROOT)
 
 
 def import_graph() -> Graph:
-    modules = server_modules()
-    return {name: imported(name, path, set(modules)) for name, path in modules.items()}
-
-
-def find_cycle(graph: Graph) -> list[str] | None:
-    """One import cycle as [a, b, …, a], or None."""
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-    path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        path.append(node)
-        for target in sorted(graph.get(node, ())):
-            if state.get(target) == 1:
-                return path[path.index(target):] + [target]
-            if target not in state and (cycle := visit(target)) is not None:
-                return cycle
-        path.pop()
-        state[node] = 2
-        return None
-
-    for start in sorted(graph):
-        if start not in state and (cycle := visit(start)) is not None:
-            return cycle
-    return None
+    """The server's modules and the server modules each imports."""
+    return package_graph(server_modules())
 
 
 def room_of(module: str) -> str | None:

@@ -17,7 +17,6 @@ the flag to change.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from voicecli.protocol.languages import canonical_language, is_locale, locales_of
 from voicecli.protocol.messages import (
@@ -26,10 +25,8 @@ from voicecli.protocol.messages import (
     Setup,
     SpeechConfig,
 )
+from voicecli.protocol.model_info import ModelInfo
 from voicecli.protocol.voices import canonical_voice, is_catalog_id, voice_hint
-
-if TYPE_CHECKING:
-    from voicecli.protocol.models import ModelInfo
 
 #: option value → wire enum name (§3.1.2 mediaResolution, §3.1.5 turnCoverage, thinkingLevel)
 MEDIA_RESOLUTIONS = {

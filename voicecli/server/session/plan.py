@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from voicecli.protocol.messages import AutomaticActivityDetection
-from voicecli.protocol.models import ModelInfo
+from voicecli.protocol.model_info import ModelInfo
 from voicecli.server.engines.interface import Dialogue
 from voicecli.server.session.handles import Snapshot
 
