@@ -15,7 +15,6 @@ each mistake is one `ConfigError` line naming the file, the tool and the field. 
 from __future__ import annotations
 
 import dataclasses
-import re
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -34,6 +33,7 @@ from voicecli.tools.spec import (
     Param,
     ToolDef,
 )
+from voicecli.tools.table_fields import TableFields, one_line
 
 OPTION_KEYS = ("builtins", "read_file_root", "read_file_max_bytes", "python_path")
 COMMON_KEYS = ("description", "parameters", "behavior", "scheduling", "confirm", "timeout")
@@ -54,7 +54,7 @@ def load_tools_file(path: Path | str) -> list[ToolDef]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read tools file {path}: {type(exc).__name__}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(_one_line(f"tools file {path} is not valid TOML: {exc}")) from None
+        raise ConfigError(one_line(f"tools file {path} is not valid TOML: {exc}")) from None
     return tools_from_config(document, origin=str(path), base_dir=path.parent)
 
 
@@ -65,7 +65,7 @@ def tools_from_config(
     table = document.get("tools")
     if table is None:
         return []
-    options = _Fields.of(table, f"{origin}: [tools]")
+    options = TableFields.of(table, f"{origin}: [tools]")
     base = base_dir or Path.cwd()
     for key, value in table.items():
         if not isinstance(value, dict) and key not in OPTION_KEYS:
@@ -81,7 +81,7 @@ def tools_from_config(
 
 
 def _tool(name: str, table: dict[str, Any], where: str, base: Path) -> ToolDef:
-    fields = _Fields(table, where)
+    fields = TableFields(table, where)
     if not TOOL_NAME.fullmatch(name):
         fields.fail("name", "use at most 64 letters, digits, _ . : - (starting with a letter or _)")
     if ("command" in table) == ("target" in table):
@@ -90,7 +90,7 @@ def _tool(name: str, table: dict[str, Any], where: str, base: Path) -> ToolDef:
     return make(name, fields, base)
 
 
-def _command_tool(name: str, fields: _Fields, base: Path) -> ToolDef:
+def _command_tool(name: str, fields: TableFields, base: Path) -> ToolDef:
     fields.check_keys(COMMAND_KEYS, kind="command tool")
     params = _declared_params(fields)
     by_name = {p.name: p for p in params}
@@ -111,7 +111,7 @@ def _command_tool(name: str, fields: _Fields, base: Path) -> ToolDef:
                    preflight=executor.argv, **_options(fields))
 
 
-def _python_tool(name: str, fields: _Fields, base: Path) -> ToolDef:
+def _python_tool(name: str, fields: TableFields, base: Path) -> ToolDef:
     fields.check_keys(PYTHON_KEYS, kind="Python tool")
     try:
         func = python.import_target(fields.text("target") or "")
@@ -124,7 +124,7 @@ def _python_tool(name: str, fields: _Fields, base: Path) -> ToolDef:
                    **_options(fields))
 
 
-def _env(fields: _Fields) -> dict[str, Any]:
+def _env(fields: TableFields) -> dict[str, Any]:
     """``env``: names passed on from voicecli's environment (a list) or values set (a table);
     every other variable stays home (environment.py)."""
     value = fields.table.get("env")
@@ -144,11 +144,11 @@ def _env(fields: _Fields) -> dict[str, Any]:
     return {"env_passed": names, "env_values": values}
 
 
-def _missing_description(fields: _Fields) -> NoReturn:
+def _missing_description(fields: TableFields) -> NoReturn:
     fields.fail("description", "missing: tell the model what the tool does and when to use it")
 
 
-def _options(fields: _Fields) -> dict[str, Any]:
+def _options(fields: TableFields) -> dict[str, Any]:
     behavior = fields.choice("behavior", BEHAVIORS)
     scheduling = fields.choice("scheduling", SCHEDULINGS)
     if scheduling is not None and behavior != "NON_BLOCKING":
@@ -156,7 +156,7 @@ def _options(fields: _Fields) -> dict[str, Any]:
     return {"behavior": behavior, "scheduling": scheduling, "confirm": fields.flag("confirm")}
 
 
-def _declared_params(fields: _Fields) -> tuple[Param, ...]:
+def _declared_params(fields: TableFields) -> tuple[Param, ...]:
     table = fields.table_of("parameters")
     required = fields.strings("required") or []
     for name in required:
@@ -167,7 +167,7 @@ def _declared_params(fields: _Fields) -> tuple[Param, ...]:
 
 
 def _param(name: str, spec: Any, where: str, required: bool) -> Param:
-    fields = _Fields.of(spec, f"{where}: parameter {name!r}")
+    fields = TableFields.of(spec, f"{where}: parameter {name!r}")
     if not PARAM_NAME.fullmatch(name):
         fields.fail("name", "use letters, digits and _ (starting with a letter or _)")
     fields.check_keys(PARAM_KEYS, kind="parameter")
@@ -179,18 +179,18 @@ def _param(name: str, spec: Any, where: str, required: bool) -> Param:
                  allow_dash=fields.flag("allow_dash"))
 
 
-def _kind(fields: _Fields) -> str:
+def _kind(fields: TableFields) -> str:
     kind = (fields.text("type") or ("string" if "enum" in fields.table else "")).lower()
     if kind not in PARAM_TYPES:
         fields.fail("type", f"must be one of {', '.join(PARAM_TYPES)}, not {kind or 'missing'}")
     return kind
 
 
-def _items(fields: _Fields) -> Param:
+def _items(fields: TableFields) -> Param:
     raw = fields.table.get("items")
     if raw is None:
         fields.fail("items", 'an array needs items = { type = "string" } (or another scalar)')
-    items = _Fields.of({"type": raw} if isinstance(raw, str) else raw, f"{fields.where}: items")
+    items = TableFields.of({"type": raw} if isinstance(raw, str) else raw, f"{fields.where}: items")
     items.check_keys(ITEM_KEYS, kind="array items")
     kind = _kind(items)
     if kind == "array":
@@ -201,7 +201,7 @@ def _items(fields: _Fields) -> Param:
 Limits = tuple[tuple[str, ...] | None, float | None, float | None]  # enum, minimum, maximum
 
 
-def _limits(fields: _Fields, kind: str) -> Limits:
+def _limits(fields: TableFields, kind: str) -> Limits:
     enum = fields.strings("enum")
     if enum is not None and (kind != "string" or not enum):
         fields.fail("enum", "only string parameters take an enum, and it needs values")
@@ -211,13 +211,13 @@ def _limits(fields: _Fields, kind: str) -> Limits:
     return (tuple(enum) if enum else None), *bounds
 
 
-def _overridden(params: tuple[Param, ...], fields: _Fields) -> tuple[Param, ...]:
+def _overridden(params: tuple[Param, ...], fields: TableFields) -> tuple[Param, ...]:
     """A Python tool's parameters with the TOML ``parameters.NAME`` fields applied."""
     by_name = {p.name: p for p in params}
     for name, spec in fields.table_of("parameters").items():
         if name not in by_name:
             fields.fail("parameters", f"{name!r} is not a parameter of the function")
-        override = _Fields.of(spec, f"{fields.where}: parameter {name!r}")
+        override = TableFields.of(spec, f"{fields.where}: parameter {name!r}")
         override.check_keys(OVERRIDE_KEYS, kind="Python parameter override")
         enum, minimum, maximum = _limits(override, by_name[name].type)
         by_name[name] = dataclasses.replace(
@@ -230,7 +230,7 @@ def _overridden(params: tuple[Param, ...], fields: _Fields) -> tuple[Param, ...]
     return tuple(by_name.values())
 
 
-def _builtins(options: _Fields, base: Path) -> list[ToolDef]:
+def _builtins(options: TableFields, base: Path) -> list[ToolDef]:
     names = list(dict.fromkeys(options.strings("builtins") or []))
     for name in names:
         if name not in builtins.NAMES:
@@ -242,7 +242,7 @@ def _builtins(options: _Fields, base: Path) -> list[ToolDef]:
     return builtins.builtin_tools(names, root if "read_file" in names else None, int(max_bytes))
 
 
-def _extend_python_path(options: _Fields, base: Path) -> None:
+def _extend_python_path(options: TableFields, base: Path) -> None:
     """``python_path`` directories go first on sys.path, so Python tools can be imported."""
     for index, _ in enumerate(options.strings("python_path") or []):
         folder = str(options.directory("python_path", base, index=index))
@@ -257,77 +257,3 @@ def _unique(tools: list[ToolDef], origin: str) -> list[ToolDef]:
             raise ConfigError(f"{origin}: tool {tool.name!r} is defined twice (once as a built-in)")
         seen.add(tool.name)
     return tools
-
-
-def _one_line(text: str) -> str:
-    return re.sub(r"\s*\n\s*", " ", text).strip()
-
-
-class _Fields:
-    """Typed reads of one TOML table; each mistake is a ConfigError naming `where` and the key."""
-
-    def __init__(self, table: dict[str, Any], where: str) -> None:
-        self.table = table
-        self.where = where
-
-    @classmethod
-    def of(cls, value: Any, where: str) -> _Fields:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: must be a table, not {type(value).__name__}")
-        return cls(value, where)
-
-    def fail(self, key: str, problem: str) -> NoReturn:
-        raise ConfigError(_one_line(f"{self.where}: {key}: {problem}"))
-
-    def check_keys(self, allowed: Any, kind: str = "") -> None:
-        unknown = sorted(set(self.table) - set(allowed))
-        if unknown:
-            takes = f"; a {kind} takes {', '.join(allowed)}" if kind else ""
-            self.fail(unknown[0], f"unknown key{takes}")
-
-    def _get(self, key: str, kinds: tuple[type, ...], expected: str) -> Any:
-        value = self.table.get(key)
-        wrong = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
-        if value is not None and wrong:
-            self.fail(key, f"must be {expected}, not {value!r}")
-        return value
-
-    def text(self, key: str) -> str | None:
-        return self._get(key, (str,), "a string")
-
-    def flag(self, key: str) -> bool:
-        return bool(self._get(key, (bool,), "true or false"))
-
-    def real(self, key: str) -> float | None:
-        return self._get(key, (int, float), "a number")
-
-    def positive(self, key: str, default: float, integer: bool = False) -> float:
-        value = self._get(key, (int,) if integer else (int, float), "a positive number")
-        if value is not None and value <= 0:
-            self.fail(key, f"must be a positive number, not {value!r}")
-        return default if value is None else value
-
-    def strings(self, key: str) -> list[str] | None:
-        value = self._get(key, (list,), "a list of strings")
-        if value is not None and not all(isinstance(item, str) for item in value):
-            self.fail(key, f"must be a list of strings, not {value!r}")
-        return value
-
-    def table_of(self, key: str) -> dict[str, Any]:
-        return self._get(key, (dict,), "a table") or {}
-
-    def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
-        value = self.text(key)
-        if value is not None and value.upper() not in choices:
-            self.fail(key, f"must be one of {', '.join(choices)}, not {value!r}")
-        return value.upper() if value is not None else None
-
-    def directory(self, key: str, base: Path, index: int | None = None) -> Path | None:
-        raw = self.text(key) if index is None else (self.strings(key) or [])[index]
-        if raw is None:
-            return None
-        path = Path(raw).expanduser()
-        path = path if path.is_absolute() else base / path
-        if not path.is_dir():
-            self.fail(key, f"no such directory: {path}")
-        return path

@@ -35,10 +35,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlsplit
 
 from voicecli.errors import ConfigError
+from voicecli.tools.table_fields import TableFields
 
 DEFAULT_CALL_TIMEOUT_S = 60.0
 DEFAULT_START_TIMEOUT_S = 30.0
@@ -83,7 +84,7 @@ def servers_from_config(
     """The servers of the config file's ``[mcp]`` table (none without one)."""
     if table is None:
         return []
-    fields = _Fields(dict(table), f"{origin}: [mcp]", strict=True)
+    fields = TableFields(dict(table), f"{origin}: [mcp]", strict=True)
     fields.check_keys(("servers",))
     servers = fields.table_of("servers")
     return _servers(servers, origin, base_dir or Path.cwd(), strict=True, environ=environ)
@@ -130,16 +131,16 @@ def _servers(table: Mapping[str, Any], origin: str, base: Path, *, strict: bool,
     servers: list[McpServerSpec] = []
     for name, spec in table.items():
         where = f"{origin}: MCP server {name!r}"
-        fields = _Fields.of(spec, where, strict)
+        fields = TableFields.of(spec, where, strict)
         if fields.flag("disabled"):
             continue
         servers.append(_server(str(name), fields, origin, base, environ))
     return servers
 
 
-def _server(name: str, fields: _Fields, origin: str, base: Path,
+def _server(name: str, fields: TableFields, origin: str, base: Path,
             environ: Mapping[str, str]) -> McpServerSpec:
-    fields.check_keys(SERVER_KEYS)
+    fields.check_keys(SERVER_KEYS, kind="server")
     if not name or not name.strip():
         fields.fail("name", "a server needs a name")
     command, url = fields.text("command"), fields.text("url")
@@ -157,24 +158,26 @@ def _server(name: str, fields: _Fields, origin: str, base: Path,
         name=name,
         origin=origin,
         command=command,
-        args=tuple(fields.strings("args")),
+        args=tuple(fields.strings("args") or ()),
         env=_expanded(fields, "env", environ),
         cwd=fields.directory("cwd", base),
         url=url,
         headers=_expanded(fields, "headers", environ),
-        timeout=fields.positive("timeout", DEFAULT_CALL_TIMEOUT_S),
-        start_timeout=fields.positive("start_timeout", DEFAULT_START_TIMEOUT_S),
+        timeout=float(fields.positive("timeout", DEFAULT_CALL_TIMEOUT_S, unit=" of seconds")),
+        start_timeout=float(fields.positive("start_timeout", DEFAULT_START_TIMEOUT_S,
+                                                  unit=" of seconds")),
         confirm=fields.flag("confirm"),
     )
 
 
-def _check_url(fields: _Fields, url: str) -> None:
+def _check_url(fields: TableFields, url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         fields.fail("url", f"must be an http:// or https:// URL, not {url!r}")
 
 
-def _expanded(fields: _Fields, key: str, environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+def _expanded(fields: TableFields, key: str,
+              environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """A string table with ``${NAME}`` replaced from voicecli's environment."""
     table = fields.table_of(key)
     pairs: list[tuple[str, str]] = []
@@ -190,63 +193,3 @@ def _expanded(fields: _Fields, key: str, environ: Mapping[str, str]) -> tuple[tu
 
         pairs.append((str(name), _VARIABLE.sub(variable, str(value))))
     return tuple(pairs)
-
-
-class _Fields:
-    """Typed reads of one server's table; each mistake is a ConfigError naming `where`."""
-
-    def __init__(self, table: dict[str, Any], where: str, strict: bool) -> None:
-        self.table, self.where, self.strict = table, where, strict
-
-    @classmethod
-    def of(cls, value: Any, where: str, strict: bool) -> _Fields:
-        if not isinstance(value, dict):
-            kind = "a table" if strict else "an object"
-            raise ConfigError(f"{where}: must be {kind}, not {type(value).__name__}")
-        return cls(value, where, strict)
-
-    def fail(self, key: str, problem: str) -> NoReturn:
-        raise ConfigError(f"{self.where}: {key}: {problem}")
-
-    def check_keys(self, allowed: tuple[str, ...]) -> None:
-        unknown = sorted(set(self.table) - set(allowed))
-        if unknown and self.strict:  # another app's keys in a shared JSON file are its own
-            self.fail(unknown[0], f"unknown key; a server takes {', '.join(allowed)}")
-
-    def _get(self, key: str, kinds: tuple[type, ...], expected: str) -> Any:
-        value = self.table.get(key)
-        wrong = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
-        if value is not None and wrong:
-            self.fail(key, f"must be {expected}, not {value!r}")
-        return value
-
-    def text(self, key: str) -> str | None:
-        return self._get(key, (str,), "a string")
-
-    def flag(self, key: str) -> bool:
-        return bool(self._get(key, (bool,), "true or false"))
-
-    def positive(self, key: str, default: float) -> float:
-        value = self._get(key, (int, float), "a positive number of seconds")
-        if value is not None and value <= 0:
-            self.fail(key, f"must be a positive number of seconds, not {value!r}")
-        return default if value is None else float(value)
-
-    def strings(self, key: str) -> list[str]:
-        value = self._get(key, (list,), "a list of strings") or []
-        if not all(isinstance(item, str) for item in value):
-            self.fail(key, f"must be a list of strings, not {value!r}")
-        return value
-
-    def table_of(self, key: str) -> dict[str, Any]:
-        return self._get(key, (dict,), "a table" if self.strict else "an object") or {}
-
-    def directory(self, key: str, base: Path) -> Path | None:
-        raw = self.text(key)
-        if raw is None:
-            return None
-        path = Path(raw).expanduser()
-        path = path if path.is_absolute() else base / path
-        if not path.is_dir():
-            self.fail(key, f"no such directory: {path}")
-        return path
