@@ -132,14 +132,12 @@ def test_a_drop_mid_utterance_keeps_the_utterance_once(virtual_audio, tmp_path) 
 
 
 def test_a_goaway_mid_reply_asks_again_and_marks_the_cut_once(virtual_audio, tmp_path) -> None:
-    # goAway with timeLeft 1.5 s: the client rotates 0.5 s later, mid-turn (client/live.py
-    # rotation_delay). It comes 4 s after the long question has been spoken, so the reply
-    # (~6 s of audio at real-time pace) is playing when the connection goes.
+    # goAway with timeLeft 1.5 s, 1 s into the reply's audio (however long the recogniser took
+    # to start it): the client rotates 0.5 s later, mid-turn (client/live.py rotation_delay),
+    # while the reply (~6 s of audio at real-time pace) is playing.
     env = client_env(tmp_path, virtual_audio)
-    question = speech_pcm16(LONG_QUESTION)
-    goaway_s = len(question) / 32000 + 4.0
     transcript = tmp_path / "talk.md"
-    fault = f"goaway-after={goaway_s:.1f}:1.5,connections=1"
+    fault = "goaway-in-reply=1.0:1.5,connections=1"
     with talk_through(tmp_path, env, fault, transcript) as talk:
         first = converse(talk, env, LONG_QUESTION)
     kinds = [e["type"] for e in talk.events]

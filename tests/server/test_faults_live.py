@@ -65,6 +65,21 @@ async def test_goaway_after_and_delay_faults() -> None:
     assert code == 1008
 
 
+async def test_goaway_in_reply_comes_that_long_after_the_first_reply_audio() -> None:
+    async with running(faults_spec="goaway-in-reply=0.3:5") as server:
+        audio = setup_msg(AUDIO_MODEL, "AUDIO")
+        async with session(server, audio) as quiet:  # no reply, no goAway
+            with pytest.raises(TimeoutError):
+                await quiet.recv(0.6)
+        async with session(server, audio) as c:
+            await c.send({"realtimeInput": {"text": "hello there"}})
+            while "goAway" not in (frame := await c.recv(10)).msg:
+                pass
+    first_audio = next(f for f in c.frames if f.kind() == "audio")
+    assert frame.msg == {"goAway": {"timeLeft": "5s"}}
+    assert frame.at - first_audio.at >= 0.28
+
+
 async def test_fail_first_connections_then_serve() -> None:
     async with running(faults_spec="fail-first=2:1011") as server:
         for _ in range(2):

@@ -21,12 +21,12 @@ from voicecli.server.transport.routing import credential_accepted, find_credenti
 
 def test_fault_spec_parses_every_kind_and_round_trips() -> None:
     spec = ("close-after=5:1011,goaway-after=2.5,delay-ms=50,malformed-every=7,drop-after=3,"
-            "fail-first=2:1013")
+            "fail-first=2:1013,goaway-in-reply=1:1.5")
     plan = FaultPlan.parse(spec)
     assert plan.close_after == (5, 1011)
     assert plan.goaway_after_s == 2.5 and plan.goaway_time_left_s is None
     assert plan.delay_ms == 50 and plan.malformed_every == 7 and plan.drop_after == 3
-    assert plan.fail_first == (2, 1013)
+    assert plan.fail_first == (2, 1013) and plan.goaway_in_reply == (1.0, 1.5)
     assert FaultPlan.parse(plan.describe()) == plan
     assert FaultPlan.parse(" close-after=4 , ") == FaultPlan(close_after=(4, 1011))
     assert FaultPlan.parse("goaway-after=1:0.5").goaway_time_left_s == 0.5
@@ -45,6 +45,7 @@ def test_fault_spec_parses_every_kind_and_round_trips() -> None:
         ("fail-first=1:abc", "close code"),
         ("delay-ms=-5", "≥ 0"),
         ("goaway-after=nan", "≥ 0"),
+        ("goaway-in-reply=-1", "≥ 0"),
         ("drop-after=1,drop-after=2", "given twice"),
     ],
 )

@@ -7,6 +7,9 @@ Spec grammar (comma-separated, any order, each at most once)::
                               right after the Nth server frame
     goaway-after=T[:LEFT]     send goAway T seconds after setupComplete (timeLeft LEFT seconds,
                               default: the server's grace), then 1008 if the client overstays
+    goaway-in-reply=T[:LEFT]  the same, T seconds after the connection's first frame of reply
+                              audio went out (a goAway that lands mid-reply however long the
+                              reply took to start)
     delay-ms=MS               delay every server frame by MS milliseconds
     malformed-every=N         before every Nth real server frame, send a non-JSON binary frame
     fail-first=N[:CODE]       the first N connections of the server answer `setup` with a
@@ -14,6 +17,7 @@ Spec grammar (comma-separated, any order, each at most once)::
     connections=K             the frame faults above (close-after, drop-after, goaway-after,
                               delay-ms, malformed-every) hit only the first K connections of
                               the server (default: every one), so a resumed one can finish
+                              (goaway-in-reply too)
 
 Close reasons are the service's own wording for the code (§5.9), so clients classify them as
 they would classify the real thing.
@@ -36,8 +40,10 @@ CLOSE_REASONS: dict[int, str] = {
     1013: "The service is currently unavailable.",
 }
 
-_KEYS = ("close-after", "drop-after", "goaway-after", "delay-ms", "malformed-every", "fail-first",
-         "connections")
+_KEYS = ("close-after", "drop-after", "goaway-after", "goaway-in-reply", "delay-ms",
+         "malformed-every", "fail-first", "connections")
+#: A server frame carrying reply audio (serverContent.modelTurn.parts[].inlineData, §4.2).
+REPLY_AUDIO_MARK = b'"inlineData"'
 _UNSENDABLE = {1004, 1005, 1006, 1015}  # reserved: never sent in a close frame (RFC 6455 §7.4.1)
 
 
@@ -54,6 +60,7 @@ class FaultPlan:
     drop_after: int | None = None
     goaway_after_s: float | None = None
     goaway_time_left_s: float | None = None
+    goaway_in_reply: tuple[float, float | None] | None = None  # (seconds into it, timeLeft)
     delay_ms: float = 0.0
     malformed_every: int | None = None
     fail_first: tuple[int, int] | None = None  # (connections, code)
@@ -93,6 +100,8 @@ class FaultPlan:
             drop_after=_count(v["drop-after"], "drop-after") if "drop-after" in v else None,
             goaway_after_s=goaway[0] if goaway else None,
             goaway_time_left_s=goaway[1] if goaway else None,
+            goaway_in_reply=(_float_pair(v["goaway-in-reply"], "goaway-in-reply")
+                             if "goaway-in-reply" in v else None),
             delay_ms=_seconds(v["delay-ms"], "delay-ms") if "delay-ms" in v else 0.0,
             malformed_every=(
                 _count(v["malformed-every"], "malformed-every") if "malformed-every" in v else None
@@ -114,6 +123,10 @@ class FaultPlan:
         if self.goaway_after_s is not None:
             left = "" if self.goaway_time_left_s is None else f":{self.goaway_time_left_s:g}"
             items.append(f"goaway-after={self.goaway_after_s:g}{left}")
+        if self.goaway_in_reply is not None:
+            after, time_left = self.goaway_in_reply
+            left = "" if time_left is None else f":{time_left:g}"
+            items.append(f"goaway-in-reply={after:g}{left}")
         if self.delay_ms:
             items.append(f"delay-ms={self.delay_ms:g}")
         if self.malformed_every is not None:
@@ -179,6 +192,14 @@ class FrameFaults:
     def __init__(self, plan: FaultPlan) -> None:
         self.plan = plan
         self.sent = 0
+        self.reply_audio_seen = False
+
+    def first_reply_audio(self, data: bytes) -> bool:
+        """Whether `data` is the connection's first frame of reply audio (goaway-in-reply)."""
+        if self.reply_audio_seen or self.plan.goaway_in_reply is None:
+            return False
+        self.reply_audio_seen = REPLY_AUDIO_MARK in data
+        return self.reply_audio_seen
 
     @property
     def delay_s(self) -> float:

@@ -43,6 +43,7 @@ class Outbox:
         self._queue: asyncio.Queue[bytes | tuple[int, str]] = asyncio.Queue()
         self.closed = asyncio.Event()  # set once the writer stopped (close sent or socket gone)
         self.frames_sent = 0
+        self.on_first_reply_audio: Callable[[], None] | None = None  # goaway-in-reply
         self._closing = False
         self._unsent = 0
         self._idle = asyncio.Event()  # set when nothing is queued (or the writer has stopped)
@@ -100,6 +101,8 @@ class Outbox:
             await self._ws.send(MALFORMED_FRAME, text=False)
         await self._ws.send(data, text=False)  # §2: the service sends binary frames
         self.frames_sent += 1
+        if faults.first_reply_audio(data) and self.on_first_reply_audio is not None:
+            self.on_first_reply_audio()
         action, code = faults.after_send()
         if action is After.DROP:
             log.debug("fault: dropping the connection after %d frames", faults.sent)

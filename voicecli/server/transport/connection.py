@@ -29,7 +29,7 @@ from voicecli.protocol.session import ServerSession
 from voicecli.server.engines.interface import Engine
 from voicecli.server.session.audio_in import InvalidArgument
 from voicecli.server.session.failure import log_failure
-from voicecli.server.session.faults import FrameFaults, close_reason
+from voicecli.server.session.faults import FaultPlan, FrameFaults, close_reason
 from voicecli.server.session.handles import HandleStore
 from voicecli.server.session.live import ServedSession
 from voicecli.server.session.outbox import Outbox
@@ -83,6 +83,14 @@ class Shared:
 def refusal_reason(exc: RemoteProtocolError) -> str:
     """§5.9: unparsable frames get the protobuf parser's wording, the rest the generic one."""
     return INVALID_JSON if str(exc).startswith("bad frame") else INVALID_ARGUMENT
+
+
+def plan_in_reply(plan: FaultPlan, grace_s: float) -> tuple[float, float] | None:
+    """(seconds into the first reply, timeLeft) for the goaway-in-reply fault, or None."""
+    if plan.goaway_in_reply is None:
+        return None
+    after, left = plan.goaway_in_reply
+    return after, grace_s if left is None else left
 
 
 class Connection:
@@ -221,6 +229,8 @@ class Connection:
         lifetime = self._lifetime()
         if lifetime is not None:
             self._spawn(self._go_away(*lifetime))
+        if (in_reply := plan_in_reply(self.faults.plan, self.config.go_away_grace_s)) is not None:
+            self.outbox.on_first_reply_audio = lambda: self._spawn(self._go_away(*in_reply))
         if self.config.idle_timeout_s is not None:
             self._spawn(self._idle(live, self.config.idle_timeout_s))
         if self.grant.token is not None:
