@@ -30,3 +30,15 @@ def test_modules_are_counted_in_their_first_level_package() -> None:
     counts = per_package(package_modules())
     assert counts["server"] > 10 and counts["protocol"] > 5
     assert "session" not in counts  # voicecli.server.session.* counts for server
+
+
+def test_no_module_imports_a_command_module() -> None:
+    """A command's module (voicecli/cli/*_cmd.py) is reached only through the app's registry
+    (voicecli.cli.commands names them; voicecli.cli.app loads them): what two commands share
+    lives in a module of its own."""
+    commands = {name for name in package_modules() if name.startswith("voicecli.cli.")
+                and name.endswith("_cmd")}
+    assert len(commands) > 10
+    reaching = {module: sorted(imports & commands) for module, imports in import_graph().items()
+                if imports & commands and module != "voicecli.cli.app"}
+    assert reaching == {}

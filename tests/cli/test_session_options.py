@@ -17,7 +17,7 @@ def test_a_bare_flag_gets_its_default_and_a_given_value_is_kept() -> None:
 
 
 def test_talk_ends_with_a_summary_and_the_handle_on_stderr(capsys) -> None:  # type: ignore[no-untyped-def]
-    from voicecli.cli.talk_cmd import _goodbye
+    from voicecli.cli.conversation_run import session_summary
     from voicecli.protocol.messages import ModalityTokenCount, UsageMetadata
     from voicecli.talk.options import TalkOptions
     from voicecli.talk.run import TalkResult
@@ -28,7 +28,7 @@ def test_talk_ends_with_a_summary_and_the_handle_on_stderr(capsys) -> None:  # t
         prompt_token_count=120, response_token_count=80, total_token_count=200,
         prompt_tokens_details=[ModalityTokenCount("AUDIO", 100), ModalityTokenCount("TEXT", 20)],
         response_tokens_details=[ModalityTokenCount("AUDIO", 80)]))
-    _goodbye(result, TalkOptions())
+    session_summary(result, TalkOptions())
     lines = capsys.readouterr().err.splitlines()
     assert lines == [
         "voicecli: 3 turn(s) in 1 min 2 s, quit",

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from voicecli.errors import UsageError
+from voicecli.numbers import whole_number
+
 if TYPE_CHECKING:
     from voicecli.audio.capture import Microphone
     from voicecli.audio.playback import Speaker
@@ -22,6 +25,28 @@ SPEAKER_BLOCK_MS = 10.0
 MIC_LATENCY_S = 0.03
 CHUNK_MS = 20  # talk's default chunk (voicecli.talk.options.TalkOptions.chunk_ms)
 SILENT_MIC_FATAL_S = 30.0  # talk's default (TalkOptions.silent_mic_fatal_s)
+
+
+def device_spec(spec: str | int | None) -> str | int | None:
+    """A device as given (--input-device/--output-device): "3" is index 3, other text a name
+    substring (voicecli.audio.devices.pick_device), None the system default."""
+    if spec is None or isinstance(spec, int):
+        return spec
+    index = whole_number(spec)
+    return spec if index is None else index
+
+
+def latency_spec(value: str | float | None) -> float | str | None:
+    """A device buffer as given (--latency): seconds (0.001–2), "low", "high" or None."""
+    if value is None or value in ("low", "high"):
+        return value
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise UsageError(f"--latency must be seconds or low/high, not {value!r}") from None
+    if not 0.001 <= seconds <= 2.0:
+        raise UsageError("--latency must be between 0.001 and 2 seconds")
+    return seconds
 
 
 def open_microphone(device: str | int | None, *, chunk_ms: int = CHUNK_MS,
@@ -41,4 +66,4 @@ def open_speaker(device: str | int | None, *, latency: float | str | None = None
     return Speaker(device, latency=latency or SPEAKER_LATENCY_S, block_ms=SPEAKER_BLOCK_MS)
 
 
-__all__ = ["open_microphone", "open_speaker"]
+__all__ = ["device_spec", "latency_spec", "open_microphone", "open_speaker"]

@@ -7,14 +7,13 @@ import sys
 
 import typer
 
-from voicecli.cli.app import run
-from voicecli.cli.batch_cmd import batch
+from voicecli.cli.app import command_function, run
 from voicecli.cli.env import Env
 
 
 def main(argv: list[str] | None = None, env: Env | None = None) -> None:
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command()(batch)
+    app.command()(command_function("batch"))
     args = sys.argv[1:] if argv is None else argv
     run(typer.main.get_command(app), args, env or Env.from_process(args), "voicecli batch")
 

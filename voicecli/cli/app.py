@@ -27,10 +27,16 @@ from voicecli.cli.output import error_line
 from voicecli.errors import ExitCode, Several, VoicecliError, exit_code_of
 
 
+def command_function(name: str) -> Any:
+    """What COMMANDS[name] names (a command function or a typer group), importing its module
+    now: the one way to a command's module (tests/test_import_graph.py)."""
+    module, attribute, _ = COMMANDS[name]
+    return getattr(importlib.import_module(module), attribute)
+
+
 def load_command(name: str) -> Any:
     """The click command for COMMANDS[name], importing its module now."""
-    module, attribute, _ = COMMANDS[name]
-    target = getattr(importlib.import_module(module), attribute)
+    target = command_function(name)
     command: Any
     if isinstance(target, typer.Typer):  # a command group (`voicecli token ...`)
         command = typer.main.get_group(target)

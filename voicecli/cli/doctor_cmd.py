@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from voicecli.cli.talk_cmd import _device, _latency
+from voicecli.audio.opening import device_spec, latency_spec
 from voicecli.doctor import DoctorOptions, DoctorReport, check
 
 
@@ -27,8 +27,9 @@ def doctor(
 ) -> None:
     """Check the microphone and speaker, then measure the echo path (delay, level) and how much
     echo each --echo mode removes. Use it before `talk` on laptop speakers."""
-    options = DoctorOptions(input_device=_device(input_device),
-                            output_device=_device(output_device), latency=_latency(latency),
+    options = DoctorOptions(input_device=device_spec(input_device),
+                            output_device=device_spec(output_device),
+                            latency=latency_spec(latency),
                             probe=probe)
     report = asyncio.run(check(options))
     if json_out:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from voicecli.cli.env import current_env
+from voicecli.audio.opening import device_spec, latency_spec
+from voicecli.cli.conversation_run import run_conversation
 from voicecli.cli.options import (
     CONNECTION,
     MODEL_OPTIONS,
@@ -20,20 +20,16 @@ from voicecli.cli.options import (
     here,
     with_settings,
 )
-from voicecli.cli.output import notice
 from voicecli.cli.session_options import (
     Camera,
     ContextFile,
     Resume,
     Screen,
     load_context_file,
-    usage_line,
 )
-from voicecli.errors import ExitCode, UsageError
-from voicecli.numbers import whole_number
+from voicecli.errors import UsageError
 from voicecli.settings import Settings
 from voicecli.talk.options import TalkOptions
-from voicecli.talk.run import TalkResult, run_talk
 from voicecli.tools import ToolUse
 
 AUDIO = "Audio"
@@ -108,8 +104,8 @@ def talk(
     q or Ctrl-C quit.
     """
     options = TalkOptions(
-        input_device=_device(input_device), output_device=_device(output_device),
-        chunk_ms=chunk_ms, latency=_latency(latency), ptt=ptt, barge_in=not no_barge_in,
+        input_device=device_spec(input_device), output_device=device_spec(output_device),
+        chunk_ms=chunk_ms, latency=latency_spec(latency), ptt=ptt, barge_in=not no_barge_in,
         text=text, vad_silence_ms=vad_silence_ms, vad_start_sensitivity=vad_start_sensitivity,
         vad_end_sensitivity=vad_end_sensitivity, record_dir=record, transcript=transcript,
         echo=settings.echo, noise_suppression=settings.noise_suppression,
@@ -117,21 +113,6 @@ def talk(
         context=load_context_file(context), resume=resume, camera=camera, screen=screen,
     )
     run_conversation(settings, options, json_out=json_out, tools=tools)
-
-
-def run_conversation(settings: Settings, options: TalkOptions, *, json_out: bool,
-                     tools: ToolUse | None, command: str = "talk") -> None:
-    """Run talk (or translate) on the live screen, or as NDJSON when asked or not on a terminal;
-    then the session summary, and exit 130 when it was interrupted."""
-    env = current_env()
-    live_screen = not json_out and env.stdout_tty
-    sink = None if live_screen else env.json_lines()  # the funnel ends it on an error
-    console = env.console() if live_screen else None
-    result = asyncio.run(run_talk(settings, options, console=console, emit=sink, notify=notice,
-                                  tools=tools))
-    _goodbye(result, options, command)
-    if result.reason == "interrupted":
-        raise typer.Exit(ExitCode.INTERRUPTED)
 
 
 def _system(system: str | None, system_file: Path | None) -> str | None:
@@ -143,37 +124,3 @@ def _system(system: str | None, system_file: Path | None) -> str | None:
         return system_file.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read --system-file {system_file}: {exc}") from None
-
-
-def _device(spec: str | None) -> str | int | None:
-    if spec is None:
-        return None
-    index = whole_number(spec)
-    return spec if index is None else index
-
-
-def _latency(value: str | None) -> float | str | None:
-    if value is None or value in ("low", "high"):
-        return value
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise UsageError(f"--latency must be seconds or low/high, not {value!r}") from None
-    if not 0.001 <= seconds <= 2.0:
-        raise UsageError("--latency must be between 0.001 and 2 seconds")
-    return seconds
-
-
-def _goodbye(result: TalkResult, options: TalkOptions, command: str = "talk") -> None:
-    """The session summary on stderr: turns, duration, tokens by modality, how to resume."""
-    saved = [str(p) for p in (options.transcript, options.record_dir) if p is not None]
-    where = f"; saved to {', '.join(saved)}" if saved else ""
-    minutes, seconds = divmod(round(result.duration_s), 60)
-    took = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
-    notice(f"voicecli: {result.turns} turn(s) in {took}, {result.reason}{where}")
-    if result.usage.reports:
-        notice(usage_line(result.usage))
-    if result.video_frames:
-        notice(f"voicecli: {result.video_frames} video frame(s) sent")
-    if result.resume_handle:
-        notice(f"voicecli: to continue: voicecli {command} --resume {result.resume_handle}")

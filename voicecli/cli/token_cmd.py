@@ -12,22 +12,12 @@ from typing import Annotated
 
 import typer
 
-from voicecli.cli.options import (
-    ApiKey,
-    ApiVersion,
-    Backend,
-    BaseUrl,
-    ConfigPath,
-    Language,
-    Model,
-    System,
-    Voice,
-    settings_from_flags,
-)
+from voicecli.cli.options import CONNECTION, SETTINGS, SYSTEM, VOICE, pick, with_settings
 from voicecli.client.auth_tokens import MAX_AHEAD_S, TokenRequest, mint_token
 from voicecli.client.endpoints import gemini_model_name
 from voicecli.client.setup import SetupOptions, build_setup
 from voicecli.errors import UsageError
+from voicecli.settings import Settings
 
 token_app = typer.Typer(
     help="Ephemeral tokens: let a client connect without holding your API key.",
@@ -49,6 +39,9 @@ def parse_duration(text: str, flag: str) -> float:
 
 
 @token_app.command("create")
+@with_settings(*pick(CONNECTION, "model"), *SYSTEM, *VOICE,
+               *pick(CONNECTION, "backend", "api_key", "base_url", "api_version", "config"),
+               own={"response": "response"})
 def create(
     uses: Annotated[
         int, typer.Option("--uses", help="Sessions the token may start (0 = unlimited; resuming "
@@ -71,15 +64,7 @@ def create(
     response: Annotated[
         str | None, typer.Option("--response", help="auto | audio | text (with --lock-config).")
     ] = None,
-    model: Model = None,
-    system: System = None,
-    voice: Voice = None,
-    language: Language = None,
-    backend: Backend = None,
-    api_key: ApiKey = None,
-    base_url: BaseUrl = None,
-    api_version: ApiVersion = None,
-    config: ConfigPath = None,
+    settings: Settings = SETTINGS,
 ) -> None:
     """Create an ephemeral token (auth_tokens/…) and print it."""
     if uses < 0:
@@ -88,11 +73,6 @@ def create(
         uses=uses,
         expire_s=parse_duration(expire, "--expire"),
         new_session_expire_s=parse_duration(new_session_expire, "--new-session-expire"),
-    )
-    settings = settings_from_flags(
-        config, backend=backend, model=model, api_key=api_key, base_url=base_url,
-        api_version=api_version, response=response, system_instruction=system, voice=voice,
-        language=language,
     )
     if lock_config:
         setup = build_setup(settings, gemini_model_name(settings.model), SetupOptions())

@@ -13,18 +13,7 @@ from typing import Annotated
 
 import typer
 
-from voicecli.cli.options import (
-    ApiKey,
-    ApiVersion,
-    Backend,
-    BaseUrl,
-    ConfigPath,
-    Location,
-    Model,
-    Project,
-    Token,
-    settings_from_flags,
-)
+from voicecli.cli.options import CONNECTION, SETTINGS, with_settings
 from voicecli.cli.output import (
     check_output_dir,
     check_output_file,
@@ -35,6 +24,7 @@ from voicecli.cli.output import (
 from voicecli.client.backends import open_endpoint
 from voicecli.client.endpoints import Endpoint
 from voicecli.errors import ExitCode, InputFileError, UsageError
+from voicecli.protocol.messages import Setup
 from voicecli.settings import Settings
 from voicecli.transcribe import (
     FORMATS,
@@ -50,6 +40,7 @@ PROGRESS_MIN_S = 30.0  # audio seconds from which a file gets a progress bar (te
 BYTES_PER_S = 16000 * 2  # the loaded audio: 16 kHz mono PCM16
 
 
+@with_settings(*CONNECTION, own={"reply_timeout_s": "timeout"})
 def transcribe(
     files: Annotated[
         list[Path],
@@ -75,25 +66,13 @@ def transcribe(
         float | None,
         typer.Option("--timeout", help="Seconds to wait for a segment's transcript."),
     ] = None,
-    backend: Backend = None,
-    model: Model = None,
-    api_key: ApiKey = None,
-    token: Token = None,
-    base_url: BaseUrl = None,
-    api_version: ApiVersion = None,
-    project: Project = None,
-    location: Location = None,
-    config: ConfigPath = None,
+    settings: Settings = SETTINGS,
 ) -> None:
     """Transcribe audio files, with segment times (text, JSON, SRT or WebVTT)."""
     _check_targets(files, fmt, output, output_dir)
-    settings = settings_from_flags(
-        config, backend=backend, model=model, api_key=api_key, token=token, base_url=base_url,
-        api_version=api_version, project=project, location=location, reply_timeout_s=timeout,
-    )
-    transcription_setup(settings, settings.model, language)  # refuse bad settings first
+    setup = transcription_setup(settings, settings.model, language)  # bad settings fail here
     opts = TranscribeOptions(realtime=realtime, language=language)
-    failed = asyncio.run(_run_all(settings, files, opts, fmt, output, output_dir))
+    failed = asyncio.run(_run_all(settings, setup, files, opts, fmt, output, output_dir))
     if failed:
         raise typer.Exit(ExitCode.USAGE)
 
@@ -116,7 +95,7 @@ def _check_targets(files: list[Path], fmt: str, output: Path | None, out_dir: Pa
 
 
 async def _run_all(
-    settings: Settings, files: list[Path], opts: TranscribeOptions, fmt: str,
+    settings: Settings, setup: Setup, files: list[Path], opts: TranscribeOptions, fmt: str,
     output: Path | None, out_dir: Path | None,
 ) -> int:
     """Transcribe every readable file on one endpoint; return how many could not be read.
@@ -140,7 +119,7 @@ async def _run_all(
                 endpoint = await stack.enter_async_context(open_endpoint(settings, notice, pace=0,
                                                                        transcribing=True))
             try:
-                text = await _transcribe_one(endpoint, settings, pcm, opts, fmt, path)
+                text = await _transcribe_one(endpoint, settings, setup, pcm, opts, fmt, path)
             except TranscriptionStopped as stopped:  # keep what was done, then fail (exit 3)
                 partial = render(stopped.transcript, fmt, _display(path))
                 _emit(partial, path, fmt, output, out_dir, header=len(files) > 1)
@@ -150,11 +129,11 @@ async def _run_all(
 
 
 async def _transcribe_one(
-    endpoint: Endpoint, settings: Settings, pcm: bytes | memoryview, opts: TranscribeOptions,
-    fmt: str, path: Path,
+    endpoint: Endpoint, settings: Settings, setup: Setup, pcm: bytes | memoryview,
+    opts: TranscribeOptions, fmt: str, path: Path,
 ) -> str:
     with _progress(_display(path), len(pcm) / BYTES_PER_S) as progress:
-        transcript = await transcribe_at(endpoint, settings, pcm, opts, progress)
+        transcript = await transcribe_at(endpoint, settings, pcm, opts, progress, setup)
     return render(transcript, fmt, _display(path))
 
 

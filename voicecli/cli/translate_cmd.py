@@ -133,9 +133,11 @@ def _translate_file(settings: Settings, options: TranslationOptions, audio: Path
 def _translate_live(settings: Settings, options: TranslationOptions, input_device: str | None,
                     output_device: str | None, transcript: Path | None, json_out: bool,
                     resume: str | None, tools: ToolUse | None = None) -> None:
-    from voicecli.cli.talk_cmd import _device, run_conversation
+    from voicecli.audio.opening import device_spec
+    from voicecli.cli.conversation_run import run_conversation
 
-    talk = TalkOptions(input_device=_device(input_device), output_device=_device(output_device),
+    talk = TalkOptions(input_device=device_spec(input_device),
+                       output_device=device_spec(output_device),
                        transcript=transcript, echo=settings.echo,
                        noise_suppression=settings.noise_suppression,
                        auto_gain_control=settings.auto_gain_control, translation=options,

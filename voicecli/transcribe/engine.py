@@ -62,9 +62,9 @@ async def transcribe(
 ) -> Transcript:
     """Transcribe 16 kHz mono PCM16; starts the embedded local server when no key is set."""
     opts = replace(options or TranscribeOptions(), realtime=realtime, language=language)
-    transcription_setup(settings, settings.model, opts.language)  # refuse bad settings first
+    setup = transcription_setup(settings, settings.model, opts.language)  # bad settings fail here
     async with open_endpoint(settings, notify, pace=0, transcribing=True) as endpoint:
-        return await transcribe_at(endpoint, settings, pcm16_16k, opts, on_progress)
+        return await transcribe_at(endpoint, settings, pcm16_16k, opts, on_progress, setup)
 
 
 def transcription_setup(settings: Settings, model: str, language: str | None) -> Setup:
@@ -86,12 +86,15 @@ async def transcribe_at(
     pcm16_16k: bytes | memoryview,
     options: TranscribeOptions | None = None,
     on_progress: Progress | None = None,
+    setup: Setup | None = None,
 ) -> Transcript:
-    """Transcribe against an endpoint that is already up (one server for many files)."""
+    """Transcribe against an endpoint that is already up (one server for many files). `setup`:
+    the one `transcription_setup` built from the settings (built here when not given)."""
     opts = options or TranscribeOptions()
+    setup = setup or transcription_setup(settings, settings.model, opts.language)
     samples = np.frombuffer(pcm16_16k[: len(pcm16_16k) // 2 * 2], dtype=np.int16)
     transcript = Transcript(duration_s=len(samples) / RATE)
-    run = _Run(endpoint, settings, opts, pcm16_16k, transcript, on_progress)
+    run = _Run(endpoint, settings, opts, pcm16_16k, transcript, on_progress, setup)
     try:
         for group in group_sessions(split_utterances(samples, opts.split), opts.session_budget_s):
             await run.session_group(group)
@@ -121,6 +124,7 @@ class _Run:
         pcm: bytes | memoryview,
         transcript: Transcript,
         on_progress: Progress | None,
+        setup: Setup,
     ) -> None:
         self.endpoint = endpoint
         self.settings = settings
@@ -128,7 +132,7 @@ class _Run:
         self.pcm = pcm
         self.transcript = transcript
         self.on_progress = on_progress
-        self.setup = transcription_setup(settings, endpoint.model, opts.language)
+        self.setup = endpoint.address(setup)
         self.idle_s = opts.idle_timeout_s or settings.reply_timeout_s
         self.started = time.monotonic()
         self.sent_s = 0.0  # audio sent so far (for --realtime pacing)
