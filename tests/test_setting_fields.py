@@ -41,9 +41,9 @@ def test_env_and_config_keys_come_from_the_fields(tmp_path: Path) -> None:
     env = {"VOICECLI_SHOW_THOUGHTS": "off", "VOICECLI_BRAIN_URL": "http://127.0.0.1:1/v1",
            "VOICECLI_BRAIN_MODEL": "m", "GOOGLE_CLOUD_PROJECT": "p"}
     s = load_settings({}, env=env, config_path=config)
-    assert (s.local_tts, s.model_options.thinking_budget, s.model_options.show_thoughts) == (
+    assert (s.local.tts, s.model_options.thinking_budget, s.model_options.show_thoughts) == (
         "espeak", 0, False)
-    assert (s.local_brain_url, s.local_brain_model, s.project) == (
+    assert (s.local.brain_url, s.local.brain_model, s.project) == (
         "http://127.0.0.1:1/v1", "m", "p")
     assert {"local_tts", "thinking_budget", "show_thoughts", "project"} <= s.given
 
@@ -67,3 +67,16 @@ def test_replace_sends_model_option_keys_to_a_checked_copy() -> None:
     assert changed.model_options.temperature == 0.5 and base.model_options.temperature is None
     with pytest.raises(ConfigError, match="--max-output-tokens must be at least 1"):
         replace(base, max_output_tokens=0)
+
+
+def test_the_local_engine_is_one_checked_sub_object_with_local_keys() -> None:
+    changed = replace(Settings(), local_tts="espeak", local_port=9000)
+    assert (changed.local.tts, changed.local.port) == ("espeak", 9000)
+    assert Settings().local.tts == "piper"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        changed.local.tts = "piper"  # type: ignore[misc]
+    with pytest.raises(ConfigError, match="local_asr must be one of whisper, pocketsphinx"):
+        replace(Settings(), local_asr="vosk")
+    with pytest.raises(ConfigError, match="local_brain_url needs local_brain_model"):
+        load_settings({"local_brain_url": "http://127.0.0.1:1/v1"},
+                      env={"XDG_CONFIG_HOME": "/nonexistent"})

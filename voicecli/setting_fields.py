@@ -4,7 +4,8 @@ A settings dataclass marks each config-file key with ``setting(default, "ENV_VAR
 loader (voicecli.settings) reads the keys, the environment variables and the parser of each from
 the fields, so a new setting is one field. A value's parser follows from the field's type
 (``bool`` accepts true/false/1/0/yes/no/on/off, ``int``, ``float``, ``str``, a table); a type with a
-``from_setting`` classmethod (``Secret``) parses itself; ``parse=`` overrides both.
+``from_setting`` classmethod (``Secret``) parses itself; ``parse=`` overrides both. A key is the
+field's name unless ``key=`` names it (``LocalEngine.asr`` is the key ``local_asr``).
 """
 
 from __future__ import annotations
@@ -21,16 +22,20 @@ Parser = Callable[[Any], Any]
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One config-file key: the dataclass that holds it, its parser and environment variables."""
+    """One config-file key: the dataclass that holds it (in its field `attr`), its parser and
+    environment variables."""
 
     owner: type
     parse: Parser
     env: tuple[str, ...]
+    attr: str = ""
 
 
-def setting(default: Any = None, *env: str, parse: Parser | None = None, **kw: Any) -> Any:
+def setting(default: Any = None, *env: str, parse: Parser | None = None, key: str | None = None,
+            **kw: Any) -> Any:
     """A dataclass field that is a config-file key (and these environment variables)."""
-    return dataclasses.field(default=default, metadata={"env": env, "parse": parse}, **kw)
+    return dataclasses.field(default=default, metadata={"env": env, "parse": parse, "key": key},
+                             **kw)
 
 
 def field_specs(cls: type) -> dict[str, FieldSpec]:
@@ -41,7 +46,8 @@ def field_specs(cls: type) -> dict[str, FieldSpec]:
         if "env" not in item.metadata:
             continue  # not a key: a sub-object, or what the loader records
         parse = item.metadata["parse"] or parser_for(hints[item.name])
-        specs[item.name] = FieldSpec(cls, parse, tuple(item.metadata["env"]))
+        key = item.metadata.get("key") or item.name
+        specs[key] = FieldSpec(cls, parse, tuple(item.metadata["env"]), item.name)
     return specs
 
 

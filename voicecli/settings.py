@@ -62,13 +62,49 @@ class Secret:
         return bool(self._value)
 
 
-@dataclass
+@dataclass(frozen=True)
+class LocalEngine:
+    """The local engine's parts (`voicecli serve`, --backend local), checked when it is made."""
+
+    host: str = setting("127.0.0.1", key="local_host")
+    port: int = setting(0, key="local_port")
+    # the recogniser: whisper | pocketsphinx
+    asr: str = setting("whisper", "VOICECLI_LOCAL_ASR", key="local_asr")
+    # whisper: a model name or folder (default: tiny.en)
+    asr_model: str | None = setting(None, "VOICECLI_LOCAL_ASR_MODEL", key="local_asr_model")
+    # the voice: piper (English; espeak-ng for others)
+    tts: str = setting("piper", "VOICECLI_LOCAL_TTS", key="local_tts")
+    # an OpenAI-compatible endpoint, e.g. Ollama's /v1
+    brain_url: str | None = setting(None, "VOICECLI_BRAIN_URL", key="local_brain_url")
+    brain_model: str | None = setting(None, "VOICECLI_BRAIN_MODEL", key="local_brain_model")
+    brain_key: Secret | None = setting(None, "VOICECLI_BRAIN_KEY", key="local_brain_key",
+                                       repr=False)
+    # serve: goAway + close after this long silent; 0 = never
+    idle_timeout_s: float = setting(600.0, key="local_idle_timeout_s")
+
+    def __post_init__(self) -> None:
+        if self.asr not in ASR_ENGINES:
+            raise ConfigError(f"local_asr must be one of {', '.join(ASR_ENGINES)}, "
+                              f"not {self.asr!r}")
+        if self.tts not in TTS_ENGINES:
+            raise ConfigError(f"local_tts must be one of {', '.join(TTS_ENGINES)}, "
+                              f"not {self.tts!r}")
+        if self.brain_url and not self.brain_model:
+            raise ConfigError("local_brain_url needs local_brain_model (the model to ask, e.g. "
+                              "llama3.2)")
+        if not 0 <= self.idle_timeout_s < float("inf"):  # NaN fails this too
+            raise ConfigError("local_idle_timeout_s must be a number of seconds >= 0 (0 = never)")
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Everything a command needs to reach a Live endpoint. Works without typer.
+    """Everything a command needs to reach a Live endpoint (frozen: `replace` makes a checked
+    copy). Works without typer.
 
     Each ``setting(default, "ENV_VAR", …)`` field is a config-file key read from those environment
     variables too, through the parser its type implies (voicecli/setting_fields.py). The model
-    options are one checked sub-object (voicecli/model_options.py) whose fields are keys as well.
+    options (voicecli/model_options.py) and the local engine are checked sub-objects whose fields
+    are keys as well.
     """
 
     backend: str = setting("auto", "VOICECLI_BACKEND")
@@ -94,20 +130,8 @@ class Settings:
     ping_timeout_s: float = setting(60.0)  # the service's pongs take 8–30 s (peers.md issue 18)
     max_reconnects: int = setting(5)
     context_compression: bool = setting(True)
-    local_host: str = setting("127.0.0.1")
-    local_port: int = setting(0)
-    # the local engine's recogniser: whisper | pocketsphinx
-    local_asr: str = setting("whisper", "VOICECLI_LOCAL_ASR")
-    # whisper: a model name or folder (default: tiny.en)
-    local_asr_model: str | None = setting(None, "VOICECLI_LOCAL_ASR_MODEL")
-    # the local engine's voice: piper (English; espeak-ng for others)
-    local_tts: str = setting("piper", "VOICECLI_LOCAL_TTS")
-    # an OpenAI-compatible endpoint, e.g. Ollama's /v1
-    local_brain_url: str | None = setting(None, "VOICECLI_BRAIN_URL")
-    local_brain_model: str | None = setting(None, "VOICECLI_BRAIN_MODEL")
-    local_brain_key: Secret | None = setting(None, "VOICECLI_BRAIN_KEY", repr=False)
-    # serve: goAway + close after this long silent; 0 = never
-    local_idle_timeout_s: float = setting(600.0)
+    # the local engine (`serve`, --backend local): one checked sub-object, its keys local_*
+    local: LocalEngine = field(default_factory=LocalEngine)
     # talk: echo handling for laptop speakers (voicecli/audio/echo_path.py)
     echo: str = setting("auto", "VOICECLI_ECHO")
     # `voicecli translate` (voicecli/translate): its model and default target language (§7.1)
@@ -132,7 +156,10 @@ class Settings:
 
 
 #: Every config-file key (the settings' and the model options'), its parser and env variables.
-_SPECS: dict[str, FieldSpec] = {**field_specs(Settings), **field_specs(ModelOptions)}
+_SPECS: dict[str, FieldSpec] = {**field_specs(Settings), **field_specs(ModelOptions),
+                                **field_specs(LocalEngine)}
+#: The checked sub-objects of Settings, by the field that holds each.
+_PARTS = {"model_options": ModelOptions, "local": LocalEngine}
 
 
 def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
@@ -246,14 +273,22 @@ def _env_values(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _build(base: Settings, chosen: Mapping[str, Any]) -> Settings:
-    """`base` with the parsed `chosen` values, checked: the settings, then the model options."""
+    """`base` with the parsed `chosen` values, checked: the settings, then each sub-object."""
     own = {key: value for key, value in chosen.items() if _SPECS[key].owner is Settings}
-    options = {key: value for key, value in chosen.items() if key not in own}
     settings = dataclasses.replace(base, **own, given=base.given | set(chosen))
     validate(settings)
-    settings.model_options = dataclasses.replace(base.model_options, **options)
-    _choose_api_version(settings)
-    return settings
+    return _choose_api_version(dataclasses.replace(settings, **_parts(base, chosen)))
+
+
+def _parts(base: Settings, chosen: Mapping[str, Any]) -> dict[str, Any]:
+    """The sub-objects the `chosen` keys change, each a checked copy of the one in `base`."""
+    parts = {}
+    for name, cls in _PARTS.items():
+        values = {_SPECS[key].attr: value for key, value in chosen.items()
+                  if _SPECS[key].owner is cls}
+        if values:
+            parts[name] = dataclasses.replace(getattr(base, name), **values)
+    return parts
 
 
 def load_settings(
@@ -297,15 +332,6 @@ def validate(settings: Settings) -> None:
         )
     if settings.response not in ("auto", "audio", "text"):
         raise ConfigError(f"response must be auto, audio or text, not {settings.response!r}")
-    if settings.local_asr not in ASR_ENGINES:
-        raise ConfigError(f"local_asr must be one of {', '.join(ASR_ENGINES)}, "
-                          f"not {settings.local_asr!r}")
-    if settings.local_tts not in TTS_ENGINES:
-        raise ConfigError(f"local_tts must be one of {', '.join(TTS_ENGINES)}, "
-                          f"not {settings.local_tts!r}")
-    if settings.local_brain_url and not settings.local_brain_model:
-        raise ConfigError("local_brain_url needs local_brain_model (the model to ask, e.g. "
-                          "llama3.2)")
     if settings.echo not in ECHO_MODES:
         raise ConfigError(f"echo must be one of {', '.join(ECHO_MODES)}, not {settings.echo!r}")
     for name in ("reply_timeout_s", "setup_timeout_s", "connect_timeout_s", "ping_interval_s",
@@ -314,24 +340,20 @@ def validate(settings: Settings) -> None:
         if not 0 < seconds < math.inf:  # also refuses NaN (--timeout nan)
             flag = "--timeout" if name == "reply_timeout_s" else name
             raise ConfigError(f"{flag} must be a positive number of seconds, not {seconds}")
-    if not 0 <= settings.local_idle_timeout_s < float("inf"):  # NaN fails this too
-        raise ConfigError("local_idle_timeout_s must be a number of seconds >= 0 (0 = never)")
 
 
-def _choose_api_version(settings: Settings) -> None:
+def _choose_api_version(settings: Settings) -> Settings:
     """§1.3: v1alpha for affective dialog / proactive audio where needed, unless chosen; a chosen
     v1beta is then refused by check_setup with a line that says so."""
     if "api_version" in settings.given:
-        return
+        return settings
     needed = settings.model_options.api_version_needed(settings.model, settings.backend)
-    if needed is not None:
-        settings.api_version = needed
+    return settings if needed is None else dataclasses.replace(settings, api_version=needed)
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:
-    """A copy with `changes`; model-option keys (temperature, …) go to a checked `model_options`."""
-    options = {key: changes.pop(key) for key in list(changes)
-               if key in _SPECS and _SPECS[key].owner is ModelOptions}
-    if options:
-        changes["model_options"] = dataclasses.replace(settings.model_options, **options)
-    return dataclasses.replace(settings, **changes)
+    """A copy with `changes`; the keys of a sub-object (temperature, local_tts, …) go to a
+    checked copy of it."""
+    keys = {key: changes.pop(key) for key in list(changes)
+            if key in _SPECS and _SPECS[key].owner is not Settings}
+    return dataclasses.replace(settings, **changes, **_parts(settings, keys))

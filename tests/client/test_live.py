@@ -21,7 +21,7 @@ from voicecli.errors import (
 )
 from voicecli.protocol import events as ev
 from voicecli.server import FaultPlan, ServerConfig, start_server
-from voicecli.settings import Secret, Settings
+from voicecli.settings import Secret, Settings, replace
 
 TEXT_MODEL = "gemini-live-2.5-flash-preview"  # half-cascade: answers in TEXT (§7.1)
 FAST = ConnectOptions(setup_timeout_s=5, backoff_base_s=0.05, backoff_cap_s=0.2)
@@ -121,7 +121,7 @@ async def test_gives_up_after_max_reconnects() -> None:
 
 async def test_unknown_model_is_refused_not_retried() -> None:
     async with server() as settings:
-        settings.model = "gemini-does-not-exist"
+        settings = replace(settings, model="gemini-does-not-exist")
         endpoint, setup = text_setup(settings)
         with pytest.raises(ServiceRefused, match="gemini-does-not-exist"):
             async with LiveSession(endpoint, setup, FAST):
@@ -130,13 +130,13 @@ async def test_unknown_model_is_refused_not_retried() -> None:
 
 async def test_wrong_key_is_an_authentication_error() -> None:
     async with server(require_key="right-key") as settings:
-        settings.api_key = Secret("wrong-key")
+        settings = replace(settings, api_key=Secret("wrong-key"))
         endpoint, setup = text_setup(settings)
         with pytest.raises(AuthenticationError) as info:
             async with LiveSession(endpoint, setup, FAST):
                 pass
         assert "wrong-key" not in str(info.value)
-        settings.api_key = Secret("right-key")
+        settings = replace(settings, api_key=Secret("right-key"))
         endpoint, setup = text_setup(settings)
         async with LiveSession(endpoint, setup, FAST) as live:
             assert live.setup_complete is not None

@@ -17,6 +17,7 @@ from rich.console import Console
 from tests.talk.test_conversation import FeedMicrophone, Talk, local_server
 from tests.tools.helpers import wait_gone
 from tests.tools.mcp_helpers import notes_spec
+from voicecli.settings import replace
 from voicecli.talk.options import TalkOptions
 from voicecli.tools import AllowPolicy, ToolUse
 
@@ -44,7 +45,7 @@ async def mcp_talk(tmp_path: Path, policy: AllowPolicy | None = None, call_s: fl
     use = ToolUse(policy=policy or AllowPolicy(all=True), mcp_servers=(spec,))
     async with local_server(pace=0.0) as url:
         talk = McpTalk(url, TalkOptions(), FeedMicrophone(), keys=True)
-        talk.settings.model = MODEL
+        talk.settings = replace(talk.settings, model=MODEL)
         talk.said: list[str] = []  # type: ignore[misc]
         talk.run_kwargs = {"tools": use, "console": console, "notify": talk.said.append}
         async with talk:

@@ -135,7 +135,7 @@ def serve(
     settings = settings_from_flags(config_path, local_asr=asr, local_asr_model=asr_model,
                                    local_tts=tts, local_brain_url=brain_url,
                                    local_brain_model=brain_model)
-    idle = settings.local_idle_timeout_s if idle_timeout is None else idle_timeout
+    idle = settings.local.idle_timeout_s if idle_timeout is None else idle_timeout
     config = config_from_settings(
         settings, host=host, port=port, require_key=require_key, faults=faults,
         connection_lifetime_s=lifetime, pace=pace, max_sessions=max_sessions,

@@ -23,14 +23,12 @@ from voicecli.settings import Settings
 
 def config_from_settings(settings: Settings, **overrides: Any) -> ServerConfig:
     """The local engine's ServerConfig from the settings' ``local_*`` keys, plus `overrides`."""
-    values_tts = {"tts": settings.local_tts}
-    key = settings.local_brain_key.reveal() if settings.local_brain_key else None
+    local = settings.local
     values: dict[str, Any] = {
-        "host": settings.local_host, "port": settings.local_port,
-        "asr": settings.local_asr, "asr_model": settings.local_asr_model,
-        "brain_url": settings.local_brain_url, "brain_model": settings.local_brain_model,
-        "brain_key": key, "idle_timeout_s": settings.local_idle_timeout_s or None,
-        **values_tts,
+        "host": local.host, "port": local.port, "asr": local.asr, "asr_model": local.asr_model,
+        "tts": local.tts, "brain_url": local.brain_url, "brain_model": local.brain_model,
+        "brain_key": local.brain_key.reveal() if local.brain_key else None,
+        "idle_timeout_s": local.idle_timeout_s or None,
     }
     values.update(overrides)
     # no brain configured: look for one where users keep one (server/engines/discovery.py)
