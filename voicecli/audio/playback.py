@@ -7,10 +7,12 @@ bumps counters and reads generation numbers; resampling and prebuffer adaptation
 
 Turns: the first ``play()`` of a turn starts it; playback waits until ``prebuffer_ms`` is
 buffered (or ``end_of_turn()`` was called) before draining. The prebuffer starts small (10 ms:
-the first reply audio is heard at once) and adapts to the jitter actually seen: a ring that runs
-dry mid-turn is an underrun (the block is zero-filled, counted, and playback re-buffers), after
-which ``play()`` grows the prebuffer by 20 ms (at most 200 ms); every clean turn shrinks it by
-5 ms, back to the 10 ms it started from.
+the first reply audio is heard at once) and adapts to the jitter actually seen
+(voicecli/audio/prebuffer.py): a ring that runs dry mid-turn is an underrun (the block is
+zero-filled, counted, and playback re-buffers), after which ``play()`` grows the prebuffer to the
+lateness of the chunk that came after it plus a margin (at most 200 ms); after a long stretch of
+clean turns it shrinks slowly, never below the lateness recently seen nor the 10 ms it started
+from.
 
 The device stream idles cheaply: once a turn has played out (``idle_stop_s`` of silence after its
 end), the callback stops the stream, so nothing runs while nobody speaks; the next turn's audio
@@ -35,12 +37,12 @@ import soxr
 
 from voicecli.audio._streams import DeviceStream
 from voicecli.audio.pcm import OUT_RATE
+from voicecli.audio.prebuffer import PREBUFFER_START_MS, PrebufferPolicy
 from voicecli.audio.ringbuffer import RingBuffer
 from voicecli.audio.timeline import SpeakerTap
 from voicecli.errors import AudioDeviceError
 
 FADE_MS = 4.0
-PREBUFFER_START_MS, PREBUFFER_MAX_MS = 10.0, 200.0
 IDLE_STOP_S = 0.5
 
 
@@ -69,8 +71,7 @@ class Speaker(DeviceStream):
         self.block_ms = block_ms
         self.capacity_s = capacity_s
         self.idle_stop_s = idle_stop_s  # None: the stream runs until closed
-        self._prebuffer_floor = min(max(prebuffer_ms, 0.0), PREBUFFER_MAX_MS)
-        self.prebuffer_ms = self._prebuffer_floor
+        self.prebuffer = PrebufferPolicy(floor_ms=prebuffer_ms)
         self.stats = PlaybackStats()
         self.rate = 0
         self.tap: SpeakerTap | None = None  # what was played, for echo cancellation
@@ -82,7 +83,7 @@ class Speaker(DeviceStream):
         self._resampler: soxr.ResampleStream | None = None
         self._in_rate = OUT_RATE
         self._underruns_seen = 0
-        self._underruns_at_turn = -1  # no previous turn to judge yet
+        self._turn_frames = 0  # device-rate frames queued in the current turn
         # shared: stored by the loop, read by the callback
         self._turn_gen = 0
         self._eot_gen = -1
@@ -104,7 +105,7 @@ class Speaker(DeviceStream):
         fade = max(1, round(rate * FADE_MS / 1000))
         self._ramp = (0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
         self._fade_buf = np.zeros(fade, dtype=np.float32)
-        self._set_prebuffer(self.prebuffer_ms)
+        self._set_prebuffer()
         self._idle_limit = (None if self.idle_stop_s is None
                             else max(1, round(self.idle_stop_s * 1000 / self.block_ms)))
 
@@ -148,8 +149,8 @@ class Speaker(DeviceStream):
             return
         if not self._in_turn:
             self._begin_turn()
-        self._adapt()
         samples = self._resample(pcm16, rate)
+        self._adapt(len(samples))
         self.stats.dropped_frames += len(samples) - self._ring.write(samples)
         if self._stopped and self._ring.available >= self._prebuffer_frames:
             self._restart()
@@ -219,21 +220,30 @@ class Speaker(DeviceStream):
         except Exception as exc:  # noqa: BLE001 - PortAudioError; the device is gone
             self._failed = f"it could not be stopped ({' '.join(str(exc).split())})"
 
+    @property
+    def prebuffer_ms(self) -> float:
+        return self.prebuffer.ms
+
     def _begin_turn(self) -> None:
-        if self.stats.underruns == self._underruns_at_turn:
-            self._set_prebuffer(self.prebuffer_ms - 5.0)
-        self._underruns_at_turn = self.stats.underruns
+        self.prebuffer.begin_turn()
+        self._set_prebuffer()
+        self._turn_frames = 0
         self._turn_gen += 1
         self._in_turn = True
 
-    def _adapt(self) -> None:
-        if self.stats.underruns != self._underruns_seen:
-            self._underruns_seen = self.stats.underruns
-            self._set_prebuffer(self.prebuffer_ms + 20.0)
+    def _adapt(self, frames: int) -> None:
+        """Tell the prebuffer policy a chunk of ``frames`` arrived (and whether the ring ran dry
+        since the last one)."""
+        underran = self.stats.underruns != self._underruns_seen
+        self._underruns_seen = self.stats.underruns
+        queued_ms = self._turn_frames * 1000.0 / self.rate if self.rate else 0.0
+        self.prebuffer.chunk(time.monotonic(), queued_ms, underran)
+        self._turn_frames += frames
+        if underran:
+            self._set_prebuffer()
 
-    def _set_prebuffer(self, ms: float) -> None:
-        self.prebuffer_ms = min(max(ms, self._prebuffer_floor), PREBUFFER_MAX_MS)
-        self._prebuffer_frames = round(self.prebuffer_ms * self.rate / 1000)
+    def _set_prebuffer(self) -> None:
+        self._prebuffer_frames = round(self.prebuffer.ms * self.rate / 1000)
 
     def _resample(self, pcm16: bytes, rate: int) -> np.ndarray:
         data = self._carry + bytes(pcm16)
