@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -215,3 +216,22 @@ def test_end_of_turn_also_closes_an_interrupted_turn() -> None:
     sp.end_of_turn()
     assert sp.stats.late_dropped_frames == 2400
     assert np.count_nonzero(blocks(sp, 12)) > 2000
+
+
+def test_on_a_device_a_1x_reply_waits_the_hold_not_for_frames() -> None:
+    """A device pulls its lead at once: a reply paced at 1x starts a hold after its first chunk
+    (jitter allowance + lead), however much that chunk holds; a backlog starts at once."""
+    sp = speaker(24000, prebuffer_ms=10)
+    sp._lead_ms = 30.0  # what open() measures on a device (latency + one block)
+    assert sp.hold_ms == 40.0
+    sp.play(tone(440, 40, rate=24000))  # 40 ms >= the 10 ms prebuffer, but it would run dry
+    assert not block(sp).any()
+    time.sleep(0.045)
+    assert block(sp).any()  # the hold has passed
+    sp.end_of_turn()
+    blocks(sp, 6)
+    sp.play(tone(440, 200, rate=24000))  # one chunk cannot tell 1x from 2x: the hold
+    assert not block(sp).any()
+    sp.play(tone(440, 200, rate=24000))  # a backlog (faster than real time): at once
+    assert block(sp).any()
+    assert sp.stats.underruns == 0
