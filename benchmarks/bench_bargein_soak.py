@@ -130,7 +130,7 @@ def rss_end_mb(out: dict[str, Any]) -> float:
     return round(out["rss"][-1][1] / 1024, 1) if out["rss"] else float("nan")
 
 
-def rss_slope_mb_per_h(out: dict[str, Any], skip_s: float = 60.0) -> float:
+def rss_slope_mb_per_h(out: dict[str, Any], skip_s: float = 240.0) -> float:
     """Least-squares RSS slope after the first ``skip_s`` (warm-up), MB per hour."""
     pts = [(t, kb) for t, kb in out["rss"] if t >= skip_s]
     if len(pts) < 3:
@@ -219,7 +219,7 @@ def table(res: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     add("dropouts before a cut (monitor gaps)", v["bargein_reply_dropouts"],
         c["bargein_reply_dropouts"])
     add("RSS at the end MB", rss_end_mb(v), rss_end_mb(c))
-    add("RSS slope after 60 s, MB per hour", rss_slope_mb_per_h(v), float("nan"))
+    add("RSS slope after 240 s (warm-up), MB per hour", rss_slope_mb_per_h(v), float("nan"))
     sp = v.get("speaker", {})
     for key in ("underruns", "device_underflows", "flushes", "restarts", "prebuffer_ms"):
         add(f"talk Speaker.{key}", sp.get(key, float("nan")), float("nan"))
