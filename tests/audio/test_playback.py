@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -9,7 +10,8 @@ import pytest
 
 from tests.audio.virtual import dominant_hz
 from tests.speechgen import tone
-from voicecli.audio.playback import PREBUFFER_MAX_MS, Speaker
+from voicecli.audio.playback import Speaker
+from voicecli.audio.prebuffer import CLEAN_TURNS, GROW_MIN_MS, PREBUFFER_MAX_MS
 
 OK = SimpleNamespace(output_underflow=False)
 
@@ -85,28 +87,37 @@ def test_a_dry_ring_mid_turn_is_an_underrun_and_grows_the_prebuffer() -> None:
     assert sp.stats.underruns == 1
     before = sp.prebuffer_ms
     sp.play(tone(440, 10, rate=24000))  # the loop adapts on its next play()
-    assert sp.prebuffer_ms == before + 20
-    assert not block(sp).any()  # re-buffering: 10 ms < 80 ms
-    for _ in range(20):
-        sp.play(tone(440, 20, rate=24000))
-    assert sp.prebuffer_ms <= PREBUFFER_MAX_MS
+    assert sp.prebuffer_ms >= before + GROW_MIN_MS
+    assert not block(sp).any()  # re-buffering: 10 ms < 70 ms
+    for _ in range(40):  # many more underruns (each run dry after the prebuffer): bounded
+        sp.play(tone(440, int(sp.prebuffer_ms) + 10, rate=24000))
+        blocks(sp, int(sp.prebuffer_ms) // 10 + 3)
+    assert sp.stats.underruns > 10
+    assert sp.prebuffer_ms == PREBUFFER_MAX_MS
 
 
-def test_clean_turns_shrink_the_prebuffer_back_to_where_it_started() -> None:
+def test_a_long_clean_stretch_shrinks_the_prebuffer_back_to_where_it_started() -> None:
     sp = speaker(24000, prebuffer_ms=20)
-    for _ in range(2):  # two underruns: 20 -> 60 ms
+    for _ in range(2):  # two underruns: 20 -> at least 40 ms
         sp.play(tone(440, 60, rate=24000))
         blocks(sp, 8)
         sp.play(tone(440, 1, rate=24000))
-    assert sp.prebuffer_ms == 60
+    grown = sp.prebuffer_ms
+    assert grown >= 20 + 2 * GROW_MIN_MS
     sp.end_of_turn()
     blocks(sp, 2)
-    for _ in range(12):
+    for _ in range(CLEAN_TURNS):  # a short clean stretch: the prebuffer stays
         sp.play(tone(440, 80, rate=24000))
         sp.end_of_turn()
         blocks(sp, 12)
+    sp.play(tone(440, 80, rate=24000))
+    assert sp.prebuffer_ms == grown
+    for _ in range(60):
+        sp.end_of_turn()
+        blocks(sp, 12)
+        sp.play(tone(440, 80, rate=24000))
     assert sp.stats.underruns == 2
-    assert sp.prebuffer_ms == 20  # 5 ms per clean turn, never below the start
+    assert sp.prebuffer_ms == 20  # slowly, never below the start
 
 
 def test_the_first_reply_audio_plays_at_once_by_default() -> None:
@@ -205,3 +216,22 @@ def test_end_of_turn_also_closes_an_interrupted_turn() -> None:
     sp.end_of_turn()
     assert sp.stats.late_dropped_frames == 2400
     assert np.count_nonzero(blocks(sp, 12)) > 2000
+
+
+def test_on_a_device_a_1x_reply_waits_the_hold_not_for_frames() -> None:
+    """A device pulls its lead at once: a reply paced at 1x starts a hold after its first chunk
+    (jitter allowance + lead), however much that chunk holds; a backlog starts at once."""
+    sp = speaker(24000, prebuffer_ms=10)
+    sp._lead_ms = 30.0  # what open() measures on a device (latency + one block)
+    assert sp.hold_ms == 40.0
+    sp.play(tone(440, 40, rate=24000))  # 40 ms >= the 10 ms prebuffer, but it would run dry
+    assert not block(sp).any()
+    time.sleep(0.045)
+    assert block(sp).any()  # the hold has passed
+    sp.end_of_turn()
+    blocks(sp, 6)
+    sp.play(tone(440, 200, rate=24000))  # one chunk cannot tell 1x from 2x: the hold
+    assert not block(sp).any()
+    sp.play(tone(440, 200, rate=24000))  # a backlog (faster than real time): at once
+    assert block(sp).any()
+    assert sp.stats.underruns == 0

@@ -90,7 +90,7 @@ from tests.speechgen import tone
 from voicecli.audio.playback import Speaker
 
 async def main() -> None:
-    async with Speaker(latency=0.05, block_ms=20) as sp:  # talk's settings
+    async with Speaker(latency=0.02, block_ms=10) as sp:  # talk's settings (audio/opening.py)
         await asyncio.sleep(0.8)  # nothing to play: the stream stops itself
         idle_before = sp.stats.idle_stops
         played = time.monotonic()

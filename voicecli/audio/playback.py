@@ -7,10 +7,12 @@ bumps counters and reads generation numbers; resampling and prebuffer adaptation
 
 Turns: the first ``play()`` of a turn starts it; playback waits until ``prebuffer_ms`` is
 buffered (or ``end_of_turn()`` was called) before draining. The prebuffer starts small (10 ms:
-the first reply audio is heard at once) and adapts to the jitter actually seen: a ring that runs
-dry mid-turn is an underrun (the block is zero-filled, counted, and playback re-buffers), after
-which ``play()`` grows the prebuffer by 20 ms (at most 200 ms); every clean turn shrinks it by
-5 ms, back to the 10 ms it started from.
+the first reply audio is heard at once) and adapts to the jitter actually seen
+(voicecli/audio/prebuffer.py): a ring that runs dry mid-turn is an underrun (the block is
+zero-filled, counted, and playback re-buffers), after which ``play()`` grows the prebuffer to the
+lateness of the chunk that came after it plus a margin (at most 200 ms); after a long stretch of
+clean turns it shrinks slowly, never below the lateness recently seen nor the 10 ms it started
+from.
 
 The device stream idles cheaply: once a turn has played out (``idle_stop_s`` of silence after its
 end), the callback stops the stream, so nothing runs while nobody speaks; the next turn's audio
@@ -25,6 +27,7 @@ With a speaker tap (echo handling needs a continuous far end) the stream never i
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from dataclasses import dataclass
@@ -35,12 +38,12 @@ import soxr
 
 from voicecli.audio._streams import DeviceStream
 from voicecli.audio.pcm import OUT_RATE
+from voicecli.audio.prebuffer import PREBUFFER_START_MS, PrebufferPolicy
 from voicecli.audio.ringbuffer import RingBuffer
 from voicecli.audio.timeline import SpeakerTap
 from voicecli.errors import AudioDeviceError
 
 FADE_MS = 4.0
-PREBUFFER_START_MS, PREBUFFER_MAX_MS = 10.0, 200.0
 IDLE_STOP_S = 0.5
 
 
@@ -69,8 +72,7 @@ class Speaker(DeviceStream):
         self.block_ms = block_ms
         self.capacity_s = capacity_s
         self.idle_stop_s = idle_stop_s  # None: the stream runs until closed
-        self._prebuffer_floor = min(max(prebuffer_ms, 0.0), PREBUFFER_MAX_MS)
-        self.prebuffer_ms = self._prebuffer_floor
+        self.prebuffer = PrebufferPolicy(floor_ms=prebuffer_ms)
         self.stats = PlaybackStats()
         self.rate = 0
         self.tap: SpeakerTap | None = None  # what was played, for echo cancellation
@@ -82,12 +84,15 @@ class Speaker(DeviceStream):
         self._resampler: soxr.ResampleStream | None = None
         self._in_rate = OUT_RATE
         self._underruns_seen = 0
-        self._underruns_at_turn = -1  # no previous turn to judge yet
+        self._turn_frames = 0  # device-rate frames queued in the current turn
+        self._lead_ms = 0.0  # audio the device pulls ahead of the DAC (0: no stream, tests)
+        self._chunk_ms = 0.0  # the last chunk's length
         # shared: stored by the loop, read by the callback
         self._turn_gen = 0
         self._eot_gen = -1
         self._flush_gen = 0
         self._prebuffer_frames = 0
+        self._start_at = float("inf")  # monotonic: a turn held this long may start (devices)
         # shared: stored by the callback, read by the loop
         self._flushed_gen = 0
         self._playing = False
@@ -104,13 +109,15 @@ class Speaker(DeviceStream):
         fade = max(1, round(rate * FADE_MS / 1000))
         self._ramp = (0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
         self._fade_buf = np.zeros(fade, dtype=np.float32)
-        self._set_prebuffer(self.prebuffer_ms)
+        self._set_prebuffer()
         self._idle_limit = (None if self.idle_stop_s is None
                             else max(1, round(self.idle_stop_s * 1000 / self.block_ms)))
 
     def open(self) -> None:
         super().open()
         self._stop_signal = sys.modules[type(self._stream).__module__].CallbackStop
+        self._lead_ms = device_lead_ms(self._stream, self.block_ms)
+        self._set_prebuffer()
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -148,10 +155,12 @@ class Speaker(DeviceStream):
             return
         if not self._in_turn:
             self._begin_turn()
-        self._adapt()
         samples = self._resample(pcm16, rate)
+        now = time.monotonic()
+        self._adapt(len(samples), now)
         self.stats.dropped_frames += len(samples) - self._ring.write(samples)
-        if self._stopped and self._ring.available >= self._prebuffer_frames:
+        if self._stopped and (self._ring.available >= self._prebuffer_frames
+                              or now >= self._start_at):
             self._restart()
 
     def end_of_turn(self) -> None:
@@ -219,21 +228,60 @@ class Speaker(DeviceStream):
         except Exception as exc:  # noqa: BLE001 - PortAudioError; the device is gone
             self._failed = f"it could not be stopped ({' '.join(str(exc).split())})"
 
+    @property
+    def prebuffer_ms(self) -> float:
+        return self.prebuffer.ms
+
     def _begin_turn(self) -> None:
-        if self.stats.underruns == self._underruns_at_turn:
-            self._set_prebuffer(self.prebuffer_ms - 5.0)
-        self._underruns_at_turn = self.stats.underruns
+        self.prebuffer.begin_turn()
+        self._set_prebuffer()
+        self._turn_frames = 0
         self._turn_gen += 1
         self._in_turn = True
 
-    def _adapt(self) -> None:
-        if self.stats.underruns != self._underruns_seen:
-            self._underruns_seen = self.stats.underruns
-            self._set_prebuffer(self.prebuffer_ms + 20.0)
+    def _adapt(self, frames: int, now: float) -> None:
+        """Tell the prebuffer policy a chunk of ``frames`` arrived (and whether the ring ran dry
+        since the last one); on a device, the turn's first chunk and the first one after an
+        underrun start the hold (see hold_ms)."""
+        underran = self.stats.underruns != self._underruns_seen
+        self._underruns_seen = self.stats.underruns
+        first = self._turn_frames == 0
+        queued_ms = self._turn_frames * 1000.0 / self.rate if self.rate else 0.0
+        self.prebuffer.chunk(now, queued_ms, underran)
+        self._turn_frames += frames
+        self._chunk_ms = frames * 1000.0 / self.rate if self.rate else 0.0
+        self._set_prebuffer()
+        if self._lead_ms and (first or underran):
+            self._start_at = now + self.hold_ms / 1000
+            self._restart_when_due()
 
-    def _set_prebuffer(self, ms: float) -> None:
-        self.prebuffer_ms = min(max(ms, self._prebuffer_floor), PREBUFFER_MAX_MS)
-        self._prebuffer_frames = round(self.prebuffer_ms * self.rate / 1000)
+    @property
+    def hold_ms(self) -> float:
+        """How long a turn's audio waits after its first chunk on a device: the jitter allowance
+        plus the device lead. A stream that starts pulls ``lead`` at once and then stays that far
+        ahead of the DAC, so a reply streamed at 1x plays without gaps only if it starts that
+        much (and the lateness of its chunks) after the first chunk arrived."""
+        return self.prebuffer.ms + self._lead_ms
+
+    def _set_prebuffer(self) -> None:
+        """Frames that start playback at once: the prebuffer (no stream); on a device, enough
+        that the next chunk may be a hold late (a backlog, as the service streams at 2x)."""
+        backlog_ms = self.hold_ms + self._chunk_ms if self._lead_ms else self.prebuffer.ms
+        self._prebuffer_frames = round(backlog_ms * self.rate / 1000)
+
+    def _restart_when_due(self) -> None:
+        if not self._stopped:
+            return  # the running callback starts playing at _start_at itself
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_later(max(0.0, self._start_at - time.monotonic()), self._restart_if_due)
+
+    def _restart_if_due(self) -> None:
+        if (self._stopped and self._in_turn and self._ring.available
+                and time.monotonic() >= self._start_at - 0.0005):
+            self._restart()
 
     def _resample(self, pcm16: bytes, rate: int) -> np.ndarray:
         data = self._carry + bytes(pcm16)
@@ -285,7 +333,8 @@ class Speaker(DeviceStream):
 
     def _start_playing(self) -> bool:
         available = self._ring.available
-        if available and (available >= self._prebuffer_frames or self._eot_gen == self._turn_gen):
+        if available and (available >= self._prebuffer_frames or self._eot_gen == self._turn_gen
+                          or time.monotonic() >= self._start_at):
             self._playing = True
         return self._playing
 
@@ -300,3 +349,12 @@ class Speaker(DeviceStream):
         if n and self._heard_gen != self._turn_gen:
             self._heard_t = time.monotonic()
             self._heard_gen = self._turn_gen
+
+
+def device_lead_ms(stream: Any, block_ms: float) -> float:
+    """How far ahead of the DAC an output stream pulls audio: its latency plus one block
+    (measured on PulseAudio's ALSA plugin: 20 ms + 10 ms blocks -> 29.7 ms)."""
+    try:
+        return max(0.0, float(stream.latency) * 1000 + block_ms)
+    except (AttributeError, TypeError, ValueError):
+        return 0.0
