@@ -209,3 +209,23 @@ async def test_a_loud_block_ends_a_patient_wait_at_once() -> None:
     push(m, sine(440, 0.02, 16000, amp=0.05), block=320)  # speech begins
     assert len(await asyncio.wait_for(task, 0.05)) == 640  # now, not at the batch's end
     assert len(await asyncio.wait_for(m.read_chunk(), 0.001)) == 640  # the loud chunk follows
+
+
+def test_talk_opens_the_mic_with_blocks_of_40_ms_or_one_chunk() -> None:
+    from voicecli.audio.opening import open_microphone
+
+    assert open_microphone(None).block_ms == 40  # 25 PortAudio callbacks a second, not 50
+    assert open_microphone(None, chunk_ms=100).block_ms == 100
+
+
+async def test_a_reader_between_blocks_sleeps_until_the_next_block_is_due() -> None:
+    m = mic(16000, chunk_ms=20, block_ms=40.0)
+    push(m, np.zeros(640, np.float32), block=640)  # one 40 ms block: two chunks
+    assert len(await read_n(m, 2)) == 1280
+    # the next chunk is 20 ms of audio away, but it comes with the next block, 40 ms after this
+    # one: waking after 20 ms would find nothing
+    assert 0.035 <= m._wait_s() <= 0.042
+    task = asyncio.ensure_future(m.read_chunk())
+    await asyncio.sleep(0.025)
+    push(m, np.zeros(640, np.float32), block=640)
+    assert len(await asyncio.wait_for(task, 0.05)) == 640

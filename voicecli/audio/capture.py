@@ -74,6 +74,7 @@ class Microphone(DeviceStream):
         self._returned = 0  # 16 kHz samples handed out by read_chunk
         self._chunk_bytes = 2 * IN_RATE * chunk_ms // 1000
         self._last_data = time.monotonic()
+        self._block_at = 0.0  # callback-owned: time.monotonic() of the last block delivered
         self.patience_ms = 0.0  # read_chunk waits for this much audio (0: for one chunk)
         self.wake_peak = 0.0  # while it waits, a block with a sample beyond this wakes it
         self._released = False  # the pending chunks may go out without waiting again
@@ -129,11 +130,13 @@ class Microphone(DeviceStream):
         return chunks * self._chunk_bytes
 
     def _wait_s(self) -> float:
-        """How long until the target should be complete: the missing samples' duration, plus
-        a little (1 ms) so that the block carrying them has been delivered."""
+        """How long until the target should be complete: the missing samples' duration, but
+        not before the next block is due (a block longer than a chunk: waking earlier finds
+        nothing new), plus a little (1 ms) so that the block carrying them has been delivered."""
         target = self._chunk_bytes if self._released else self._target_bytes()
-        missing = (target - len(self._pending)) / 2 / IN_RATE
-        return min(max(missing, 0.0), target / 2 / IN_RATE) + 0.001
+        missing = min(max((target - len(self._pending)) / 2 / IN_RATE, 0.0), target / 2 / IN_RATE)
+        next_block = self._block_at + self.block_ms / 1000 - time.monotonic()
+        return max(missing, min(next_block, self.block_ms / 1000)) + 0.001
 
     async def _wait(self, delay: float) -> bool:
         """Sleep ``delay``; while patient, a loud block (the callback) ends it early: True."""
@@ -220,7 +223,8 @@ class Microphone(DeviceStream):
             self.stats.overflows += 1
         block = indata[:, 0]
         self.stats.dropped_frames += frames - self._ring.write(block)
-        self._timeline.mark(self._ring.write_position, time.monotonic())  # this block's end
+        self._block_at = now = time.monotonic()
+        self._timeline.mark(self._ring.write_position, now)  # this block's end
         waiter = self._waiter
         if waiter is not None and (block.max() > self.wake_peak or -block.min() > self.wake_peak):
             self._waiter = None  # one wake-up per wait

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 SPEAKER_LATENCY_S = 0.02
 SPEAKER_BLOCK_MS = 10.0
 MIC_LATENCY_S = 0.03
+# PortAudio delivers the mic in MIC_BLOCK_MS blocks (25 callbacks a second, not one per 20 ms
+# chunk): half the wake-ups of its thread. It adds at most one block to mic → wire, which stays
+# well under the cookbook sample's 64 ms (1024 frames at 16 kHz; benchmarks/bench_vs_cookbook.py).
+MIC_BLOCK_MS = 40
 CHUNK_MS = 20  # talk's default chunk (voicecli.talk.options.TalkOptions.chunk_ms)
 SILENT_MIC_FATAL_S = 30.0  # talk's default (TalkOptions.silent_mic_fatal_s)
 
@@ -52,11 +56,12 @@ def latency_spec(value: str | float | None) -> float | str | None:
 def open_microphone(device: str | int | None, *, chunk_ms: int = CHUNK_MS,
                     latency: float | str | None = None,
                     silence_timeout_s: float | None = SILENT_MIC_FATAL_S) -> Microphone:
-    """The input device, one PortAudio callback per chunk sent (an async context manager)."""
+    """The input device, one PortAudio callback per MIC_BLOCK_MS or per chunk, whichever is
+    longer (an async context manager)."""
     from voicecli.audio.capture import Microphone
 
     return Microphone(device, chunk_ms=chunk_ms, latency=latency or MIC_LATENCY_S,
-                      silence_timeout_s=silence_timeout_s, block_ms=chunk_ms)
+                      silence_timeout_s=silence_timeout_s, block_ms=max(chunk_ms, MIC_BLOCK_MS))
 
 
 def open_speaker(device: str | int | None, *, latency: float | str | None = None) -> Speaker:
