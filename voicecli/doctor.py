@@ -13,10 +13,10 @@ mic, and replayed through each canceller. Device failures raise AudioDeviceError
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from voicecli.audio.calibrate import EchoProbe, run_probe
 from voicecli.audio.echo import AEC_HINT, aec_available
+from voicecli.audio.interfaces import AudioInput
 
 LISTEN_S = 1.0  # with --no-probe: how long the mic is heard to tell a live one from a silent one
 
@@ -63,7 +63,7 @@ async def check(options: DoctorOptions) -> DoctorReport:
     return report
 
 
-async def _listen(mic: Any, seconds: float) -> None:
+async def _listen(mic: AudioInput, seconds: float) -> None:
     """Read the mic for `seconds` (its stats tell whether it gave any signal)."""
     for _ in range(max(1, int(seconds * 1000 / mic.chunk_ms))):
         await mic.read_chunk()

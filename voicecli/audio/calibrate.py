@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from voicecli.audio.echo import aec_available, make_canceller
 from voicecli.audio.echo_path import EchoPath
 from voicecli.audio.pcm import rms_dbfs
+
+if TYPE_CHECKING:
+    from voicecli.audio.interfaces import AudioInput, TappedOutput
 
 RATE = 16000
 OUT_RATE = 24000
@@ -111,10 +114,10 @@ class _Recorder:
         return pcm
 
 
-async def run_probe(mic: Any, speaker: Any, *, quiet_s: float = 1.5, probe_s: float = 2.5,
-                    dbfs: float = -20.0) -> EchoProbe:
+async def run_probe(mic: AudioInput, speaker: TappedOutput, *, quiet_s: float = 1.5,
+                    probe_s: float = 2.5, dbfs: float = -20.0) -> EchoProbe:
     """Measure the echo path with open devices (a Microphone and a Speaker, or stand-ins with
-    the same interfaces: read_chunk/chunk_captured_at, play/end_of_turn/enable_tap)."""
+    the same interfaces: voicecli.audio.interfaces AudioInput and TappedOutput)."""
     capture = _Capture()
     path = EchoPath(_Recorder(capture), speaker.enable_tap())  # type: ignore[arg-type]
     quiet: list[bytes] = []
@@ -128,11 +131,11 @@ async def run_probe(mic: Any, speaker: Any, *, quiet_s: float = 1.5, probe_s: fl
     return analyse(capture, b"".join(quiet), played_dbfs=dbfs)
 
 
-async def _record(mic: Any, path: EchoPath, seconds: float, into: list[bytes]) -> None:
+async def _record(mic: AudioInput, path: EchoPath, seconds: float, into: list[bytes]) -> None:
     chunks = int(seconds * 1000 / mic.chunk_ms)
     for _ in range(chunks):
         chunk = await mic.read_chunk()
-        into.append(path.process(chunk, getattr(mic, "chunk_captured_at", None)))
+        into.append(path.process(chunk, mic.chunk_captured_at))
         await asyncio.sleep(0)
 
 

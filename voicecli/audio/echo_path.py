@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soxr
 
 from voicecli.audio.echo import EchoCanceller, make_canceller
+from voicecli.audio.interfaces import TappableOutput
+
+if TYPE_CHECKING:
+    from voicecli.audio.interfaces import AudioInput
 
 RATE = 16000
 # The far end must reach the canceller before the echo of it is processed. soxr's HQ stream holds
@@ -49,14 +53,15 @@ class EchoPath:
         self._given = 0  # 16 kHz samples given to the canceller so far
 
     @classmethod
-    def for_devices(cls, mode: str, mic: Any, speaker: Any, *, noise_suppression: bool = False,
+    def for_devices(cls, mode: str, mic: AudioInput, speaker: object, *,
+                    noise_suppression: bool = False,
                     auto_gain_control: bool = False) -> EchoPath | None:
         """The path for ``--echo mode`` and these devices; None when nothing is to be done
-        (mode off, text replies, or a speaker that cannot report what it played)."""
-        if speaker is None or not hasattr(speaker, "enable_tap"):
+        (mode off, text replies, or a speaker that cannot report what it played: not a
+        `TappableOutput`)."""
+        if not isinstance(speaker, TappableOutput):
             return None
-        names = (getattr(mic, "device_name", ""), getattr(speaker, "device_name", ""))
-        headset = looks_like_headset(*names)
+        headset = looks_like_headset(mic.device_name, speaker.device_name)
         canceller = make_canceller(mode, headset=headset, noise_suppression=noise_suppression,
                                    auto_gain_control=auto_gain_control)
         return None if canceller.mode == "off" else cls(canceller, speaker.enable_tap())

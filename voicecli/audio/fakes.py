@@ -1,4 +1,5 @@
-"""AudioInput / AudioOutput with no device: for tests, benchmarks and batch runs.
+"""AudioInput / AudioOutput (voicecli.audio.interfaces) with no device: for tests, benchmarks
+and batch runs.
 
 ``ArrayMicrophone`` serves a PCM16 buffer chunk by chunk (paced at 1x, or as fast as read).
 ``NullSpeaker`` "plays" at 1x by timestamps (no task, no thread): whatever has been consumed by
@@ -27,6 +28,9 @@ class ArrayMicrophone:
     ``fail(reason)`` simulates a device that died.
     """
 
+    rate = IN_RATE  # what a device would run at: the buffer is already 16 kHz
+    device_name = ""  # no device
+
     def __init__(self, pcm16_16k: bytes, *, chunk_ms: int = 20, realtime: bool = True,
                  then_silence: bool = True) -> None:
         self.chunk_ms = chunk_ms
@@ -34,6 +38,8 @@ class ArrayMicrophone:
         self.then_silence = then_silence
         self.level_dbfs = -float("inf")
         self.stats = CaptureStats()
+        self.patience_ms = 0.0  # a hint to devices; the buffer is served chunk by chunk anyway
+        self.wake_peak = 0.0
         self.chunks_read = 0
         self._data = bytes(pcm16_16k)[: len(pcm16_16k) - len(pcm16_16k) % 2]
         self._chunk_bytes = 2 * IN_RATE * chunk_ms // 1000
@@ -51,6 +57,11 @@ class ArrayMicrophone:
     @property
     def exhausted(self) -> bool:
         return self._pos >= len(self._data)
+
+    @property
+    def chunk_captured_at(self) -> float | None:
+        """No ADC: the echo path takes the chunk as just captured."""
+        return None
 
     async def read_chunk(self) -> bytes:
         self._check_alive()

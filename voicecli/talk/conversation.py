@@ -10,20 +10,31 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from voicecli.audio.echo_path import EchoPath
+from voicecli.audio.interfaces import AudioInput, AudioOutput
 from voicecli.audio.pcm import duration_ms, rms_dbfs
 from voicecli.client.live import LiveSession, Reconnected, Reconnecting
 from voicecli.client.ndjson import event_json
 from voicecli.client.replies import error_text
 from voicecli.protocol import events as ev
-from voicecli.talk.audio import AudioInput, AudioOutput
-from voicecli.talk.keys import BACKSPACE, ENTER, ESCAPE, KeyReader
+from voicecli.talk.counters import read_device_counters
+from voicecli.talk.key_commands import KeyCommand, command_for, edit_typing
+from voicecli.talk.keys import KeyReader
+from voicecli.talk.latency import LatencyMeter
 from voicecli.talk.options import TalkOptions
+from voicecli.talk.push_to_talk import PttAction, PushToTalk
 from voicecli.talk.record import Recording, TranscriptFile
+from voicecli.talk.status import (
+    MUTED_NOTICE,
+    SilentMicNotice,
+    go_away_notice,
+    next_status,
+    reconnected_notice,
+    reconnecting_notice,
+)
 from voicecli.talk.tools import TalkTools, turn_tools_json
 from voicecli.talk.transcript import cut_index, join_fragment
 from voicecli.tools import ToolUse
@@ -31,7 +42,6 @@ from voicecli.ui.state import Status, TurnView, ViewState
 
 VOICE_DBFS = -45.0  # a mic chunk louder than this counts as speech for status and latency
 SPEECH_HOLD_S = 0.3  # "you're speaking" lingers this long after the last loud chunk
-THINKING_MAX_S = 15.0  # "thinking" gives up if no reply comes (noise is not a question)
 WATCH_PERIOD_S = 0.05
 WATCH_IDLE_PERIOD_S = 0.25  # idle listening: nothing changes but what the mic and wire say
 # Idle listening (no voice for a while, nothing playing): the mic's audio goes out in batches of
@@ -73,13 +83,11 @@ class Conversation:
         self.quit_reason = "quit"
         self._dropping = False  # audio of an interrupted turn still arriving: not played
         self._last_voice_at = -math.inf
-        self._speech_end: float | None = None  # the end of speech this reply answers
-        self._awaiting_since: float | None = None  # you spoke or typed; no reply yet
-        self._ptt_want = False
-        self._ptt_tail_until: float | None = None
-        self._preroll: deque[bytes] = deque(maxlen=max(1, options.preroll_ms // options.chunk_ms))
+        self.latency = LatencyMeter()
+        self.ptt = PushToTalk(tail_ms=options.ptt_tail_ms,
+                              preroll_chunks=options.preroll_ms // options.chunk_ms)
         self._stream_end_due = False
-        self._silent_notice = ""  # the "only digital silence" notice, while it is up
+        self._silent_notice = SilentMicNotice(options.silent_mic_s)
         self._voice_began_at: float | None = None  # first loud chunk not yet answered
         self._run_began_at = -math.inf  # first loud chunk of the current stretch of speech
         self._reasked = False  # the in-flight question went out again after a drop
@@ -89,15 +97,15 @@ class Conversation:
         self._events_wanted = emit is not None or recording is not None
         live.defer_rotation = self._user_busy  # a goAway waits until you finish speaking
         live.utterance_since = self._utterance_since  # its audio is kept for a replay
-        self.tools = TalkTools(state, lambda obj: self._emit(obj, None))
+        self.tools = TalkTools(state, self.emit)
         self._tool_use, self._screen = tools or ToolUse(), screen
 
     # ---- running ---------------------------------------------------------------------------
 
     def start(self, tg: asyncio.TaskGroup, keys: KeyReader | None) -> None:
         """Start the tasks; the session is already set up (LiveSession took setupComplete)."""
-        self._emit(event_json(self.live.setup_complete), None)
-        self._emit({"type": "echo", "mode": self.state.echo}, None)
+        self.emit(event_json(self.live.setup_complete))
+        self.emit({"type": "echo", "mode": self.state.echo})
         self.state.status = Status.LISTENING
         asking = self._screen and keys is not None and keys.active  # someone to confirm calls
         self.tools.attach(self.live, self._tool_use, self.live.model, interactive=asking)
@@ -132,7 +140,7 @@ class Conversation:
             chunk = await self.mic.read_chunk()
             now = time.monotonic()
             if self.echo is not None:  # what the service hears: the reply's echo removed
-                chunk = self.echo.process(chunk, getattr(self.mic, "chunk_captured_at", None))
+                chunk = self.echo.process(chunk, self.mic.chunk_captured_at)
                 self.state.mic_dbfs = rms_dbfs(chunk)
             else:
                 self.state.mic_dbfs = self.mic.level_dbfs
@@ -142,7 +150,8 @@ class Conversation:
                     self._run_began_at = now
                 if self._voice_began_at is None:
                     self._voice_began_at = now
-                self._last_voice_at = self._awaiting_since = now
+                self._last_voice_at = now
+                self.latency.spoke(now)
                 if quiet_before:  # "you're speaking" at once, not at the next (idle) watch
                     self._update_status(now)
             if self.recording is not None:
@@ -189,9 +198,8 @@ class Conversation:
     def _set_patience(self, ms: float, *, wake: bool) -> None:
         """Let a mic that can (capture.Microphone) wake the loop once per ``ms``, not per chunk;
         ``wake``: a loud block ends the wait early (an onset after quiet)."""
-        if hasattr(self.mic, "patience_ms"):
-            self.mic.patience_ms = ms
-            self.mic.wake_peak = WAKE_PEAK if wake else math.inf  # type: ignore[attr-defined]
+        self.mic.patience_ms = ms
+        self.mic.wake_peak = WAKE_PEAK if wake else math.inf
 
     def _idle(self, now: float) -> bool:
         playing = self.speaker is not None and self.speaker.buffered_ms > 0
@@ -199,22 +207,21 @@ class Conversation:
 
     async def _push_to_talk(self, chunk: bytes, now: float) -> None:
         """Manual activity (§5.4): activityStart, pre-roll, audio, a short tail, activityEnd."""
-        if self._ptt_want and not self.state.ptt_talking:
-            self.state.ptt_talking, self._ptt_tail_until = True, None
-            await self.live.send_activity_start()
-            while self._preroll:
-                await self.live.send_audio(self._preroll.popleft())
-            self._begin_user_turn()
-        if self.state.ptt_talking and not self._ptt_want and self._ptt_tail_until is None:
-            self._ptt_tail_until = now + self.options.ptt_tail_ms / 1000
-        if not self.state.ptt_talking:
-            self._preroll.append(chunk)
-            return
-        await self.live.send_audio(chunk)
-        if self._ptt_tail_until is not None and now >= self._ptt_tail_until:
-            self.state.ptt_talking, self._ptt_tail_until = False, None
-            await self.live.send_activity_end()
-            self._speech_end = now
+        for action in self.ptt.on_chunk(now):  # voicecli/talk/push_to_talk.py: the table
+            if action is PttAction.START:
+                self.state.ptt_talking = True
+                await self.live.send_activity_start()
+                for held in self.ptt.take_preroll():
+                    await self.live.send_audio(held)
+                self._begin_user_turn()
+            elif action is PttAction.KEEP:
+                self.ptt.keep(chunk)
+            elif action is PttAction.SEND:
+                await self.live.send_audio(chunk)
+            elif action is PttAction.END:
+                self.state.ptt_talking = False
+                await self.live.send_activity_end()
+                self.latency.speech_ended(now)
 
     def _begin_user_turn(self) -> None:
         if self.state.turn.model:  # a new question after a finished reply starts a new turn
@@ -235,7 +242,7 @@ class Conversation:
     async def _receive(self) -> None:
         async for event in self.live.events():
             if self._events_wanted:  # no NDJSON built for nobody (the live screen, no --record)
-                self._emit(event_json(event), event)
+                self.emit(event_json(event))
             await self._handle(event)
         self.request_quit("the server ended the session")
 
@@ -272,12 +279,11 @@ class Conversation:
             case ev.Usage(usage=usage):
                 self._on_usage(usage)
             case Reconnecting(reason=reason):
-                state.status, state.notice = Status.RECONNECTING, f"reconnecting ({reason})…"
+                state.status, state.notice = Status.RECONNECTING, reconnecting_notice(reason)
             case Reconnected():
                 self._on_reconnected(event)
             case ev.GoAway(time_left_s=left):
-                when = f" in {left:.0f} s" if left is not None else ""
-                state.notice = f"the service ends this connection{when}; resuming on a new one"
+                state.notice = go_away_notice(left)
             case ev.ServerErrorPayload():
                 state.notice = f"server error: {error_text(event)}"
 
@@ -299,11 +305,10 @@ class Conversation:
         turn = self.state.turn
         if turn.model or turn.received_ms:
             return
-        self._awaiting_since = None
-        if self._speech_end is None and self._last_voice_at > -math.inf:
-            self._speech_end = self._last_voice_at
-        if self.speaker is None and self._speech_end is not None:  # text replies: first text
-            turn.latency_ms = (time.monotonic() - self._speech_end) * 1000
+        text_latency = self.latency.reply_started(self._last_voice_at, time.monotonic(),
+                                                  text_only=self.speaker is None)
+        if text_latency is not None:  # text replies: at the first text
+            turn.latency_ms = text_latency
 
     def _on_interrupted(self) -> None:
         turn = self.state.turn
@@ -329,9 +334,8 @@ class Conversation:
         state = self.state
         state.counters.reconnects += 1
         state.status = Status.LISTENING
-        state.notice = "reconnected" + ("" if event.resumed else " (a new session)")
-        if event.dropped_audio_ms:
-            state.notice += f"; {event.dropped_audio_ms / 1000:.1f} s of audio could not be resent"
+        state.notice = reconnected_notice(resumed=event.resumed,
+                                          dropped_audio_ms=event.dropped_audio_ms)
         self._dropping = False
         if event.reply_cut and event.replayed:
             self._restart_reply()
@@ -370,9 +374,9 @@ class Conversation:
     def _finish_turn(self) -> None:
         self._update_latency()
         done = self.state.finish_turn()
-        self._speech_end = self._awaiting_since = None
+        self.latency.turn_done()
         if not done.is_empty():
-            self._emit(_turn_json(done), None)
+            self.emit(_turn_json(done))
             if self.transcript is not None:
                 self.transcript.add_turn(done)
             if self.recording is not None:
@@ -398,53 +402,32 @@ class Conversation:
 
     def _update_latency(self) -> None:
         turn, speaker = self.state.turn, self.speaker
-        if turn.latency_ms is not None or speaker is None or speaker.heard_at is None:
+        if turn.latency_ms is not None or speaker is None:
             return
-        if self._speech_end is None or not turn.received_ms:
+        latency = self.latency.heard(speaker.heard_at, received=bool(turn.received_ms))
+        if latency is None:
             return
-        turn.latency_ms = max(0.0, (speaker.heard_at - self._speech_end) * 1000)
-        self.state.last_latency_ms = turn.latency_ms
-        self._emit({"type": "latency", "ms": round(turn.latency_ms, 1)}, None)
+        turn.latency_ms = self.state.last_latency_ms = latency
+        self.emit({"type": "latency", "ms": round(latency, 1)})
 
     def _update_status(self, now: float) -> None:
         state = self.state
-        if state.status in (Status.CONNECTING, Status.RECONNECTING, Status.CLOSED):
-            return
         before = state.status
-        if self.speaker is not None and self.speaker.buffered_ms > 0 and not self._dropping:
-            state.status = Status.SPEAKING
-        elif now - self._last_voice_at < SPEECH_HOLD_S or state.ptt_talking:
-            state.status = Status.USER_SPEAKING
-        elif self._awaiting_since is not None and now - self._awaiting_since < THINKING_MAX_S:
-            state.status = Status.THINKING
-        else:
-            state.status = Status.LISTENING
+        playing = (self.speaker is not None and self.speaker.buffered_ms > 0
+                   and not self._dropping)
+        state.status = next_status(
+            before, playing=playing,
+            user_speaking=now - self._last_voice_at < SPEECH_HOLD_S or state.ptt_talking,
+            thinking=self.latency.thinking(now))
         if state.status is not before:
-            self._emit({"type": "status", "status": state.status.value}, None)
+            self.emit({"type": "status", "status": state.status.value})
 
     def _update_counters(self) -> None:
-        counters, stats = self.state.counters, self.mic.stats
-        rate = getattr(self.mic, "rate", 0) or 16000  # dropped frames are at the device rate
-        counters.mic_dropped_ms = stats.dropped_frames / rate * 1000
-        counters.mic_overflows = stats.overflows
-        if self.speaker is not None:
-            counters.underruns = self.speaker.stats.underruns
-        if self.echo is not None:
-            counters.echo_erle_db = self.echo.stats.erle_db
-        self._update_silent_mic_notice(stats)
-
-    def _update_silent_mic_notice(self, stats: Any) -> None:  # a CaptureStats
-        """Warn while the mic has given only zeros since it opened; once it gives any signal
-        (you spoke), take the warning down again — unless another notice replaced it."""
-        state = self.state
-        if not stats.signal_seen and stats.silent_s >= self.options.silent_mic_s:
-            state.notice = self._silent_notice = (
-                f"the microphone has given only digital silence for {stats.silent_s:.0f} s:"
-                " muted, or no permission to use it?")
-        elif self._silent_notice:
-            if state.notice == self._silent_notice:
-                state.notice = ""
-            self._silent_notice = ""
+        read_device_counters(
+            self.state.counters, self.mic.stats, self.mic.rate,
+            speaker_stats=self.speaker.stats if self.speaker is not None else None,
+            echo_stats=self.echo.stats if self.echo is not None else None)
+        self.state.notice = self._silent_notice.update(self.state.notice, self.mic.stats)
 
     # ---- keys ---------------------------------------------------------------------------------
 
@@ -460,43 +443,35 @@ class Conversation:
 
     def _command_key(self, key: str) -> None:
         state = self.state
-        if key in ("q", "Q"):
+        command = command_for(key, typing_allowed=state.typing_allowed, ptt=self.options.ptt)
+        if command is KeyCommand.QUIT:
             self.request_quit("quit")
-        elif key in ("m", "M"):
+        elif command is KeyCommand.MUTE:
             state.muted = not state.muted
             self._stream_end_due = state.muted
-            state.notice = "muted: the service was told the audio stream ended" if state.muted \
-                else ""
-        elif key in ("t", "T") and state.typing_allowed:  # translate: audio only (§7.1)
+            state.notice = MUTED_NOTICE if state.muted else ""
+        elif command is KeyCommand.TYPE:
             state.typing = ""
-        elif key == " " and self.options.ptt:
-            self._ptt_want = not self._ptt_want
+        elif command is KeyCommand.PUSH_TO_TALK:
+            self.ptt.toggle()
 
     async def _typing_key(self, key: str) -> None:
-        state = self.state
-        typed = state.typing or ""
-        if key == ESCAPE:
-            state.typing = None
-        elif key == BACKSPACE:
-            state.typing = typed[:-1]
-        elif key == ENTER:
-            state.typing = None
-            if typed.strip():
-                await self.send_typed(typed.strip())
-        else:
-            state.typing = typed + key
+        self.state.typing, message = edit_typing(self.state.typing or "", key)
+        if message is not None:
+            await self.send_typed(message)
 
     async def send_typed(self, text: str) -> None:
         """A typed message, sent as realtime text (§5.2): a user turn like speech."""
         self._begin_user_turn()
         self.state.turn.user = join_fragment(self.state.turn.user, text)
         self.state.turn.typed = True
-        self._speech_end = self._awaiting_since = time.monotonic()
+        self.latency.asked(time.monotonic())
         await self.live.send_text(text)
 
     # ---- output -------------------------------------------------------------------------------
 
-    def _emit(self, obj: dict[str, Any] | None, event: object) -> None:
+    def emit(self, obj: dict[str, Any] | None) -> None:
+        """An NDJSON event out (--json) and into the recording (--record)."""
         if obj is None:
             return
         if self._emit_json is not None:

@@ -25,6 +25,7 @@ from rich.console import Console
 
 from voicecli.audio.echo import aec_available, aec_missing
 from voicecli.audio.echo_path import EchoPath
+from voicecli.audio.interfaces import AudioInput, AudioOutput
 from voicecli.audio.opening import open_microphone, open_speaker
 from voicecli.client.backends import connect_options, open_endpoint, resolve_backend
 from voicecli.client.history import resume_refused, send_seed
@@ -32,7 +33,6 @@ from voicecli.client.live import LiveSession
 from voicecli.client.usage import TokenTally
 from voicecli.errors import ServiceRefused, Several
 from voicecli.settings import Settings, replace
-from voicecli.talk.audio import AudioInput, AudioOutput
 from voicecli.talk.conversation import Conversation, Emit, Quit
 from voicecli.talk.keys import KeyReader
 from voicecli.talk.options import TalkOptions
@@ -129,7 +129,7 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
                             reconnects=state.counters.reconnects,
                             duration_s=time.monotonic() - started, usage=state.usage,
                             resume_handle=live.resumption_handle, video_frames=state.video_frames)
-        convo._emit(result.summary_json(), None)
+        convo.emit(result.summary_json())
     for line in held_back:
         (notify or print)(line)
     return result
@@ -159,8 +159,8 @@ def _video_feed(live: LiveSession, source: FrameSource, state: ViewState,
 
     def sent(image: Any) -> None:
         state.video_frames += 1
-        convo._emit({"type": "video_frame", "n": state.video_frames, "bytes": len(image.data),
-                     "width": image.width, "height": image.height}, None)
+        convo.emit({"type": "video_frame", "n": state.video_frames, "bytes": len(image.data),
+                    "width": image.width, "height": image.height})
 
     return VideoFeed(live, source, on_frame=sent)
 
