@@ -35,10 +35,11 @@ from voicecli.talk.status import (
     reconnected_notice,
     reconnecting_notice,
 )
-from voicecli.talk.tools import TalkTools, turn_tools_json
+from voicecli.talk.tools import TalkTools
 from voicecli.talk.transcript import cut_index, join_fragment
+from voicecli.talk.turn_json import turn_json
 from voicecli.tools import ToolUse
-from voicecli.ui.state import Status, TurnView, ViewState
+from voicecli.ui.state import Status, ViewState
 
 VOICE_DBFS = -45.0  # a mic chunk louder than this counts as speech for status and latency
 SPEECH_HOLD_S = 0.3  # "you're speaking" lingers this long after the last loud chunk
@@ -376,7 +377,7 @@ class Conversation:
         done = self.state.finish_turn()
         self.latency.turn_done()
         if not done.is_empty():
-            self.emit(_turn_json(done))
+            self.emit(turn_json(done))
             if self.transcript is not None:
                 self.transcript.add_turn(done)
             if self.recording is not None:
@@ -478,29 +479,4 @@ class Conversation:
             self._emit_json(obj)
         if self.recording is not None:
             self.recording.add_event(obj)
-
-
-def _turn_json(turn: TurnView) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "turn", "user": turn.user, "model": turn.model,
-                           "interrupted": turn.interrupted}
-    if turn.typed:
-        out["typed"] = True
-    if turn.connection_lost:
-        out["connection_lost"] = True
-    if turn.reply_cut:
-        out["reply_cut"] = True
-    if turn.thoughts:
-        out["thoughts"] = turn.thoughts
-    if turn.interrupted:
-        out["heard_ms"] = round(turn.heard_ms, 1)
-        out["received_ms"] = round(turn.received_ms, 1)
-    if turn.latency_ms is not None:
-        out["latency_ms"] = round(turn.latency_ms, 1)
-    if turn.tools:
-        out["tools"] = turn_tools_json(turn.tools)
-    if turn.sources:
-        out["sources"] = [{"title": title, "uri": uri} for title, uri in turn.sources]
-    if turn.usage.reports:
-        out["usage"] = turn.usage.to_json()
-    return out
 
