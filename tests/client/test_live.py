@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import websockets
@@ -21,6 +22,7 @@ from voicecli.errors import (
 )
 from voicecli.protocol import events as ev
 from voicecli.server import FaultPlan, ServerConfig, start_server
+from voicecli.server.transport.tls import self_signed
 from voicecli.settings import Secret, Settings, replace
 
 TEXT_MODEL = "gemini-live-2.5-flash-preview"  # half-cascade: answers in TEXT (§7.1)
@@ -110,6 +112,27 @@ async def test_abnormal_drop_mid_session_reconnects() -> None:
     assert any(isinstance(n, Reconnecting) and "1006" in n.reason for n in notes)
 
 
+@pytest.mark.parametrize("fault", ["drop-after=1", "drop-after=3"])
+async def test_over_tls_a_dropped_turn_is_answered_once_and_the_next_one_too(
+    fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing a TLS connection whose socket is already gone must not raise from asyncio."""
+    files = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(files.cert))
+    plan = FaultPlan.parse(f"{fault},connections=1")
+    config = ServerConfig(host="127.0.0.1", port=0, pace=0, tls=files, faults=plan)
+    async with await start_server(config) as srv:
+        url = f"https://127.0.0.1:{srv.port}"
+        endpoint, setup = text_setup(Settings(base_url=url, response="text", model=TEXT_MODEL))
+        async with LiveSession(endpoint, setup, FAST) as live:
+            first, seen = await turn(live, "one two three four five six seven")
+            second, _ = await turn(live, "after the drop")
+            assert live.reconnects == 1
+    assert any(isinstance(event, Reconnected) for event in seen)
+    assert first.lower().count("one two three") == 1
+    assert "after the drop" in second.lower() and "this is turn 2;" in second.lower()  # resumed
+
+
 async def test_gives_up_after_max_reconnects() -> None:
     async with server(faults=FaultPlan.parse("fail-first=100:1011")) as settings:
         endpoint, setup = text_setup(settings)
@@ -162,8 +185,14 @@ async def test_ephemeral_token_uses_the_constrained_method() -> None:
     config = ServerConfig(host="127.0.0.1", port=0, pace=0, require_key="server-key")
     async with await start_server(config) as srv:
         name = srv.shared.tokens.create({})["name"]  # issued by the server (§1.5)
-        settings = Settings(backend="gemini", base_url=srv.url, response="text",
-                            model=TEXT_MODEL, token=Secret(name), api_version="v1alpha")
+        settings = Settings(
+            backend="gemini",
+            base_url=srv.url,
+            response="text",
+            model=TEXT_MODEL,
+            token=Secret(name),
+            api_version="v1alpha",
+        )
         endpoint, setup = text_setup(settings)
         assert endpoint.url.endswith("v1alpha.GenerativeService.BidiGenerateContentConstrained")
         async with LiveSession(endpoint, setup, FAST) as live:
@@ -173,9 +202,14 @@ async def test_ephemeral_token_uses_the_constrained_method() -> None:
 
 async def test_vertex_endpoint_and_model_path() -> None:
     async with server(require_key="ya29.token") as settings:
-        vertex = Settings(backend="vertex", base_url=settings.base_url, project="proj",
-                          location="us-central1", access_token=Secret("ya29.token"),
-                          model="gemini-live-2.5-flash-native-audio")
+        vertex = Settings(
+            backend="vertex",
+            base_url=settings.base_url,
+            project="proj",
+            location="us-central1",
+            access_token=Secret("ya29.token"),
+            model="gemini-live-2.5-flash-native-audio",
+        )
         endpoint = build_endpoint(vertex)
         assert "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent" in (
             endpoint.url
@@ -214,8 +248,9 @@ async def test_goaway_mid_turn_rotates_on_a_timer_when_the_server_goes_quiet() -
 
     async with websockets.serve(scripted, "127.0.0.1", 0) as srv:
         port = srv.sockets[0].getsockname()[1]
-        settings = Settings(backend="gemini", base_url=f"http://127.0.0.1:{port}",
-                            response="text", model=TEXT_MODEL)
+        settings = Settings(
+            backend="gemini", base_url=f"http://127.0.0.1:{port}", response="text", model=TEXT_MODEL
+        )
         endpoint, setup = text_setup(settings)
         started = asyncio.get_running_loop().time()
         async with asyncio.timeout(10), LiveSession(endpoint, setup, FAST) as live:
@@ -254,8 +289,9 @@ async def test_tool_calls_still_owed_survive_a_resume() -> None:
 
     async with websockets.serve(scripted, "127.0.0.1", 0) as srv:
         port = srv.sockets[0].getsockname()[1]
-        settings = Settings(backend="gemini", base_url=f"http://127.0.0.1:{port}",
-                            response="text", model=TEXT_MODEL)
+        settings = Settings(
+            backend="gemini", base_url=f"http://127.0.0.1:{port}", response="text", model=TEXT_MODEL
+        )
         endpoint, setup = text_setup(settings)
         async with asyncio.timeout(10), LiveSession(endpoint, setup, FAST) as live:
             async for event in live.events():

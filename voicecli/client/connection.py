@@ -141,7 +141,18 @@ class LiveConnection:
             await self.abort()
 
     async def abort(self) -> None:
-        self._ws.transport.abort()
+        """Drop the socket without a close handshake; a no-op once the transport is gone.
+
+        An asyncio transport that already lost its connection has no loop any more: aborting it
+        again raises AttributeError from inside asyncio (seen over TLS on a reconnect), so only a
+        live transport is aborted.
+        """
+        transport = self._ws.transport
+        if not transport.is_closing():
+            try:
+                transport.abort()
+            except (AttributeError, RuntimeError):  # torn down between the check and the call
+                log.debug("transport already torn down", exc_info=True)
         try:
             await asyncio.wait_for(self._ws.wait_closed(), timeout=1)
         except (TimeoutError, OSError):
