@@ -11,7 +11,7 @@ import pytest
 
 from tests.audio.virtual import dominant_hz
 from voicecli.audio import _streams
-from voicecli.audio.capture import Microphone
+from voicecli.audio.capture import BLOCK_JITTER_S, Microphone
 from voicecli.errors import AudioDeviceError
 
 OK = SimpleNamespace(input_overflow=False)
@@ -197,6 +197,22 @@ async def test_a_patient_mic_wakes_once_per_batch_and_hands_out_the_batch_at_onc
     await asyncio.sleep(0.03)
     assert not waiting.done()  # one chunk is not a batch: it waits for the next batch
     waiting.cancel()
+
+
+def test_a_patient_wait_ends_when_the_block_completing_the_batch_is_due() -> None:
+    """120 ms of patience in 40 ms blocks: one wake-up when the third block is due (+ jitter),
+    not one at each block, nor one at the batch's nominal end that finds it a block short."""
+    m = mic(16000, chunk_ms=20, block_ms=40)
+    m.patience_ms = 120.0
+    push(m, np.zeros(640, np.float32), block=640)  # a block just arrived (m._block_at = now)
+    while m._pull():
+        pass
+    waits = m._wait_s()  # 40 ms are here: two more blocks, due 40 and 80 ms from now
+    assert 0.080 <= waits <= 0.080 + BLOCK_JITTER_S + 0.002
+    m._pending.clear()  # none here: three blocks
+    assert 0.120 <= m._wait_s() <= 0.120 + BLOCK_JITTER_S + 0.002
+    m.patience_ms = 0.0  # one chunk (half a block) missing: the next block
+    assert 0.030 <= m._wait_s() <= 0.042
 
 
 async def test_a_loud_block_ends_a_patient_wait_at_once() -> None:

@@ -1,7 +1,7 @@
 """How talk packs the mic's audio into messages (conversation.py: IDLE_BATCH_MS, SPEECH_BATCH_MS),
 seen by a real Live peer on loopback WebSockets that records every realtimeInput audio message.
 
-Idle listening (no voice yet, or none for 2 s) sends 100 ms messages; a loud chunk goes out at
+Idle listening (no voice yet, or none for 2 s) sends 120 ms messages; a loud chunk goes out at
 once, with what was held; while you speak messages carry 40 ms; nothing the mic gave is lost.
 """
 
@@ -53,7 +53,7 @@ def tone(seconds: float, dbfs: float = -20.0) -> bytes:
     return np.rint(amp * 32767 * np.sin(2 * np.pi * 300 * t)).astype("<i2").tobytes()
 
 
-async def test_idle_audio_goes_in_100_ms_messages_speech_in_40_ms_and_onsets_at_once() -> None:
+async def test_idle_audio_goes_in_120_ms_messages_speech_in_40_ms_and_onsets_at_once() -> None:
     quiet, loud = bytes(2 * round(2.6 * RATE)), tone(0.6)
     mic = ArrayMicrophone(quiet + loud + bytes(2 * RATE // 2))
     peer = RecordingPeer()
@@ -75,7 +75,7 @@ async def test_idle_audio_goes_in_100_ms_messages_speech_in_40_ms_and_onsets_at_
     onset = next(k for k, (_, pcm) in enumerate(peer.audio)
                  if np.abs(np.frombuffer(pcm, "<i2")).max() > 1000)
     before = sizes[:onset]
-    assert set(before) == {3200} and len(before) >= 20  # idle, no voice yet: 100 ms messages
+    assert set(before) == {3840} and len(before) >= 20  # idle, no voice yet: 120 ms messages
     first = np.frombuffer(peer.audio[onset][1], "<i2")
     assert np.abs(first[-320:]).max() > 1000  # the loud chunk ended its message: sent at once
     during = sizes[onset + 1:onset + 1 + 12]  # 0.48 s of the 0.6 s tone

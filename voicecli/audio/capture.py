@@ -28,6 +28,8 @@ from voicecli.audio.ringbuffer import RingBuffer
 from voicecli.audio.timeline import Timeline
 from voicecli.errors import AudioDeviceError
 
+BLOCK_JITTER_S = 0.003  # how late a PortAudio block may come (PulseAudio, loaded machine)
+
 
 @dataclass
 class CaptureStats:
@@ -135,8 +137,15 @@ class Microphone(DeviceStream):
         nothing new), plus a little (1 ms) so that the block carrying them has been delivered."""
         target = self._chunk_bytes if self._released else self._target_bytes()
         missing = min(max((target - len(self._pending)) / 2 / IN_RATE, 0.0), target / 2 / IN_RATE)
-        next_block = self._block_at + self.block_ms / 1000 - time.monotonic()
-        return max(missing, min(next_block, self.block_ms / 1000)) + 0.001
+        block_s = self.block_ms / 1000
+        next_block = self._block_at + block_s - time.monotonic()
+        if missing > block_s and self._block_at:
+            # Several blocks away: wake when the block that completes the target is due (plus
+            # its jitter), not at the nominal end of the audio, which a block boundary may
+            # straddle (a 100 ms target in 40 ms blocks woke at 80 ms to find it short).
+            blocks = math.ceil(missing / block_s - 0.05)
+            return max(next_block + (blocks - 1) * block_s, 0.0) + BLOCK_JITTER_S
+        return max(missing, min(next_block, block_s)) + 0.001
 
     async def _wait(self, delay: float) -> bool:
         """Sleep ``delay``; while patient, a loud block (the callback) ends it early: True."""

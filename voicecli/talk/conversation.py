@@ -46,7 +46,7 @@ SPEECH_HOLD_S = 0.3  # "you're speaking" lingers this long after the last loud c
 WATCH_PERIOD_S = 0.05
 WATCH_IDLE_PERIOD_S = 0.25  # idle listening: nothing changes but what the mic and wire say
 # Idle listening (no voice for a while, nothing playing): the mic's audio goes out in batches of
-# IDLE_BATCH_MS instead of one message per chunk, 10 messages a second instead of 50 (each costs
+# IDLE_BATCH_MS instead of one message per chunk, 8 messages a second instead of 50 (each costs
 # an encode, a frame and a socket write on both ends). The first loud chunk goes out at once with
 # the batch before it, so speech is not delayed; the idle wait outlasts the server VAD's end-of-
 # speech silence, so the end of a turn is not delayed either.
@@ -56,7 +56,7 @@ SPEECH_BATCH_MS = 40
 # While idle the mic also wakes the loop once per batch, not per chunk (Microphone.patience_ms);
 # a block with a sample above WAKE_PEAK (the peak a chunk at VOICE_DBFS has at least) ends the wait.
 IDLE_AFTER_S = 2.0
-IDLE_BATCH_MS = 100
+IDLE_BATCH_MS = 120  # three of the mic's 40 ms blocks (audio/opening.py MIC_BLOCK_MS): one wake-up
 WAKE_PEAK = 10 ** (VOICE_DBFS / 20)
 Emit = Callable[[dict[str, Any]], None]
 
