@@ -53,9 +53,8 @@ def tone(seconds: float, dbfs: float = -20.0) -> bytes:
     return np.rint(amp * 32767 * np.sin(2 * np.pi * 300 * t)).astype("<i2").tobytes()
 
 
-async def test_idle_audio_goes_in_120_ms_messages_speech_in_40_ms_and_onsets_at_once() -> None:
-    quiet, loud = bytes(2 * round(2.6 * RATE)), tone(0.6)
-    mic = ArrayMicrophone(quiet + loud + bytes(2 * RATE // 2))
+async def record_messages(mic: ArrayMicrophone, until_bytes: int) -> list[tuple[float, bytes]]:
+    """Talk with ``mic`` against the recording peer until the mic served ``until_bytes``."""
     peer = RecordingPeer()
     stop = asyncio.Event()
     async with serve(peer.handler, "127.0.0.1", 0) as server:
@@ -64,20 +63,53 @@ async def test_idle_audio_goes_in_120_ms_messages_speech_in_40_ms_and_onsets_at_
             task = asyncio.create_task(run_talk(
                 Settings(base_url=f"http://127.0.0.1:{port}"), TalkOptions(), mic=mic,
                 speaker=NullSpeaker(), read_keys=False, stop=stop))
-            while mic.chunks_read * 640 < len(quiet) + len(loud) + 16000:  # noqa: ASYNC110
+            while mic.chunks_read * 640 < until_bytes:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             stop.set()
             await asyncio.wait_for(task, 10)
-    sizes = [len(pcm) for _, pcm in peer.audio]
-    wire = b"".join(pcm for _, pcm in peer.audio)
+    return peer.audio
+
+
+async def test_idle_audio_goes_in_120_ms_messages_speech_in_40_ms_and_onsets_at_once() -> None:
+    quiet, loud = bytes(2 * round(2.6 * RATE)), tone(0.6)
+    mic = ArrayMicrophone(quiet + loud + bytes(2 * RATE // 2))
+    audio = await record_messages(mic, len(quiet) + len(loud) + 16000)
+    sizes = [len(pcm) for _, pcm in audio]
+    wire = b"".join(pcm for _, pcm in audio)
     assert wire[:len(quiet)] == quiet  # in order, nothing lost or added
     assert wire[len(quiet):len(quiet) + len(loud)] == loud
-    onset = next(k for k, (_, pcm) in enumerate(peer.audio)
+    onset = next(k for k, (_, pcm) in enumerate(audio)
                  if np.abs(np.frombuffer(pcm, "<i2")).max() > 1000)
     before = sizes[:onset]
     assert set(before) == {3840} and len(before) >= 20  # idle, no voice yet: 120 ms messages
-    first = np.frombuffer(peer.audio[onset][1], "<i2")
+    first = np.frombuffer(audio[onset][1], "<i2")
     assert np.abs(first[-320:]).max() > 1000  # the loud chunk ended its message: sent at once
     during = sizes[onset + 1:onset + 1 + 12]  # 0.48 s of the 0.6 s tone
     assert set(during) == {1280}  # speech: 40 ms messages
     assert sizes[-1] == 640  # after the speech hold: one chunk per message again
+
+
+class BlockMicrophone(ArrayMicrophone):
+    """Delivers two 20 ms chunks per 40 ms block, as talk's PortAudio mic does."""
+
+    @property
+    def chunk_ready(self) -> bool:
+        return self.chunks_read % 2 == 1  # the block's second chunk came with its first
+
+    async def read_chunk(self) -> bytes:
+        if self.chunks_read % 2 == 0 and self._t0 is not None:
+            due = self._t0 + (self.chunks_read + 2) * self.chunk_ms / 1000
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+        self.realtime = False
+        return await super().read_chunk()
+
+
+async def test_chunks_that_arrive_in_one_block_go_out_in_one_message() -> None:
+    """After speech (the reply's time) the mic's quiet audio goes out a block per message, not
+    a chunk per message: half the messages, none of it later than its block."""
+    loud, quiet = tone(0.4), bytes(2 * RATE)
+    mic = BlockMicrophone(loud + quiet)
+    audio = await record_messages(mic, len(loud) + len(quiet))
+    assert b"".join(pcm for _, pcm in audio)[:len(loud) + len(quiet)] == loud + quiet
+    sizes = [len(pcm) for _, pcm in audio]
+    assert sizes[-10:] == [1280] * 10  # after the speech hold, before idle: whole blocks

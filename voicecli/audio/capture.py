@@ -126,6 +126,12 @@ class Microphone(DeviceStream):
         handling needs it)."""
         return None if self._chunk_index is None else self._captured_at(self._chunk_index)
 
+    @property
+    def chunk_ready(self) -> bool:
+        """The next chunk is here already (a block holds several chunks): read_chunk returns
+        it without waiting."""
+        return len(self._pending) >= self._chunk_bytes
+
     def _target_bytes(self) -> int:
         """How much read_chunk waits for: one chunk, or ``patience_ms`` in whole chunks."""
         chunks = max(1, round(self.patience_ms / self.chunk_ms))

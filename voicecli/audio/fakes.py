@@ -63,6 +63,11 @@ class ArrayMicrophone:
         """No ADC: the echo path takes the chunk as just captured."""
         return None
 
+    @property
+    def chunk_ready(self) -> bool:
+        """Served chunk by chunk, as a device with one block per chunk would."""
+        return False
+
     async def read_chunk(self) -> bytes:
         self._check_alive()
         if self.exhausted and not self.then_silence:

@@ -28,6 +28,10 @@ class AudioInput(Protocol):
     def chunk_captured_at(self) -> float | None:
         """ADC time of the last chunk's first sample; None when the input cannot tell."""
 
+    @property
+    def chunk_ready(self) -> bool:
+        """Whether the next read_chunk returns at once (its audio arrived with the last one's)."""
+
     async def read_chunk(self) -> bytes: ...
 
     def raise_if_failed(self) -> None: ...

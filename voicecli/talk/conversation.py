@@ -43,7 +43,7 @@ from voicecli.ui.state import Status, ViewState
 
 VOICE_DBFS = -45.0  # a mic chunk louder than this counts as speech for status and latency
 SPEECH_HOLD_S = 0.3  # "you're speaking" lingers this long after the last loud chunk
-WATCH_PERIOD_S = 0.05
+WATCH_PERIOD_S = 0.1  # device health, status and latency while something happens
 WATCH_IDLE_PERIOD_S = 0.25  # idle listening: nothing changes but what the mic and wire say
 # Idle listening (no voice for a while, nothing playing): the mic's audio goes out in batches of
 # IDLE_BATCH_MS instead of one message per chunk, 8 messages a second instead of 50 (each costs
@@ -56,6 +56,10 @@ SPEECH_BATCH_MS = 40
 # While idle the mic also wakes the loop once per batch, not per chunk (Microphone.patience_ms);
 # a block with a sample above WAKE_PEAK (the peak a chunk at VOICE_DBFS has at least) ends the wait.
 IDLE_AFTER_S = 2.0
+# Whatever the mode, chunks that arrived together (one 40 ms PortAudio block holds two) go out
+# in one message: holding the first for the second delays nothing, and while a reply plays the
+# mic's quiet audio takes 25 messages a second instead of 50. At most MAX_MESSAGE_MS in one.
+MAX_MESSAGE_MS = 200
 IDLE_BATCH_MS = 120  # three of the mic's 40 ms blocks (audio/opening.py MIC_BLOCK_MS): one wake-up
 WAKE_PEAK = 10 ** (VOICE_DBFS / 20)
 Emit = Callable[[dict[str, Any]], None]
@@ -172,13 +176,17 @@ class Conversation:
         await self._push_to_talk(chunk, now)
 
     async def _send_listening(self, chunk: bytes, now: float) -> None:
-        """One message per chunk; while you speak one per SPEECH_BATCH_MS, while idle one per
-        IDLE_BATCH_MS (see there). What is held back goes out with the next chunk sent."""
+        """One message per chunk, or per mic block (MAX_MESSAGE_MS); while you speak one per
+        SPEECH_BATCH_MS, while idle one per IDLE_BATCH_MS (see there). What is held back goes
+        out with the next chunk sent."""
         batch_ms = self._batch_ms(now)
         self._set_patience(batch_ms, wake=not self._was_loud)  # in a dip, an onset wakes it
         self._batch.append(chunk)
-        if len(self._batch) * self.options.chunk_ms < batch_ms:
+        held_ms = len(self._batch) * self.options.chunk_ms
+        if held_ms < batch_ms:
             return
+        if self.mic.chunk_ready and held_ms < MAX_MESSAGE_MS:
+            return  # the rest of the mic's block is here already: it goes in this message
         audio = self._batch[0] if len(self._batch) == 1 else b"".join(self._batch)
         self._batch = []
         await self.live.send_audio(audio)
