@@ -26,10 +26,12 @@ RATE = 16000
 
 
 class RecordingPeer:
-    """Answers setup, then records (arrival, pcm) of every audio message."""
+    """Answers setup (and then streams ``reply`` of model audio, if any), then records
+    (arrival, pcm) of every audio message."""
 
-    def __init__(self) -> None:
+    def __init__(self, reply: bytes = b"") -> None:
         self.audio: list[tuple[float, bytes]] = []
+        self.reply = reply
 
     async def handler(self, ws: Any) -> None:
         proto = ServerSession()
@@ -39,6 +41,8 @@ class RecordingPeer:
                 for msg in proto.events_received():
                     if isinstance(msg, Setup):
                         proto.send_setup_complete("batching")
+                        if self.reply:
+                            proto.send_model_audio(self.reply)
                         for data in proto.data_to_send():
                             await ws.send(data)
                     elif isinstance(msg, RealtimeInput) and msg.audio and msg.audio.data:
@@ -53,9 +57,10 @@ def tone(seconds: float, dbfs: float = -20.0) -> bytes:
     return np.rint(amp * 32767 * np.sin(2 * np.pi * 300 * t)).astype("<i2").tobytes()
 
 
-async def record_messages(mic: ArrayMicrophone, until_bytes: int) -> list[tuple[float, bytes]]:
+async def record_messages(mic: ArrayMicrophone, until_bytes: int,
+                          reply: bytes = b"") -> list[tuple[float, bytes]]:
     """Talk with ``mic`` against the recording peer until the mic served ``until_bytes``."""
-    peer = RecordingPeer()
+    peer = RecordingPeer(reply)
     stop = asyncio.Event()
     async with serve(peer.handler, "127.0.0.1", 0) as server:
         port = next(iter(server.sockets)).getsockname()[1]
@@ -113,3 +118,18 @@ async def test_chunks_that_arrive_in_one_block_go_out_in_one_message() -> None:
     assert b"".join(pcm for _, pcm in audio)[:len(loud) + len(quiet)] == loud + quiet
     sizes = [len(pcm) for _, pcm in audio]
     assert sizes[-10:] == [1280] * 10  # after the speech hold, before idle: whole blocks
+
+
+async def test_while_a_reply_plays_the_quiet_mic_goes_in_120_ms_messages_and_an_onset_at_once(
+) -> None:
+    reply = bytes(2 * 24000 * 3)  # 3 s of model audio, played at 1x by the NullSpeaker
+    quiet, loud = bytes(2 * RATE * 2), tone(0.3)
+    mic = ArrayMicrophone(quiet + loud + bytes(2 * RATE // 2))
+    audio = await record_messages(mic, len(quiet) + len(loud) + 8000, reply=reply)
+    wire = b"".join(pcm for _, pcm in audio)
+    assert wire[:len(quiet) + len(loud)] == quiet + loud  # in order, nothing lost or added
+    onset = next(k for k, (_, pcm) in enumerate(audio)
+                 if np.abs(np.frombuffer(pcm, "<i2")).max() > 1000)
+    assert set(len(pcm) for _, pcm in audio[2:onset]) == {3840}  # the reply plays: 120 ms
+    first = np.frombuffer(audio[onset][1], "<i2")
+    assert np.abs(first[-320:]).max() > 1000  # the barge-in ended its message: sent at once

@@ -51,7 +51,9 @@ WATCH_IDLE_PERIOD_S = 0.25  # idle listening: nothing changes but what the mic a
 # the batch before it, so speech is not delayed; the idle wait outlasts the server VAD's end-of-
 # speech silence, so the end of a turn is not delayed either.
 # While you speak messages carry SPEECH_BATCH_MS (half the messages, none more than one chunk
-# later), except that a loud chunk after a quiet one (an onset) goes out at once.
+# later), except that a loud chunk after a quiet one (an onset) goes out at once. While a reply
+# plays and you are quiet, IDLE_BATCH_MS too: a barge-in is an onset, so it is not delayed, and
+# no end of speech is pending.
 SPEECH_BATCH_MS = 40
 # While idle the mic also wakes the loop once per batch, not per chunk (Microphone.patience_ms);
 # a block with a sample above WAKE_PEAK (the peak a chunk at VOICE_DBFS has at least) ends the wait.
@@ -202,6 +204,8 @@ class Conversation:
             return 0  # an onset (speech, a syllable after a dip) goes out at once
         if now - self._last_voice_at < SPEECH_HOLD_S:
             return SPEECH_BATCH_MS  # speech going on
+        if self.speaker is not None and self.speaker.buffered_ms > 0:
+            return IDLE_BATCH_MS  # a reply plays: nothing waits on the quiet mic (onsets: at once)
         return 0
 
     def _set_patience(self, ms: float, *, wake: bool) -> None:
