@@ -227,10 +227,10 @@ async def test_a_loud_block_ends_a_patient_wait_at_once() -> None:
     assert len(await asyncio.wait_for(m.read_chunk(), 0.001)) == 640  # the loud chunk follows
 
 
-def test_talk_opens_the_mic_with_blocks_of_40_ms_or_one_chunk() -> None:
+def test_talk_opens_the_mic_with_blocks_of_60_ms_or_one_chunk() -> None:
     from voicecli.audio.opening import open_microphone
 
-    assert open_microphone(None).block_ms == 40  # 25 PortAudio callbacks a second, not 50
+    assert open_microphone(None).block_ms == 60  # 16.7 PortAudio callbacks a second, not 50
     assert open_microphone(None, chunk_ms=100).block_ms == 100
 
 

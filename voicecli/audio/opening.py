@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 SPEAKER_LATENCY_S = 0.02
 SPEAKER_BLOCK_MS = 10.0
 MIC_LATENCY_S = 0.03
-# PortAudio delivers the mic in MIC_BLOCK_MS blocks (25 callbacks a second, not one per 20 ms
-# chunk): half the wake-ups of its thread. It adds at most one block to mic → wire, which stays
-# well under the cookbook sample's 64 ms (1024 frames at 16 kHz; benchmarks/bench_vs_cookbook.py).
-MIC_BLOCK_MS = 40
+# PortAudio delivers the mic in MIC_BLOCK_MS blocks (16.7 callbacks a second, not one per 20 ms
+# chunk): a third of the wake-ups of its thread, and a PortAudio input callback costs ~1 % of a
+# core at 40 ms blocks, ~0.8 % at 64 (measured on PulseAudio's ALSA plugin). It adds at most one
+# block to mic → wire, which stays under the cookbook sample's (1024-frame reads, 64 ms, on a
+# thread): 59 vs 96 ms p50 (benchmarks/bench_vs_cookbook.py).
+MIC_BLOCK_MS = 60
 CHUNK_MS = 20  # talk's default chunk (voicecli.talk.options.TalkOptions.chunk_ms)
 SILENT_MIC_FATAL_S = 30.0  # talk's default (TalkOptions.silent_mic_fatal_s)
 

@@ -58,11 +58,11 @@ SPEECH_BATCH_MS = 40
 # While idle the mic also wakes the loop once per batch, not per chunk (Microphone.patience_ms);
 # a block with a sample above WAKE_PEAK (the peak a chunk at VOICE_DBFS has at least) ends the wait.
 IDLE_AFTER_S = 2.0
-# Whatever the mode, chunks that arrived together (one 40 ms PortAudio block holds two) go out
+# Whatever the mode, chunks that arrived together (one 60 ms PortAudio block holds three) go out
 # in one message: holding the first for the second delays nothing, and while a reply plays the
-# mic's quiet audio takes 25 messages a second instead of 50. At most MAX_MESSAGE_MS in one.
+# mic's quiet audio takes 17 messages a second instead of 50. At most MAX_MESSAGE_MS in one.
 MAX_MESSAGE_MS = 200
-IDLE_BATCH_MS = 120  # three of the mic's 40 ms blocks (audio/opening.py MIC_BLOCK_MS): one wake-up
+IDLE_BATCH_MS = 120  # two of the mic's 60 ms blocks (audio/opening.py MIC_BLOCK_MS): one wake-up
 WAKE_PEAK = 10 ** (VOICE_DBFS / 20)
 Emit = Callable[[dict[str, Any]], None]
 
