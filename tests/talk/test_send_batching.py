@@ -62,7 +62,7 @@ async def test_idle_audio_goes_in_100_ms_messages_speech_in_40_ms_and_onsets_at_
         port = next(iter(server.sockets)).getsockname()[1]
         async with mic:
             task = asyncio.create_task(run_talk(
-                Settings(base_url=f"http://127.0.0.1:{port}"), TalkOptions(), mic=mic,
+                Settings.of(base_url=f"http://127.0.0.1:{port}"), TalkOptions(), mic=mic,
                 speaker=NullSpeaker(), read_keys=False, stop=stop))
             while mic.chunks_read * 640 < len(quiet) + len(loud) + 16000:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
