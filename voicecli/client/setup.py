@@ -46,11 +46,12 @@ class SetupOptions:
 def response_modality(settings: Settings, needs_audio_out: bool) -> str:
     """AUDIO or TEXT: honour --response, else TEXT where the model can answer in text."""
     info = model_info(settings.model)
-    if settings.model_options.response == "audio" or needs_audio_out:
-        if settings.model_options.response == "text":
+    response = settings.model_options.response
+    if response == "audio" or needs_audio_out:
+        if response == "text":
             raise CapabilityError("--response text cannot save spoken audio; drop --audio-out")
         return "AUDIO"
-    if settings.model_options.response == "text":
+    if response == "text":
         return "TEXT"
     if info is not None and "TEXT" in info.response_modalities:
         return "TEXT"
