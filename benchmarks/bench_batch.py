@@ -51,7 +51,7 @@ def write_jobs(path: Path, count: int) -> None:
 
 async def one_run(url: str, count: int, jobs: int) -> tuple[float, float]:
     """(wall seconds, client CPU seconds) for `count` jobs, `jobs` at a time."""
-    settings = Settings(backend="gemini", base_url=url, model=MODEL, response="audio")
+    settings = Settings.of(backend="gemini", base_url=url, model=MODEL, response="audio")
     with tempfile.TemporaryDirectory() as tmp:
         write_jobs(Path(tmp) / "jobs.jsonl", count)
         cpu, wall = time.process_time(), time.perf_counter()

@@ -393,7 +393,7 @@ def last_voiced_chunk(pcm: bytes) -> int:
 
 
 def live_setup(url: str, options: SetupOptions) -> tuple[Any, Any]:
-    settings = Settings(backend="gemini", base_url=url, model=MODEL, response="audio")
+    settings = Settings.of(backend="gemini", base_url=url, model=MODEL, response="audio")
     endpoint = build_endpoint(settings)
     return endpoint, build_setup(settings, endpoint.model, options)
 

@@ -67,8 +67,8 @@ async def one_turn(live: LiveSession, pcm: bytes | None) -> tuple[float, float]:
 
 
 async def run_case(url: str, modality: str, spoken: bool, turns: int) -> dict[str, object]:
-    settings = Settings(backend="gemini", base_url=url, model=MODELS[modality],
-                        response=modality.lower())
+    settings = Settings.of(backend="gemini", base_url=url, model=MODELS[modality],
+                           response=modality.lower())
     endpoint = build_endpoint(settings)
     setup = build_setup(settings, endpoint.model,
                         SetupOptions(manual_activity=spoken, input_transcription=spoken))

@@ -53,8 +53,8 @@ async def one_run(modality: str, fault: str, pace: float) -> tuple[float, bool]:
     plan = FaultPlan.parse(fault) if fault else FaultPlan()
     config = ServerConfig(host="127.0.0.1", port=0, pace=pace, faults=plan)
     async with await start_server(config) as server:
-        settings = Settings(backend="gemini", base_url=server.url, model=MODELS[modality],
-                            response=modality.lower())
+        settings = Settings.of(backend="gemini", base_url=server.url, model=MODELS[modality],
+                               response=modality.lower())
         endpoint = build_endpoint(settings)
         setup = build_setup(settings, endpoint.model, SetupOptions(conversation=True))
         async with LiveSession(endpoint, setup, OPTIONS) as live:

@@ -400,7 +400,7 @@ async def run(args: argparse.Namespace, sd: Any) -> dict[str, Any]:
         stream.start()
     await asyncio.sleep(0.3)
     pa_offset, vs_realtime = pa_clock_offset(feeder.stream)
-    settings = Settings(backend="gemini", base_url=server.url)
+    settings = Settings.of(backend="gemini", base_url=server.url)
     stop = asyncio.Event()
     options = TalkOptions(chunk_ms=args.chunk_ms)
     talk = asyncio.create_task(talk_run.run_talk(settings, options, read_keys=False, stop=stop))

@@ -137,7 +137,7 @@ async def session(args: argparse.Namespace, url: str, record_dir: Path,
         if n >= args.turns:
             stop.set()
 
-    settings = Settings(backend="gemini", base_url=url)  # the default model
+    settings = Settings.of(backend="gemini", base_url=url)  # the default model
     options = TalkOptions(record_dir=record_dir, barge_in=not args.no_interruption)
     result = await asyncio.wait_for(
         run_talk(settings, options, emit=emit, mic=mic, speaker=speaker, read_keys=False,

@@ -23,16 +23,16 @@ def write_config(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
 def test_precedence_defaults_config_env_flags(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, '[connection]\nmodel = "from-config"\nbackend = "local"\n')
     s = load_settings({}, env={}, config_path=cfg)
-    assert (s.model, s.backend) == ("from-config", "local")
+    assert (s.model, s.connection.backend) == ("from-config", "local")
     s = load_settings({}, env={"VOICECLI_MODEL": "from-env"}, config_path=cfg)
-    assert s.model == "from-env" and s.backend == "local"
+    assert s.model == "from-env" and s.connection.backend == "local"
     s = load_settings({"model": "from-flag"}, env={"VOICECLI_MODEL": "from-env"}, config_path=cfg)
     assert s.model == "from-flag"
 
 
 def test_defaults_without_any_config(tmp_path: Path) -> None:
     s = load_settings({}, env={"XDG_CONFIG_HOME": str(tmp_path)})
-    assert s.backend == "auto" and s.model == "gemini-3.8-live" and s.config_path is None
+    assert s.connection.backend == "auto" and s.model == "gemini-3.8-live" and s.config_path is None
 
 
 def test_default_config_path_follows_xdg(tmp_path: Path) -> None:
@@ -43,16 +43,17 @@ def test_default_config_path_follows_xdg(tmp_path: Path) -> None:
 
 def test_api_key_sources_in_order(tmp_path: Path) -> None:
     env = {"GOOGLE_API_KEY": "google", "XDG_CONFIG_HOME": str(tmp_path)}
-    assert load_settings({}, env=env).api_key == Secret("google")
+    assert load_settings({}, env=env).connection.api_key == Secret("google")
     env["GEMINI_API_KEY"] = "gemini"
-    assert load_settings({}, env=env).api_key == Secret("gemini")
-    assert load_settings({"api_key": Secret("flag")}, env=env).api_key == Secret("flag")
+    assert load_settings({}, env=env).connection.api_key == Secret("gemini")
+    assert load_settings({"api_key": Secret("flag")}, env=env).connection.api_key == Secret("flag")
 
 
 def test_key_never_in_repr(tmp_path: Path) -> None:
     s = load_settings({}, env={"GEMINI_API_KEY": KEY, "XDG_CONFIG_HOME": str(tmp_path)})
-    assert KEY not in repr(s) and KEY not in str(s.api_key) and KEY not in repr(s.api_key)
-    assert s.api_key is not None and s.api_key.reveal() == KEY
+    key = s.connection.api_key
+    assert KEY not in repr(s) and KEY not in str(key) and KEY not in repr(key)
+    assert key is not None and key.reveal() == KEY
 
 
 def test_world_readable_config_with_key_warns(tmp_path: Path) -> None:
@@ -92,4 +93,4 @@ def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
 def test_example_config_is_valid_and_complete() -> None:
     example = Path(__file__).parents[1] / "config.example.toml"
     s = load_settings({}, env={}, config_path=example)
-    assert s.model == "gemini-3.8-live" and s.ping_timeout_s == 60.0
+    assert s.model == "gemini-3.8-live" and s.connection.ping_timeout_s == 60.0

@@ -41,6 +41,7 @@ from voicecli.protocol.setup_rules import (
 )
 from voicecli.setting_fields import setting
 
+RESPONSES = ("auto", "audio", "text")  # client/setup.response_modality
 _ENUM_OPTIONS = (
     ("thinking_level", "--thinking-level", THINKING_LEVELS),
     ("media_resolution", "--media-resolution", MEDIA_RESOLUTIONS),
@@ -52,6 +53,7 @@ _ENUM_OPTIONS = (
 class ModelOptions:
     """What the user asks of the model (each model's rules: voicecli/protocol/models.py)."""
 
+    response: str = setting("auto", "VOICECLI_RESPONSE")  # auto | audio | text (modalities)
     language: str | None = setting(None, "VOICECLI_LANGUAGE")  # BCP-47, canonical (§7.3)
     affective_dialog: bool | None = setting()  # generationConfig.enableAffectiveDialog
     proactive_audio: bool | None = setting()  # proactivity.proactiveAudio
@@ -65,6 +67,8 @@ class ModelOptions:
 
     def __post_init__(self) -> None:
         """Raise ConfigError (one line) for a value no Live model takes; normalise the rest."""
+        if self.response not in RESPONSES:
+            raise ConfigError(f"response must be auto, audio or text, not {self.response!r}")
         if self.language:
             canonical = canonical_language(self.language)
             if canonical is None:

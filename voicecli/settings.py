@@ -8,7 +8,6 @@ equivalent on macOS and Windows; ``--config`` / ``VOICECLI_CONFIG`` choose anoth
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import stat
 import sys
@@ -19,81 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from voicecli.errors import ConfigError
-from voicecli.logs import register_secret
 from voicecli.model_options import ModelOptions
 from voicecli.protocol.models import DEFAULT_MODEL
 from voicecli.setting_fields import FieldSpec, field_specs, parse_names, setting
-
-BACKENDS = ("auto", "gemini", "vertex", "local")
-ECHO_MODES = ("auto", "aec", "gate", "off")  # talk --echo (voicecli/audio/echo.py)
-API_VERSIONS = ("v1beta", "v1alpha", "v1")
-ASR_ENGINES = ("whisper", "pocketsphinx")  # the local engine's recognisers (voicecli/speech)
-TTS_ENGINES = ("piper", "espeak")  # the local engine's voices
-
-
-class Secret:
-    """A credential whose value never shows up in repr, str, logs or tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-        register_secret(value)
-
-    @classmethod
-    def from_setting(cls, value: object) -> Secret:
-        return cls(str(value))
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-
-@dataclass(frozen=True)
-class LocalEngine:
-    """The local engine's parts (`voicecli serve`, --backend local), checked when it is made."""
-
-    host: str = setting("127.0.0.1", key="local_host")
-    port: int = setting(0, key="local_port")
-    # the recogniser: whisper | pocketsphinx
-    asr: str = setting("whisper", "VOICECLI_LOCAL_ASR", key="local_asr")
-    # whisper: a model name or folder (default: tiny.en)
-    asr_model: str | None = setting(None, "VOICECLI_LOCAL_ASR_MODEL", key="local_asr_model")
-    # the voice: piper (English; espeak-ng for others)
-    tts: str = setting("piper", "VOICECLI_LOCAL_TTS", key="local_tts")
-    # an OpenAI-compatible endpoint, e.g. Ollama's /v1
-    brain_url: str | None = setting(None, "VOICECLI_BRAIN_URL", key="local_brain_url")
-    brain_model: str | None = setting(None, "VOICECLI_BRAIN_MODEL", key="local_brain_model")
-    brain_key: Secret | None = setting(None, "VOICECLI_BRAIN_KEY", key="local_brain_key",
-                                       repr=False)
-    # serve: goAway + close after this long silent; 0 = never
-    idle_timeout_s: float = setting(600.0, key="local_idle_timeout_s")
-
-    def __post_init__(self) -> None:
-        if self.asr not in ASR_ENGINES:
-            raise ConfigError(f"local_asr must be one of {', '.join(ASR_ENGINES)}, "
-                              f"not {self.asr!r}")
-        if self.tts not in TTS_ENGINES:
-            raise ConfigError(f"local_tts must be one of {', '.join(TTS_ENGINES)}, "
-                              f"not {self.tts!r}")
-        if self.brain_url and not self.brain_model:
-            raise ConfigError("local_brain_url needs local_brain_model (the model to ask, e.g. "
-                              "llama3.2)")
-        if not 0 <= self.idle_timeout_s < float("inf"):  # NaN fails this too
-            raise ConfigError("local_idle_timeout_s must be a number of seconds >= 0 (0 = never)")
+from voicecli.setting_parts import ConnectionSettings, EchoSettings, LocalEngine, Secret
 
 
 @dataclass(frozen=True)
@@ -102,44 +30,28 @@ class Settings:
     copy). Works without typer.
 
     Each ``setting(default, "ENV_VAR", …)`` field is a config-file key read from those environment
-    variables too, through the parser its type implies (voicecli/setting_fields.py). The model
-    options (voicecli/model_options.py) and the local engine are checked sub-objects whose fields
-    are keys as well.
+    variables too, through the parser its type implies (voicecli/setting_fields.py). The
+    connection, the model options (voicecli/model_options.py), the echo handling and the local
+    engine are checked sub-objects (voicecli/setting_parts.py) whose fields are keys as well;
+    `Settings.of(backend=…, temperature=…)` makes one from keys.
     """
 
-    backend: str = setting("auto", "VOICECLI_BACKEND")
+    # backend, keys, endpoint, timeouts: one checked sub-object (voicecli/setting_parts.py)
+    connection: ConnectionSettings = field(default_factory=ConnectionSettings)
     model: str = setting(DEFAULT_MODEL, "VOICECLI_MODEL")
-    api_key: Secret | None = setting(None, "VOICECLI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY",
-                                     repr=False)
-    token: Secret | None = setting(None, "VOICECLI_TOKEN", repr=False)  # ephemeral auth_tokens/…
-    api_version: str = setting("v1beta", "VOICECLI_API_VERSION")
-    base_url: str | None = setting(None, "VOICECLI_BASE_URL")
-    project: str | None = setting(None, "VOICECLI_PROJECT", "GOOGLE_CLOUD_PROJECT")
-    location: str = setting("us-central1", "VOICECLI_LOCATION", "GOOGLE_CLOUD_LOCATION")
-    # Vertex: an OAuth token instead of ADC/gcloud
-    access_token: Secret | None = setting(None, "VOICECLI_ACCESS_TOKEN", repr=False)
     voice: str | None = setting(None, "VOICECLI_VOICE")
     system_instruction: str | None = setting()
-    response: str = setting("auto", "VOICECLI_RESPONSE")  # auto | audio | text
-    # language, temperature, thinking, … (each model's rules: voicecli/protocol/models.py)
+    # response, language, temperature, thinking, … (each model's rules: voicecli/protocol/models.py)
     model_options: ModelOptions = field(default_factory=ModelOptions)
-    setup_timeout_s: float = setting(15.0)
-    connect_timeout_s: float = setting(10.0)
-    reply_timeout_s: float = setting(120.0, "VOICECLI_REPLY_TIMEOUT")
-    ping_interval_s: float = setting(20.0)
-    ping_timeout_s: float = setting(60.0)  # the service's pongs take 8–30 s (peers.md issue 18)
-    max_reconnects: int = setting(5)
+    # contextWindowCompression in the setup: what the session asks, not how it connects
     context_compression: bool = setting(True)
     # the local engine (`serve`, --backend local): one checked sub-object, its keys local_*
     local: LocalEngine = field(default_factory=LocalEngine)
-    # talk: echo handling for laptop speakers (voicecli/audio/echo_path.py)
-    echo: str = setting("auto", "VOICECLI_ECHO")
+    # talk: echo handling for laptop speakers (the keys echo, noise_suppression, auto_gain_control)
+    echo: EchoSettings = field(default_factory=EchoSettings)
     # `voicecli translate` (voicecli/translate): its model and default target language (§7.1)
     translate_model: str = setting("gemini-3.5-live-translate-preview")
     translate_to: str | None = setting(None, "VOICECLI_TRANSLATE_TO")
-    # talk --echo aec: WebRTC noise suppression / automatic gain control too
-    noise_suppression: bool = setting(False, "VOICECLI_NOISE_SUPPRESSION")
-    auto_gain_control: bool = setting(False)
     # tool use (voicecli/tools, voicecli/client/tool_calls.py)
     # tools that run without asking: "all" or "a,b"
     allow_tools: str | None = setting(None, parse=parse_names)
@@ -151,15 +63,23 @@ class Settings:
     warnings: list[str] = field(default_factory=list, repr=False)
     given: set[str] = field(default_factory=set, repr=False)  # keys a config/env/flag set
 
+    @classmethod
+    def of(cls, **keys: Any) -> Settings:
+        """Settings from config keys (`backend`, `temperature`, `echo`, `local_tts`, …) and
+        fields, each key given to its checked sub-object; nothing is read from files or the
+        environment."""
+        return replace(cls(), **keys)
+
     def has_key(self) -> bool:
-        return bool(self.api_key) or bool(self.token)
+        return self.connection.has_key()
 
 
-#: Every config-file key (the settings' and the model options'), its parser and env variables.
-_SPECS: dict[str, FieldSpec] = {**field_specs(Settings), **field_specs(ModelOptions),
-                                **field_specs(LocalEngine)}
 #: The checked sub-objects of Settings, by the field that holds each.
-_PARTS = {"model_options": ModelOptions, "local": LocalEngine}
+_PARTS: dict[str, type] = {"connection": ConnectionSettings, "model_options": ModelOptions,
+                           "local": LocalEngine, "echo": EchoSettings}
+#: Every config-file key (the settings' and their sub-objects'), its parser and env variables.
+_SPECS: dict[str, FieldSpec] = {key: spec for cls in (Settings, *_PARTS.values())
+                                for key, spec in field_specs(cls).items()}
 
 
 def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
@@ -273,11 +193,11 @@ def _env_values(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _build(base: Settings, chosen: Mapping[str, Any]) -> Settings:
-    """`base` with the parsed `chosen` values, checked: the settings, then each sub-object."""
+    """`base` with the parsed `chosen` values, checked (each sub-object checks its own)."""
     own = {key: value for key, value in chosen.items() if _SPECS[key].owner is Settings}
-    settings = dataclasses.replace(base, **own, given=base.given | set(chosen))
-    validate(settings)
-    return _choose_api_version(dataclasses.replace(settings, **_parts(base, chosen)))
+    given = base.given | set(chosen)
+    settings = dataclasses.replace(base, **own, **_parts(base, chosen), given=given)
+    return _choose_api_version(settings)
 
 
 def _parts(base: Settings, chosen: Mapping[str, Any]) -> dict[str, Any]:
@@ -322,38 +242,24 @@ def with_values(settings: Settings, values: Mapping[str, Any], origin: str) -> S
         raise ConfigError(f"{origin}: {exc}") from None
 
 
-def validate(settings: Settings) -> None:
-    if settings.backend not in BACKENDS:
-        choices = ", ".join(BACKENDS)
-        raise ConfigError(f"--backend must be one of {choices}, not {settings.backend!r}")
-    if settings.api_version not in API_VERSIONS:
-        raise ConfigError(
-            f"--api-version must be one of {', '.join(API_VERSIONS)}, not {settings.api_version!r}"
-        )
-    if settings.response not in ("auto", "audio", "text"):
-        raise ConfigError(f"response must be auto, audio or text, not {settings.response!r}")
-    if settings.echo not in ECHO_MODES:
-        raise ConfigError(f"echo must be one of {', '.join(ECHO_MODES)}, not {settings.echo!r}")
-    for name in ("reply_timeout_s", "setup_timeout_s", "connect_timeout_s", "ping_interval_s",
-                 "ping_timeout_s"):
-        seconds = getattr(settings, name)
-        if not 0 < seconds < math.inf:  # also refuses NaN (--timeout nan)
-            flag = "--timeout" if name == "reply_timeout_s" else name
-            raise ConfigError(f"{flag} must be a positive number of seconds, not {seconds}")
-
-
 def _choose_api_version(settings: Settings) -> Settings:
     """§1.3: v1alpha for affective dialog / proactive audio where needed, unless chosen; a chosen
     v1beta is then refused by check_setup with a line that says so."""
     if "api_version" in settings.given:
         return settings
-    needed = settings.model_options.api_version_needed(settings.model, settings.backend)
-    return settings if needed is None else dataclasses.replace(settings, api_version=needed)
+    connection = settings.connection
+    needed = settings.model_options.api_version_needed(settings.model, connection.backend)
+    if needed is None:
+        return settings
+    return dataclasses.replace(settings,
+                               connection=dataclasses.replace(connection, api_version=needed))
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:
-    """A copy with `changes`; the keys of a sub-object (temperature, local_tts, …) go to a
-    checked copy of it."""
+    """A copy with `changes`; the keys of a sub-object (backend, temperature, echo, local_tts, …)
+    go to a checked copy of it; a sub-object itself (`connection=ConnectionSettings(…)`) is
+    taken as it is."""
     keys = {key: changes.pop(key) for key in list(changes)
-            if key in _SPECS and _SPECS[key].owner is not Settings}
+            if key in _SPECS and _SPECS[key].owner is not Settings
+            and not isinstance(changes[key], _PARTS.get(key, ()))}
     return dataclasses.replace(settings, **changes, **_parts(settings, keys))

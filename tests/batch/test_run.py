@@ -26,7 +26,7 @@ def settings_for(server: RunningServer, **changes: object) -> Settings:
                                  "response": "text", "reply_timeout_s": 20.0,
                                  "model": "gemini-live-2.5-flash-preview"}
     values.update(changes)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings.of(**values)
 
 
 async def fault_server(spec: str, **config: object) -> RunningServer:
@@ -88,7 +88,7 @@ async def test_rerun_skips_done_jobs_and_redoes_failed_ones(tmp_path: Path) -> N
     assert (second.skipped, second.ok, second.failed, second.exit_code) == (3, 3, 0, 0)
     got = records(out)
     assert len(got) == 6 and {r["status"] for r in got} == {"ok"}  # old error lines are gone
-    third = await run_batch(Settings(backend="gemini", base_url="ws://127.0.0.1:9"), jobs, out)
+    third = await run_batch(Settings.of(backend="gemini", base_url="ws://127.0.0.1:9"), jobs, out)
     assert (third.skipped, third.ok, third.failed) == (6, 0, 0)  # nothing left: no connection
 
 

@@ -59,8 +59,8 @@ async def serve(ws: websockets.ServerConnection) -> None:
 
 
 async def ask_peer(port: int, text: str, model: str = MODEL) -> tuple[float, object]:
-    settings = Settings(backend="gemini", base_url=f"http://127.0.0.1:{port}", model=model,
-                        reply_timeout_s=5.0)
+    settings = Settings.of(backend="gemini", base_url=f"http://127.0.0.1:{port}", model=model,
+                           reply_timeout_s=5.0)
     endpoint = build_endpoint(settings)
     setup = build_setup(settings, endpoint.model, SetupOptions(tools=USE.tools))
     async with LiveSession(endpoint, setup, FAST) as live:
@@ -85,8 +85,8 @@ async def test_a_silent_result_after_the_last_turn_complete_ends_the_answer() ->
 async def test_turn_complete_right_after_the_tool_response_ends_the_answer() -> None:
     async with websockets.serve(serve, "127.0.0.1", 0) as srv:
         port = srv.sockets[0].getsockname()[1]
-        settings = Settings(backend="gemini", base_url=f"http://127.0.0.1:{port}", model=MODEL,
-                            reply_timeout_s=5.0)
+        settings = Settings.of(backend="gemini", base_url=f"http://127.0.0.1:{port}", model=MODEL,
+                               reply_timeout_s=5.0)
         endpoint = build_endpoint(settings)
         setup = build_setup(settings, endpoint.model, SetupOptions(tools=USE.tools))
         took: list[float] = []

@@ -44,8 +44,8 @@ def test_body_is_flat_with_rfc3339_times() -> None:
 
 
 def test_a_locked_body_masks_the_fields_the_setup_sets() -> None:
-    settings = Settings(model=TEXT_MODEL, response="text", system_instruction="Be brief.",
-                        voice="kore")
+    settings = Settings.of(model=TEXT_MODEL, response="text", system_instruction="Be brief.",
+                           voice="kore")
     setup = build_setup(settings, "models/" + TEXT_MODEL, SetupOptions())
     body = token_body(TokenRequest(lock=setup), NOW)
     locked = body["bidiGenerateContentSetup"]
@@ -118,16 +118,16 @@ async def mint(settings: Settings, request: TokenRequest | None = None) -> dict[
 async def test_a_locked_token_is_minted_and_connects_through_constrained() -> None:
     async with await start_server(ServerConfig(port=0, pace=0, require_key=KEY)) as server:
         http = server.url.replace("ws://", "http://")
-        settings = Settings(backend="gemini", base_url=http, api_key=Secret(KEY),
-                            model=TEXT_MODEL, response="text", api_version="v1alpha")
+        settings = Settings.of(backend="gemini", base_url=http, api_key=Secret(KEY),
+                               model=TEXT_MODEL, response="text", api_version="v1alpha")
         lock = build_setup(settings, "models/" + TEXT_MODEL, SetupOptions())
         resource = await mint(settings, TokenRequest(uses=2, lock=lock))
         name = str(resource["name"])
         issued = server.shared.tokens.check(name)
         assert issued.uses == 2 and issued.setup == resource["bidiGenerateContentSetup"]
         assert resource["fieldMask"] == ",".join(issued.field_mask)
-        user = Settings(backend="gemini", base_url=http, token=Secret(name),
-                        model="gemini-3.8-live", response="audio", api_version="v1alpha")
+        user = Settings.of(backend="gemini", base_url=http, token=Secret(name),
+                           model="gemini-3.8-live", response="audio", api_version="v1alpha")
         endpoint = build_endpoint(user)
         assert endpoint.credential == "token" and "Constrained" in endpoint.url
         setup = build_setup(user, endpoint.model, SetupOptions())
@@ -146,16 +146,16 @@ async def test_minting_failures() -> None:
     async with await start_server(ServerConfig(port=0, pace=0, require_key=KEY)) as server:
         http = server.url.replace("ws://", "http://")
         with pytest.raises(AuthenticationError, match="refused the API key"):
-            await mint(Settings(base_url=http, api_key=Secret("AIza-wrong")))
+            await mint(Settings.of(base_url=http, api_key=Secret("AIza-wrong")))
         with pytest.raises(AuthenticationError, match="unregistered callers"):
-            await mint(Settings(base_url=http))  # a base URL and no key: sent, refused
+            await mint(Settings.of(base_url=http))  # a base URL and no key: sent, refused
         port = server.port
     with pytest.raises(NetworkError, match=f"cannot connect to http://127.0.0.1:{port}"):
-        await mint(Settings(base_url=http, api_key=Secret(KEY)))
+        await mint(Settings.of(base_url=http, api_key=Secret(KEY)))
     with pytest.raises(AuthenticationError, match="needs your API key"):
         await mint(Settings())
     with pytest.raises(ConfigError, match="Vertex"):
-        await mint(Settings(backend="vertex", api_key=Secret(KEY)))
+        await mint(Settings.of(backend="vertex", api_key=Secret(KEY)))
 
 
 async def test_over_tls_an_untrusted_certificate_says_what_to_do(
@@ -164,7 +164,7 @@ async def test_over_tls_an_untrusted_certificate_says_what_to_do(
     files = self_signed(tmp_path)
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     async with await start_server(ServerConfig(port=0, pace=0, tls=files)) as server:
-        settings = Settings(base_url=f"https://127.0.0.1:{server.port}", api_key=Secret(KEY))
+        settings = Settings.of(base_url=f"https://127.0.0.1:{server.port}", api_key=Secret(KEY))
         with pytest.raises(NetworkError, match="SSL_CERT_FILE"):
             await mint(settings)
         monkeypatch.setenv("SSL_CERT_FILE", str(files.cert))  # what `serve --tls` tells users
@@ -182,4 +182,4 @@ async def test_a_non_token_answer_is_a_protocol_error() -> None:
     async with server:
         port = server.sockets[0].getsockname()[1]
         with pytest.raises(RemoteProtocolError, match="without a token"):
-            await mint(Settings(base_url=f"http://127.0.0.1:{port}", api_key=Secret(KEY)))
+            await mint(Settings.of(base_url=f"http://127.0.0.1:{port}", api_key=Secret(KEY)))

@@ -13,7 +13,7 @@ STD = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateCon
 
 
 def test_default_gemini_endpoint_puts_key_in_header_not_url() -> None:
-    e = build_endpoint(Settings(api_key=Secret(KEY), model="gemini-3.8-live"))
+    e = build_endpoint(Settings.of(api_key=Secret(KEY), model="gemini-3.8-live"))
     assert e.url == "wss://generativelanguage.googleapis.com" + STD
     assert e.headers == {"x-goog-api-key": KEY}
     assert e.model == "models/gemini-3.8-live"
@@ -21,7 +21,7 @@ def test_default_gemini_endpoint_puts_key_in_header_not_url() -> None:
 
 
 def test_v1alpha_and_ephemeral_token() -> None:
-    e = build_endpoint(Settings(token=Secret("auth_tokens/abc"), api_version="v1alpha"))
+    e = build_endpoint(Settings.of(token=Secret("auth_tokens/abc"), api_version="v1alpha"))
     assert e.url.endswith(
         "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained"
     )
@@ -51,8 +51,8 @@ def test_bad_base_urls_are_config_errors(bad: str) -> None:
 
 
 def test_vertex_endpoint_model_path_and_bearer() -> None:
-    s = Settings(backend="vertex", project="p1", location="europe-west4",
-                 access_token=Secret("ya29.tok"), model="gemini-live-2.5-flash-native-audio")
+    s = Settings.of(backend="vertex", project="p1", location="europe-west4",
+                    access_token=Secret("ya29.tok"), model="gemini-live-2.5-flash-native-audio")
     e = build_endpoint(s)
     assert e.url == (
         "wss://europe-west4-aiplatform.googleapis.com/ws/"
@@ -66,10 +66,10 @@ def test_vertex_endpoint_model_path_and_bearer() -> None:
 
 
 def test_vertex_global_location_and_missing_project() -> None:
-    s = Settings(backend="vertex", project="p", location="global", access_token=Secret("t"))
+    s = Settings.of(backend="vertex", project="p", location="global", access_token=Secret("t"))
     assert build_endpoint(s).url.startswith("wss://aiplatform.googleapis.com/ws/")
     with pytest.raises(ConfigError, match="--project"):
-        build_endpoint(Settings(backend="vertex", access_token=Secret("t")))
+        build_endpoint(Settings.of(backend="vertex", access_token=Secret("t")))
 
 
 @pytest.mark.parametrize(("location", "host"), [
@@ -78,11 +78,11 @@ def test_vertex_global_location_and_missing_project() -> None:
     ("eu", "aiplatform.eu.rep.googleapis.com"),  # multi-regional (§1.4)
 ])
 def test_vertex_hosts(location: str, host: str) -> None:
-    s = Settings(backend="vertex", project="p", location=location, access_token=Secret("t"))
+    s = Settings.of(backend="vertex", project="p", location=location, access_token=Secret("t"))
     assert build_endpoint(s).url.startswith(f"wss://{host}/ws/google.cloud.aiplatform.")
 
 
 def test_a_gemini_key_is_never_sent_to_vertex() -> None:
-    s = Settings(backend="vertex", project="p", api_key=Secret(KEY), access_token=Secret("t"))
+    s = Settings.of(backend="vertex", project="p", api_key=Secret(KEY), access_token=Secret("t"))
     e = build_endpoint(s)
     assert e.headers == {"Authorization": "Bearer t"} and e.credential == "oauth"

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from tests.client.test_live import FAST, server, text_setup, turn
@@ -21,6 +19,7 @@ from voicecli.client.setup import SetupOptions, build_setup
 from voicecli.errors import CapabilityError, ServiceRefused, UsageError
 from voicecli.protocol import events as ev
 from voicecli.protocol.messages import Content, Part, Setup
+from voicecli.settings import replace
 
 HISTORY = [Content(role="user", parts=[Part(text="my name is bob")]),
            Content(role="model", parts=[Part(text="Hello Bob.")])]
@@ -71,8 +70,7 @@ async def test_seeded_history_is_context_without_a_reply() -> None:
 
 async def test_historyconfig_seeding_on_a_seed_only_model() -> None:
     async with server() as base:
-        settings = dataclasses.replace(base, model="gemini-3.1-flash-live-preview",
-                                       response="audio")
+        settings = replace(base, model="gemini-3.1-flash-live-preview", response="audio")
         endpoint = build_endpoint(settings)
         setup = build_setup(settings, endpoint.model, SetupOptions(conversation=True))
         setup, seed = plan_history(setup, HISTORY)

@@ -55,9 +55,9 @@ async def test_vertex_resume_replays_from_the_last_consumed_index() -> None:
     config = ServerConfig(host="127.0.0.1", port=0, pace=0, faults=fault,
                           require_key="ya29.token")
     async with await start_server(config) as server:
-        settings = Settings(backend="vertex", base_url=server.url, project="p",
-                            location="us-central1", access_token=Secret("ya29.token"),
-                            model="gemini-live-2.5-flash-native-audio")
+        settings = Settings.of(backend="vertex", base_url=server.url, project="p",
+                               location="us-central1", access_token=Secret("ya29.token"),
+                               model="gemini-live-2.5-flash-native-audio")
         endpoint = build_endpoint(settings)
         setup = build_setup(settings, endpoint.model, SetupOptions(conversation=True))
         options = ConnectOptions(setup_timeout_s=5, backoff_base_s=0.05)

@@ -32,7 +32,7 @@ FAST = ConnectOptions(setup_timeout_s=5, backoff_base_s=0.05, backoff_cap_s=0.2)
 @contextlib.asynccontextmanager
 async def server(**config: object) -> AsyncIterator[Settings]:
     async with await start_server(ServerConfig(host="127.0.0.1", port=0, pace=0, **config)) as srv:
-        yield Settings(backend="gemini", base_url=srv.url, response="text", model=TEXT_MODEL)
+        yield Settings.of(backend="gemini", base_url=srv.url, response="text", model=TEXT_MODEL)
 
 
 def text_setup(settings: Settings):  # type: ignore[no-untyped-def]
@@ -123,7 +123,7 @@ async def test_over_tls_a_dropped_turn_is_answered_once_and_the_next_one_too(
     config = ServerConfig(host="127.0.0.1", port=0, pace=0, tls=files, faults=plan)
     async with await start_server(config) as srv:
         url = f"https://127.0.0.1:{srv.port}"
-        endpoint, setup = text_setup(Settings(base_url=url, response="text", model=TEXT_MODEL))
+        endpoint, setup = text_setup(Settings.of(base_url=url, response="text", model=TEXT_MODEL))
         async with LiveSession(endpoint, setup, FAST) as live:
             first, seen = await turn(live, "one two three four five six seven")
             second, _ = await turn(live, "after the drop")
@@ -171,7 +171,7 @@ async def test_setup_timeout_when_the_peer_never_answers() -> None:
 
     async with websockets.serve(silent, "127.0.0.1", 0) as srv:
         port = srv.sockets[0].getsockname()[1]
-        settings = Settings(
+        settings = Settings.of(
             backend="gemini", base_url=f"http://127.0.0.1:{port}", response="text", model=TEXT_MODEL
         )
         endpoint, setup = text_setup(settings)
@@ -185,7 +185,7 @@ async def test_ephemeral_token_uses_the_constrained_method() -> None:
     config = ServerConfig(host="127.0.0.1", port=0, pace=0, require_key="server-key")
     async with await start_server(config) as srv:
         name = srv.shared.tokens.create({})["name"]  # issued by the server (§1.5)
-        settings = Settings(
+        settings = Settings.of(
             backend="gemini",
             base_url=srv.url,
             response="text",
@@ -202,9 +202,9 @@ async def test_ephemeral_token_uses_the_constrained_method() -> None:
 
 async def test_vertex_endpoint_and_model_path() -> None:
     async with server(require_key="ya29.token") as settings:
-        vertex = Settings(
+        vertex = Settings.of(
             backend="vertex",
-            base_url=settings.base_url,
+            base_url=settings.connection.base_url,
             project="proj",
             location="us-central1",
             access_token=Secret("ya29.token"),
@@ -248,7 +248,7 @@ async def test_goaway_mid_turn_rotates_on_a_timer_when_the_server_goes_quiet() -
 
     async with websockets.serve(scripted, "127.0.0.1", 0) as srv:
         port = srv.sockets[0].getsockname()[1]
-        settings = Settings(
+        settings = Settings.of(
             backend="gemini", base_url=f"http://127.0.0.1:{port}", response="text", model=TEXT_MODEL
         )
         endpoint, setup = text_setup(settings)
@@ -289,7 +289,7 @@ async def test_tool_calls_still_owed_survive_a_resume() -> None:
 
     async with websockets.serve(scripted, "127.0.0.1", 0) as srv:
         port = srv.sockets[0].getsockname()[1]
-        settings = Settings(
+        settings = Settings.of(
             backend="gemini", base_url=f"http://127.0.0.1:{port}", response="text", model=TEXT_MODEL
         )
         endpoint, setup = text_setup(settings)

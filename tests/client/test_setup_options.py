@@ -65,7 +65,7 @@ def test_sampling_options_on_the_default_model() -> None:
 def test_native_25_budget_thoughts_affective_proactive_on_v1alpha() -> None:
     s = settings(model=NATIVE_25, thinking_budget=2048, show_thoughts=True,
                  affective_dialog=True, proactive_audio=True)
-    assert s.api_version == "v1alpha"  # §1.3: switched because nobody chose a version
+    assert s.connection.api_version == "v1alpha"  # §1.3: switched because nobody chose a version
     setup = wire(s)
     config = setup["generationConfig"]
     assert config["thinkingConfig"] == {"thinkingBudget": 2048, "includeThoughts": True}
@@ -75,7 +75,7 @@ def test_native_25_budget_thoughts_affective_proactive_on_v1alpha() -> None:
 
 def test_a_chosen_api_version_is_kept_and_refused_with_the_reason() -> None:
     s = settings(model=NATIVE_25, affective_dialog=True, api_version="v1beta")
-    assert s.api_version == "v1beta"
+    assert s.connection.api_version == "v1beta"
     message = refused(model=NATIVE_25, affective_dialog=True, api_version="v1beta")
     assert "--affective" in message and "v1alpha" in message and "not v1beta" in message
     assert "--proactive" in refused(model=NATIVE_25, proactive_audio=True, api_version="v1")
@@ -84,11 +84,11 @@ def test_a_chosen_api_version_is_kept_and_refused_with_the_reason() -> None:
 def test_the_version_switch_also_comes_from_config_and_env(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'model = "{NATIVE_25}"\n[model_options]\nproactive_audio = true\n')
-    assert load_settings({}, env={}, config_path=config).api_version == "v1alpha"
+    assert load_settings({}, env={}, config_path=config).connection.api_version == "v1alpha"
     env = {"VOICECLI_API_VERSION": "v1beta"}
-    assert load_settings({}, env=env, config_path=config).api_version == "v1beta"
+    assert load_settings({}, env=env, config_path=config).connection.api_version == "v1beta"
     assert load_settings({"model": "gemini-3.8-live"}, env={},
-                         config_path=config).api_version == "v1beta"  # 3.8: always on
+                         config_path=config).connection.api_version == "v1beta"  # 3.8: always on
 
 
 def test_extended_thinking_level_and_thoughts() -> None:
@@ -237,10 +237,10 @@ def test_batch_jobs_override_model_options(tmp_path: Path) -> None:
     assert [bad.id for bad in loaded.bad] == ["d"] and "model options" in loaded.bad[0].message
     base = settings()
     first = job_settings(base, loaded.jobs[0])
-    assert (first.api_version, first.model_options.affective_dialog,
+    assert (first.connection.api_version, first.model_options.affective_dialog,
             first.model_options.thinking_budget) == (
         "v1alpha", True, 0)
-    assert base.api_version == "v1beta" and "affective_dialog" not in base.given
+    assert base.connection.api_version == "v1beta" and "affective_dialog" not in base.given
     wire(first)  # the job's setup passes check_setup
     with pytest.raises(ConfigError, match="job b: .*temperature"):
         job_settings(base, loaded.jobs[1])

@@ -71,7 +71,7 @@ async def peer(script: Script, model: str = "gemini-2.5-flash-native-audio-previ
 
     async with websockets.serve(serve, "127.0.0.1", 0) as srv:
         port = srv.sockets[0].getsockname()[1]
-        settings = Settings(backend="gemini", base_url=f"http://127.0.0.1:{port}", model=model)
+        settings = Settings.of(backend="gemini", base_url=f"http://127.0.0.1:{port}", model=model)
         endpoint = build_endpoint(settings)
         setup = build_setup(settings, endpoint.model, SetupOptions(tools=USE.tools))
         async with LiveSession(endpoint, setup, FAST) as live:

@@ -138,7 +138,7 @@ def test_gcloud_gets_its_own_settings_and_no_key_of_voicecli(
 
 def test_neither_adc_nor_gcloud(no_adc: None) -> None:
     with pytest.raises(AuthenticationError) as info:
-        build_endpoint(Settings(backend="vertex", project="p"))
+        build_endpoint(Settings.of(backend="vertex", project="p"))
     assert str(info.value) == NO_CREDENTIALS
 
 
@@ -198,8 +198,8 @@ async def test_adc_from_google_auth_opens_a_vertex_session(
                        str(service_account_file(tmp_path / "sa.json", token_uri)))
     config = ServerConfig(port=0, pace=0, require_key="ya29.adc-1")
     async with await start_server(config) as server:
-        settings = Settings(backend="vertex", project="p", location="us-central1",
-                            base_url=server.url.replace("ws://", "http://"))
+        settings = Settings.of(backend="vertex", project="p", location="us-central1",
+                               base_url=server.url.replace("ws://", "http://"))
         endpoint = build_endpoint(settings)
         assert endpoint.credentials is not None and endpoint.credentials.source == "adc"
         setup = build_setup(settings, endpoint.model, SetupOptions())
@@ -217,9 +217,9 @@ async def test_a_reconnect_after_the_token_expired_fetches_a_new_one(gcloud: Gcl
     config = ServerConfig(port=0, pace=0, require_key="ya29.first-token",
                           faults=FaultPlan.parse("goaway-after=0.3:10"))
     async with await start_server(config) as server:
-        settings = Settings(backend="vertex", project="p", location="us-central1",
-                            base_url=server.url.replace("ws://", "http://"),
-                            model="gemini-live-2.5-flash-native-audio", response="audio")
+        settings = Settings.of(backend="vertex", project="p", location="us-central1",
+                               base_url=server.url.replace("ws://", "http://"),
+                               model="gemini-live-2.5-flash-native-audio", response="audio")
         now = [0.0]
         credentials = VertexCredentials(clock=lambda: now[0])
         endpoint = dataclasses.replace(build_endpoint(settings), credentials=credentials)
@@ -244,9 +244,9 @@ async def test_the_client_reads_the_vertex_paths_frames() -> None:
     """The local server's aiplatform path answers as Vertex does (§8: `audio/pcm` without a
     rate, `candidatesTokenCount`; tests/server/test_vertex_frames.py checks the raw frames)."""
     async with await start_server(ServerConfig(port=0, pace=0)) as server:
-        settings = Settings(backend="vertex", project="p", location="us-central1",
-                            base_url=server.url.replace("ws://", "http://"),
-                            access_token=Secret("ya29.static"), response="audio")
+        settings = Settings.of(backend="vertex", project="p", location="us-central1",
+                               base_url=server.url.replace("ws://", "http://"),
+                               access_token=Secret("ya29.static"), response="audio")
         endpoint = build_endpoint(settings)
         setup = build_setup(settings, endpoint.model, SetupOptions())
         async with LiveSession(endpoint, setup, FAST) as live:

@@ -55,8 +55,8 @@ def spec(kind: str, point: str) -> str:
 async def ask_through(fault: str, question: str, tools: ToolUse | None = None) -> Answer:
     config = ServerConfig(host="127.0.0.1", port=0, pace=0, faults=FaultPlan.parse(fault))
     async with await start_server(config) as server:
-        settings = Settings(backend="gemini", base_url=server.url, response="text",
-                            model=TEXT_MODEL, reply_timeout_s=15.0)
+        settings = Settings.of(backend="gemini", base_url=server.url, response="text",
+                               model=TEXT_MODEL, reply_timeout_s=15.0)
         return await ask(settings, Question(text=question), tools=tools)
 
 
@@ -142,8 +142,8 @@ async def test_batch_answers_every_job_once(tmp_path: Path, fault: str) -> None:
                             for i in range(6)))
     config = ServerConfig(host="127.0.0.1", port=0, pace=0.0, faults=FaultPlan.parse(fault))
     async with await start_server(config) as server:
-        settings = Settings(backend="gemini", base_url=server.url, response="text",
-                            model=TEXT_MODEL, reply_timeout_s=15.0)
+        settings = Settings.of(backend="gemini", base_url=server.url, response="text",
+                               model=TEXT_MODEL, reply_timeout_s=15.0)
         summary = await run_batch(settings, jobs, tmp_path / "out", jobs=3, max_attempts=4,
                                   backoff_base_s=0.01, backoff_cap_s=0.05)
     got = read_records(tmp_path / "out" / "results.jsonl")

@@ -231,7 +231,7 @@ async def _talk(url: str) -> tuple[list[dict[str, Any]], str, BaseException | No
     stopper = asyncio.create_task(stop_soon())
     try:
         async with mic, speaker:
-            await run_talk(Settings(base_url=url, api_key=Secret("fuzz-key"), reply_timeout_s=4),
+            await run_talk(Settings.of(base_url=url, api_key=Secret("fuzz-key"), reply_timeout_s=4),
                            TalkOptions(), console=console, emit=emit, mic=mic, speaker=speaker,
                            read_keys=False, stop=stop)
     except VoicecliError as exc:  # typed: the CLI funnel turns it into one line and its code

@@ -371,13 +371,13 @@ def test_history_seed_messages_and_their_setups() -> None:
     turns = [Content(role="user", parts=[Part(text="my name is Bob")]),
              Content(role="model", parts=[Part(text="Hello Bob.")])]
     for model in ("gemini-3.8-live", "gemini-3.1-flash-live-preview"):
-        settings = Settings(model=model, response="audio")
+        settings = Settings.of(model=model, response="audio")
         setup, seed = talk_setup(settings, f"models/{model}", TalkOptions(context=turns))
         _sdk_checks_setup(setup)  # 3.1: with historyConfig (§3.1.11)
         assert seed is not None
         assert_sdk_accepts_and_agrees(ClientContent(turns=seed.turns,
                                                     turn_complete=seed.turn_complete))
-    resumed, _ = talk_setup(Settings(response="audio"), "models/gemini-3.8-live",
+    resumed, _ = talk_setup(Settings.of(response="audio"), "models/gemini-3.8-live",
                             TalkOptions(resume="Cj-handle"))
     _sdk_checks_setup(resumed)
     assert json.loads(encode(resumed))["setup"]["sessionResumption"] == {"handle": "Cj-handle"}

@@ -59,7 +59,7 @@ class Talk:
 
     def __init__(self, url: str, options: TalkOptions, mic: ArrayMicrophone,
                  keys: bool = False) -> None:
-        self.settings = Settings(base_url=url)
+        self.settings = Settings.of(base_url=url)
         self.options, self.mic, self.speaker = options, mic, NullSpeaker()
         self.events: list[dict[str, Any]] = []
         self.stop = asyncio.Event()

@@ -103,7 +103,7 @@ def test_bad_echo_values_are_refused_early() -> None:
     with pytest.raises(ConfigError, match="echo must be one of"):
         load_settings(env={"VOICECLI_ECHO": "sometimes", "XDG_CONFIG_HOME": "/nonexistent"})
     assert load_settings(env={"VOICECLI_ECHO": "gate",
-                              "XDG_CONFIG_HOME": "/nonexistent"}).echo == "gate"
+                              "XDG_CONFIG_HOME": "/nonexistent"}).echo.mode == "gate"
 
 
 def test_the_status_bar_names_the_echo_mode() -> None:
@@ -132,7 +132,7 @@ def test_aec_without_the_extra_is_refused_before_anything_opens(monkeypatch) -> 
     opened = []
     monkeypatch.setattr(run, "_microphone", lambda options: opened.append("mic"))
     with pytest.raises(UsageError, match=r"voicecli\[aec\].*--echo gate"):
-        asyncio.run(run.run_talk(Settings(backend="local"), TalkOptions(echo="aec"),
+        asyncio.run(run.run_talk(Settings.of(backend="local"), TalkOptions(echo="aec"),
                                  read_keys=False))
     assert not opened
 

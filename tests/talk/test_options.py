@@ -12,7 +12,7 @@ from voicecli.talk.options import TalkOptions
 
 
 def setup_json(options: TalkOptions, **settings: object) -> dict:
-    s = Settings(response="text" if options.text else "audio", **settings)  # type: ignore[arg-type]
+    s = Settings.of(response="text" if options.text else "audio", **settings)  # type: ignore[arg-type]
     return json.loads(encode(build_setup(s, s.model, options.setup_options())))["setup"]
 
 

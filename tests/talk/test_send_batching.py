@@ -66,7 +66,7 @@ async def record_messages(mic: ArrayMicrophone, until_bytes: int,
         port = next(iter(server.sockets)).getsockname()[1]
         async with mic:
             task = asyncio.create_task(run_talk(
-                Settings(base_url=f"http://127.0.0.1:{port}"), TalkOptions(), mic=mic,
+                Settings.of(base_url=f"http://127.0.0.1:{port}"), TalkOptions(), mic=mic,
                 speaker=NullSpeaker(), read_keys=False, stop=stop))
             while mic.chunks_read * 640 < until_bytes:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)

@@ -31,7 +31,7 @@ async def talk_until(url: str, options: TalkOptions, pcm: bytes,
                      done: Callable[[Events], bool], *, model: str | None = None,
                      video: FrameSource | None = None) -> tuple[Events, TalkResult]:
     """Run a conversation until `done(events)`, then quit it as `q` would."""
-    settings = Settings(base_url=url, **({"model": model} if model else {}))
+    settings = Settings.of(base_url=url, **({"model": model} if model else {}))
     events: Events = []
     stop = asyncio.Event()
     mic, speaker = ArrayMicrophone(pcm), NullSpeaker()

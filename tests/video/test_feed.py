@@ -52,7 +52,7 @@ def test_more_than_one_frame_a_second_is_refused() -> None:
 
 
 def test_video_turns_on_context_compression_even_when_configured_off() -> None:
-    settings = Settings(model="gemini-3.8-live", context_compression=False, response="audio")
+    settings = Settings.of(model="gemini-3.8-live", context_compression=False, response="audio")
     plain, _ = talk_setup(settings, "models/gemini-3.8-live", TalkOptions())
     assert plain.context_window_compression is None
     video, _ = talk_setup(settings, "models/gemini-3.8-live", TalkOptions(camera=0))

@@ -173,8 +173,8 @@ async def collect_answer(
     texts: list[str] = []
     transcripts: list[str] = []
     first_reply_at: float | None = None
-    deadline = asked_at + settings.reply_timeout_s
-    async for event in _until(live, deadline, settings.reply_timeout_s, tracker):
+    deadline = asked_at + settings.connection.reply_timeout_s
+    async for event in _until(live, deadline, settings.connection.reply_timeout_s, tracker):
         if event is CALLS_SETTLED:
             if tracker.whole():
                 break

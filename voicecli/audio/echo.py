@@ -43,7 +43,7 @@ from voicecli.audio._echo_align import (
     pcm_samples,
 )
 from voicecli.errors import UsageError
-from voicecli.settings import ECHO_MODES as MODES
+from voicecli.setting_parts import check_echo_mode
 
 AEC_HINT = "pip install 'voicecli[aec]'"
 
@@ -71,11 +71,9 @@ def resolve_mode(mode: str, *, headset: bool = False) -> str:
     else aec when the extra is installed, else gate.
 
     Raises:
-        UsageError: an unknown mode.
+        ConfigError: an unknown mode (setting_parts.check_echo_mode, a UsageError).
     """
-    if mode not in MODES:
-        raise UsageError(f"--echo must be one of {', '.join(MODES)}, got {mode!r}")
-    if mode != "auto":
+    if check_echo_mode(mode) != "auto":
         return mode
     if headset:
         return "off"

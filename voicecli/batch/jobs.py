@@ -22,7 +22,8 @@ from voicecli.model_options import ModelOptions
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".mp3"})
 OPTIONAL_KEYS = ("system", "voice", "model", "response")
-MODEL_OPTION_KEYS = tuple(item.name for item in dataclasses.fields(ModelOptions))
+MODEL_OPTION_KEYS = tuple(item.name for item in dataclasses.fields(ModelOptions)
+                          if item.name not in OPTIONAL_KEYS)  # response is one of both
 KNOWN_KEYS = frozenset({"id", "text", "audio", *OPTIONAL_KEYS, *MODEL_OPTION_KEYS})
 RESPONSES = ("text", "audio", "auto")
 #: Ids name the reply WAV (`<id>.wav`), so they must be safe file names.

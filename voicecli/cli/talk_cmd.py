@@ -108,8 +108,8 @@ def talk(
         chunk_ms=chunk_ms, latency=latency_spec(latency), ptt=ptt, barge_in=not no_barge_in,
         text=text, vad_silence_ms=vad_silence_ms, vad_start_sensitivity=vad_start_sensitivity,
         vad_end_sensitivity=vad_end_sensitivity, record_dir=record, transcript=transcript,
-        echo=settings.echo, noise_suppression=settings.noise_suppression,
-        auto_gain_control=settings.auto_gain_control,
+        echo=settings.echo.mode, noise_suppression=settings.echo.noise_suppression,
+        auto_gain_control=settings.echo.auto_gain_control,
         context=load_context_file(context), resume=resume, camera=camera, screen=screen,
     )
     run_conversation(settings, options, json_out=json_out, tools=tools)

@@ -138,9 +138,9 @@ def _translate_live(settings: Settings, options: TranslationOptions, input_devic
 
     talk = TalkOptions(input_device=device_spec(input_device),
                        output_device=device_spec(output_device),
-                       transcript=transcript, echo=settings.echo,
-                       noise_suppression=settings.noise_suppression,
-                       auto_gain_control=settings.auto_gain_control, translation=options,
+                       transcript=transcript, echo=settings.echo.mode,
+                       noise_suppression=settings.echo.noise_suppression,
+                       auto_gain_control=settings.echo.auto_gain_control, translation=options,
                        resume=resume)
     run_conversation(settings, talk, json_out=json_out, tools=tools,
                      command=f"translate --to {options.to}")

@@ -104,19 +104,19 @@ def auth_tokens_url(base_url: str | None, api_version: str) -> str:
 def mint_token(settings: Settings, request: TokenRequest) -> dict[str, Any]:
     """Create a token with the settings' key and endpoint; the resource it was created as: the
     service's answer (`name`) over the body that was sent. Library API behind `token create`."""
-    if settings.backend == "vertex":
+    if settings.connection.backend == "vertex":
         raise ConfigError("ephemeral tokens are a Gemini Developer API feature; Vertex AI has "
                           "none (use --backend gemini)")
-    if settings.backend == "local":
+    if settings.connection.backend == "local":
         raise ConfigError("token create needs a Gemini endpoint: an API key, or --base-url for "
                           "a `voicecli serve`")
-    if not settings.api_key and not settings.base_url:
+    if not settings.connection.api_key and not settings.connection.base_url:
         raise AuthenticationError("token create needs your API key: set GEMINI_API_KEY, "
                                   "--api-key or api_key in the config file")
-    url = auth_tokens_url(settings.base_url, settings.api_version)
+    url = auth_tokens_url(settings.connection.base_url, settings.connection.api_version)
     body = token_body(request, datetime.now(UTC))
-    key = settings.api_key.reveal() if settings.api_key else None
-    resource = create_token(url, key, body, settings.connect_timeout_s)
+    key = settings.connection.api_key.reveal() if settings.connection.api_key else None
+    resource = create_token(url, key, body, settings.connection.connect_timeout_s)
     Secret(resource["name"])  # from here on it is masked in every log line
     return {"name": resource["name"], **body, **resource}
 

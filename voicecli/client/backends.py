@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 def resolve_backend(settings: Settings) -> str:
     """The concrete backend `auto` stands for with these settings."""
-    if settings.backend != "auto":
-        return settings.backend
-    if settings.has_key() or settings.base_url:
+    if settings.connection.backend != "auto":
+        return settings.connection.backend
+    if settings.has_key() or settings.connection.base_url:
         return "gemini"
     return "local"
 
@@ -48,7 +48,7 @@ async def open_settings(
 
     async with await start_server(config_from_settings(settings, pace=pace)) as server:
         if notify is not None:
-            why = "no API key configured; " if settings.backend == "auto" else ""
+            why = "no API key configured; " if settings.connection.backend == "auto" else ""
             part = (f"recogniser: {server.config.recognizer()}" if transcribing
                     else brain_summary(server.engine, server.config))
             notify(f"voicecli: {why}using the local engine at {server.url} ({part})")
@@ -74,7 +74,7 @@ def _check_local_engine(settings: Settings) -> None:
     if local_engine_installed():
         return
     hint = LOCAL_HINT
-    if settings.backend == "auto":
+    if settings.connection.backend == "auto":
         raise AuthenticationError(
             "no API key, and the offline engine is not installed: set GEMINI_API_KEY (a key "
             f"from https://aistudio.google.com/apikey), or install the local engine: {hint}")
@@ -96,9 +96,9 @@ def connect_options(settings: Settings) -> ConnectOptions:
     from voicecli.client.live import ConnectOptions  # websockets loads only to connect
 
     return ConnectOptions(
-        connect_timeout_s=settings.connect_timeout_s,
-        setup_timeout_s=settings.setup_timeout_s,
-        ping_interval_s=settings.ping_interval_s,
-        ping_timeout_s=settings.ping_timeout_s,
-        max_reconnects=settings.max_reconnects,
+        connect_timeout_s=settings.connection.connect_timeout_s,
+        setup_timeout_s=settings.connection.setup_timeout_s,
+        ping_interval_s=settings.connection.ping_interval_s,
+        ping_timeout_s=settings.connection.ping_timeout_s,
+        max_reconnects=settings.connection.max_reconnects,
     )

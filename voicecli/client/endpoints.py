@@ -115,24 +115,24 @@ def _safe(url: str) -> str:
 
 def build_endpoint(settings: Settings, *, base_url: str | None = None) -> Endpoint:
     """The URL, headers and model name for the settings' backend (not `auto`/`local`)."""
-    if settings.backend == "vertex":
-        return _vertex_endpoint(settings, base_url or settings.base_url)
-    return _gemini_endpoint(settings, base_url or settings.base_url)
+    if settings.connection.backend == "vertex":
+        return _vertex_endpoint(settings, base_url or settings.connection.base_url)
+    return _gemini_endpoint(settings, base_url or settings.connection.base_url)
 
 
 def _gemini_endpoint(settings: Settings, base_url: str | None) -> Endpoint:
     headers: dict[str, str] = {}
-    version = settings.api_version
+    version = settings.connection.api_version
     credential = "none"
-    if settings.token:
+    if settings.connection.token:
         # §1.1: ephemeral tokens use the Constrained method and `Authorization: Token …`.
         method = "BidiGenerateContentConstrained"
-        headers["Authorization"] = f"Token {settings.token.reveal()}"
+        headers["Authorization"] = f"Token {settings.connection.token.reveal()}"
         credential = "token"
     else:
         method = "BidiGenerateContent"
-        if settings.api_key:
-            headers["x-goog-api-key"] = settings.api_key.reveal()
+        if settings.connection.api_key:
+            headers["x-goog-api-key"] = settings.connection.api_key.reveal()
             credential = "key"
     path = GEMINI_PATH.format(version=version, method=method)
     url = websocket_url(base_url or GEMINI_BASE, path)
@@ -140,9 +140,9 @@ def _gemini_endpoint(settings: Settings, base_url: str | None) -> Endpoint:
 
 
 def _vertex_endpoint(settings: Settings, base_url: str | None) -> Endpoint:
-    if not settings.project:
+    if not settings.connection.project:
         raise ConfigError("--backend vertex needs --project (or GOOGLE_CLOUD_PROJECT)")
-    location = settings.location or "us-central1"
+    location = settings.connection.location or "us-central1"
     path = VERTEX_PATH.format(version=VERTEX_VERSION)
     if base_url is None:
         base_url = f"https://{vertex_host(location)}"
@@ -150,12 +150,12 @@ def _vertex_endpoint(settings: Settings, base_url: str | None) -> Endpoint:
     # project, google-genai too lets project/location take precedence over an API key.
     headers: dict[str, str] = {}
     credentials = None
-    if settings.access_token:
-        headers["Authorization"] = f"Bearer {settings.access_token.reveal()}"
+    if settings.connection.access_token:
+        headers["Authorization"] = f"Bearer {settings.connection.access_token.reveal()}"
     else:
         credentials = VertexCredentials()
         headers.update(credentials.headers())  # fails now, in one line, without credentials
-    model = vertex_model_name(settings.model, settings.project, location)
+    model = vertex_model_name(settings.model, settings.connection.project, location)
     return Endpoint(websocket_url(base_url, path), model, headers, "vertex", VERTEX_VERSION,
                     "oauth", credentials)
 

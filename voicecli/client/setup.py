@@ -46,11 +46,12 @@ class SetupOptions:
 def response_modality(settings: Settings, needs_audio_out: bool) -> str:
     """AUDIO or TEXT: honour --response, else TEXT where the model can answer in text."""
     info = model_info(settings.model)
-    if settings.response == "audio" or needs_audio_out:
-        if settings.response == "text":
+    response = settings.model_options.response
+    if response == "audio" or needs_audio_out:
+        if response == "text":
             raise CapabilityError("--response text cannot save spoken audio; drop --audio-out")
         return "AUDIO"
-    if settings.response == "text":
+    if response == "text":
         return "TEXT"
     if info is not None and "TEXT" in info.response_modalities:
         return "TEXT"
@@ -79,7 +80,7 @@ def build_setup(settings: Settings, model_name: str, options: SetupOptions) -> S
     setup.tools = setup_tools(model_name, options.tools, google_search=settings.google_search,
                               code_execution=settings.code_execution)
     settings.model_options.apply(setup)
-    check_setup(setup, api_version=settings.api_version, backend=_backend(settings))
+    check_setup(setup, api_version=settings.connection.api_version, backend=_backend(settings))
     return setup
 
 
@@ -113,4 +114,4 @@ def _speech_config(settings: Settings) -> SpeechConfig | None:
 
 
 def _backend(settings: Settings) -> str:
-    return "vertex" if settings.backend == "vertex" else "gemini"
+    return "vertex" if settings.connection.backend == "vertex" else "gemini"

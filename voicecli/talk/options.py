@@ -8,7 +8,7 @@ from pathlib import Path
 from voicecli.client.setup import SetupOptions
 from voicecli.errors import UsageError
 from voicecli.protocol.messages import Content
-from voicecli.settings import ECHO_MODES
+from voicecli.setting_parts import check_echo_mode
 from voicecli.translate.setup import TranslationOptions
 
 SENSITIVITIES = ("low", "high")
@@ -43,8 +43,7 @@ class TalkOptions:
     screen: int | None = None  # --screen MONITOR
 
     def __post_init__(self) -> None:
-        if self.echo not in ECHO_MODES:
-            raise UsageError(f"--echo must be one of {', '.join(ECHO_MODES)}, not {self.echo!r}")
+        check_echo_mode(self.echo)
         if not 10 <= self.chunk_ms <= 100:
             raise UsageError(f"--chunk-ms must be between 10 and 100, not {self.chunk_ms}")
         for name in ("vad_start_sensitivity", "vad_end_sensitivity"):

@@ -245,8 +245,9 @@ def _speaker(options: TalkOptions) -> Speaker:
 
 def _where(settings: Settings) -> str:
     backend = resolve_backend(settings)
-    if backend == "gemini" and settings.base_url:
-        return f"{settings.model} · {urlsplit(settings.base_url).netloc or settings.base_url}"
+    base_url = settings.connection.base_url
+    if backend == "gemini" and base_url:
+        return f"{settings.model} · {urlsplit(base_url).netloc or base_url}"
     label = {"local": "local engine", "vertex": "Vertex AI", "gemini": "Gemini API"}[backend]
     return f"{settings.model} · {label}"
 

@@ -29,6 +29,7 @@ from voicecli.protocol import Setup
 from voicecli.protocol.messages import AudioTranscriptionConfig
 from voicecli.protocol.models import model_info
 from voicecli.settings import Settings
+from voicecli.settings import replace as settings_replace
 from voicecli.transcribe.model import Segment, Transcript
 from voicecli.transcribe.session import RESTARTABLE, Restart, TranscriptionSession
 from voicecli.transcribe.split import RATE, Span, SplitConfig, group_sessions, split_utterances
@@ -133,7 +134,7 @@ class _Run:
         self.transcript = transcript
         self.on_progress = on_progress
         self.setup = endpoint.address(setup)
-        self.idle_s = opts.idle_timeout_s or settings.reply_timeout_s
+        self.idle_s = opts.idle_timeout_s or settings.connection.reply_timeout_s
         self.started = time.monotonic()
         self.sent_s = 0.0  # audio sent so far (for --realtime pacing)
         self.done_s = 0.0  # the file is transcribed up to here
@@ -153,7 +154,7 @@ class _Run:
                 else:
                     failures += 1
                 stuck = time.monotonic() - progress_at >= NO_PROGRESS_S
-                if failures > self.settings.max_reconnects or stuck:
+                if failures > self.settings.connection.max_reconnects or stuck:
                     raise NetworkError(f"transcription stopped: {error}") from None
                 self.transcript.restarts += 1
                 await asyncio.sleep(backoff_delay(failures, 0.2, 4.0))
@@ -164,9 +165,10 @@ class _Run:
         """Utterances from `pending` until it is empty or the session must be retired. A
         server that never answers setup is given only until `give_up_at`."""
         left = max(0.5, give_up_at - time.monotonic())
-        settings = replace(self.settings,
-                           setup_timeout_s=min(self.settings.setup_timeout_s, left),
-                           connect_timeout_s=min(self.settings.connect_timeout_s, left))
+        connection = self.settings.connection
+        settings = settings_replace(self.settings,
+                                    setup_timeout_s=min(connection.setup_timeout_s, left),
+                                    connect_timeout_s=min(connection.connect_timeout_s, left))
         session = await TranscriptionSession.open(self.endpoint, self.setup, settings,
                                                   self.idle_s)
         async with session:

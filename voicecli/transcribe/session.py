@@ -48,10 +48,11 @@ class TranscriptionSession:
     @classmethod
     async def open(cls, endpoint: Endpoint, setup: Setup, settings: Settings,
                    idle_s: float) -> TranscriptionSession:
+        connection = settings.connection
         conn = await LiveConnection.open(
-            endpoint, setup, connect_timeout_s=settings.connect_timeout_s,
-            setup_timeout_s=settings.setup_timeout_s, ping_interval_s=settings.ping_interval_s,
-            ping_timeout_s=settings.ping_timeout_s,
+            endpoint, setup, connect_timeout_s=connection.connect_timeout_s,
+            setup_timeout_s=connection.setup_timeout_s, ping_interval_s=connection.ping_interval_s,
+            ping_timeout_s=connection.ping_timeout_s,
         )
         return cls(conn, idle_s)
 

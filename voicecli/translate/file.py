@@ -82,7 +82,7 @@ async def translate_file(settings: Settings, pcm16: bytes | memoryview,
         collector = _Collector(writer, on_json)
         sender = asyncio.create_task(_stream(live, pcm16, pace))
         try:
-            await collector.run(live, sender, quiet_s, settings.reply_timeout_s)
+            await collector.run(live, sender, quiet_s, settings.connection.reply_timeout_s)
         finally:
             sender.cancel()
         return collector.result

@@ -64,6 +64,6 @@ def translation_setup(settings: Settings, model: str, options: TranslationOption
         output_audio_transcription=AudioTranscriptionConfig(),
         session_resumption=SessionResumptionConfig(),
     )
-    backend = "vertex" if settings.backend == "vertex" else "gemini"
-    check_setup(setup, api_version=settings.api_version, backend=backend)
+    backend = "vertex" if settings.connection.backend == "vertex" else "gemini"
+    check_setup(setup, api_version=settings.connection.api_version, backend=backend)
     return setup
