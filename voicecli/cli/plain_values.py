@@ -14,7 +14,6 @@ coerces otherwise, `install` leaves the command as it is.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 try:
@@ -51,8 +50,11 @@ def install(command: Any) -> None:
     typer answers it before coercing)."""
     if RuntimeParam is None:
         return
-    for param in getattr(command, "params", ()):
-        _plain_first(param)
+    try:
+        for param in getattr(command, "params", ()):
+            _plain_first(param)
+    except (TypeError, AttributeError):  # a typer whose coercion is built otherwise
+        return
     help_option = getattr(command, "get_help_option", None)
     if help_option is not None:  # --help is made on first use, for the context's names
 
@@ -81,13 +83,20 @@ def _plain_kind(descriptor: Any) -> bool:
 
 
 if RuntimeParam is not None:
-    @dataclass(frozen=True)
     class _PlainFirst(RuntimeParam):
         """typer's runtime coercion of one option, built only for a value that is not plain."""
 
         descriptor: TypeDescriptor
-        plain: bool  # a str, int or float option with no parser, limits, choices or paths
-        _typers: list[Any] = field(default_factory=list)
+        plain: bool
+        _typers: list[Any]
+
+        def __init__(self, parameter_info: Any, annotation: Any, descriptor: TypeDescriptor,
+                     plain: bool) -> None:
+            super().__init__(parameter_info, annotation)
+            object.__setattr__(self, "descriptor", descriptor)
+            # a str, int or float option with no parser, limits, choices or paths
+            object.__setattr__(self, "plain", plain)
+            object.__setattr__(self, "_typers", [])
 
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
             answer = plain_value(self.annotation, value) if self.plain else _NO_ANSWER
