@@ -82,3 +82,24 @@ async def test_an_unreachable_endpoint_is_the_error_when_the_devices_open() -> N
         await run.run_talk(settings_for(f"http://127.0.0.1:{free_port()}"),
                            TalkOptions(echo="off"), mic=ArrayMicrophone(b""),
                            speaker=NullSpeaker(), read_keys=False)
+
+
+async def test_with_an_ephemeral_token_a_missing_mic_fails_before_spending_a_use(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from voicecli.settings import Secret
+
+    connections: list[str] = []
+
+    async def peer(ws: websockets.ServerConnection) -> None:
+        connections.append(ws.request.path if ws.request else "?")
+        await ws.close()
+
+    monkeypatch.setattr(run, "_microphone", lambda options: UnpluggedMic())
+    async with websockets.serve(peer, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        settings = Settings(backend="gemini", base_url=f"http://127.0.0.1:{port}",
+                            token=Secret("auth_tokens/one-use"))
+        with pytest.raises(AudioDeviceError, match="no-such-mic"):
+            await run.run_talk(settings, TalkOptions(echo="off"), speaker=NullSpeaker(),
+                               read_keys=False)
+    assert connections == []  # §1.1: the token's uses are counted per connection

@@ -4,10 +4,10 @@
 
 Order of events: refuse bad settings before touching anything; connect, and open the devices
 once the setup is on the wire (voicecli.talk.connecting: a missing device closes the connection
-and is the error; with the local engine, which has no network to overlap, the devices open
-first); then run the conversation until `q`, Ctrl-C, SIGTERM, the server ending it, or an
-error. Every exit path closes the socket with 1000, restores the terminal and flushes the
-transcript.
+and is the error; with the local engine, which has no network to overlap, or an ephemeral token,
+whose uses are counted, the devices open first); then run the conversation until `q`, Ctrl-C,
+SIGTERM, the server ending it, or an error. Every exit path closes the socket with 1000, restores
+the terminal and flushes the transcript.
 
 Only what the setup needs is imported with this module: numpy, PortAudio, Rich and the
 conversation itself load after the setup is sent (tests/cli/test_startup.py).
@@ -139,10 +139,14 @@ async def _open_session(stack: AsyncExitStack, settings: Settings, options: Talk
                         mic: AudioInput | None, speaker: AudioOutput | None,
                         ) -> tuple[LiveSession, AudioInput, AudioOutput | None]:
     """The connected session and the devices (both closed by `stack`): the setup goes out
-    first, the devices open while its answer is on the way (voicecli.talk.connecting)."""
+    first, the devices open while its answer is on the way (voicecli.talk.connecting); with
+    the local engine or an ephemeral token (§1.1: its uses are counted) the devices open
+    first, as they always did."""
     if resolve_backend(settings) == "local":  # no network to overlap: devices fail first
         mic, speaker = await _devices(stack, options, mic, speaker)
     endpoint = await stack.enter_async_context(open_endpoint(settings, say, pace=1.0))
+    if endpoint.credential == "token":  # a missing device must not spend an ephemeral token's use
+        mic, speaker = await _devices(stack, options, mic, speaker)
     session = LiveSession(endpoint, endpoint.address(setup), connect_options(settings))
     live, opened = await connect_then_open(
         session, lambda: _connect(session, options.resume),
