@@ -6,10 +6,13 @@ sample is run unmodified from ``--cookbook`` (default ../shared/baselines/, see 
 needs pyaudio and google-genai), pointed at the server with GOOGLE_GEMINI_BASE_URL and
 SSL_CERT_FILE; it is never copied here.
 
-Three parts:
+Four parts:
   * startup: `voicecli --help` and `--version` against the sample's `--help` (argparse, after its
     imports), each a fresh process timed from spawn to exit (wall, cold-ish: the page cache is
     warm), interleaved;
+  * setup: process start -> setup on the wire alone, each client spawned `--trials` times
+    (interleaved) against the measuring peer below and stopped once it is connected: the
+    figure of the latency part with enough samples for a median;
   * latency: a measuring Live peer (bench_talk_latency.MeasuringServer, here over TLS) timestamps
     the setup message (process start -> setup on the wire) and every audio frame, and sends
     scripted replies: the harness plays bursts into the mic (mic -> wire), the peer streams a
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import os
 import random
 import ssl
@@ -181,6 +185,40 @@ def busy_load(n: int) -> list[subprocess.Popen[bytes]]:
 
 
 # ---- part 1: latency against the measuring peer -------------------------------------------------
+
+def setup_part(args: argparse.Namespace, env: dict[str, str], workdir: Path,
+               tls: Any) -> dict[str, list[float]]:
+    """Spawn -> the setup's arrival at the measuring peer, `--trials` times per client (A/B)."""
+    server = measuring_server(tls)
+    server.start()
+    times: dict[str, list[float]] = {"voicecli": [], "cookbook": []}
+    try:
+        for trial in range(args.trials):
+            for kind in list(times) if trial % 2 == 0 else list(times)[::-1]:
+                times[kind].append(spawn_to_setup(kind, server, env, args, workdir))
+    finally:
+        server.stop()
+    for kind, values in times.items():
+        print(f"  setup {kind:9}: p50 {summary(values)['p50']} ms over {len(values)}", flush=True)
+    return times
+
+
+def spawn_to_setup(kind: str, server: Any, env: dict[str, str], args: argparse.Namespace,
+                   workdir: Path) -> float:
+    """One client from spawn until it is connected (stopped then); ms to its setup."""
+    before = len(server.setups)
+    client = Client(kind, server.url, env, args.cookbook, workdir)
+    try:
+        deadline = time.monotonic() + 60
+        while len(server.setups) <= before:
+            if time.monotonic() > deadline or client.proc.poll() is not None:
+                raise RuntimeError(f"{kind} sent no setup (see its .err in the workdir)")
+            time.sleep(0.005)
+        client.wait_ready(30)  # its start finished (devices open) before it is stopped
+    finally:
+        client.stop()
+    return (server.setups[before] - client.started) * 1000
+
 
 def measuring_server(tls: Any) -> Any:
     from bench_talk_latency import MeasuringServer
@@ -434,7 +472,8 @@ def median(values: list[float]) -> float:
 
 
 def table(lat: dict[str, Any] | None, cpu: dict[str, Any] | None,
-          start: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+          start: dict[str, Any] | None = None,
+          setup: dict[str, list[float]] | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
     def add(name: str, v: float, c: float, ui: float | None = None, better: str = "lower",
@@ -461,6 +500,9 @@ def table(lat: dict[str, Any] | None, cpu: dict[str, Any] | None,
         add("dropouts in the first replies", v["dropouts"], c["dropouts"])
         add("process start -> setup on the wire p50 ms", median(v["start_to_setup_ms"]),
             median(c["start_to_setup_ms"]))
+    if setup is not None:
+        add(f"process start -> setup on the wire p50 ms ({len(setup['voicecli'])} spawns)",
+            median(setup["voicecli"]), median(setup["cookbook"]))
     if start is not None:
         wall = start["wall_ms"]
         for flag in ("--help", "--version"):
@@ -485,7 +527,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="CPU window per case")
     parser.add_argument("--settle", type=float, default=3.0)
     parser.add_argument("--trials", type=int, default=10, help="latency trials per round")
-    parser.add_argument("--parts", default="startup,latency,cpu")
+    parser.add_argument("--parts", default="startup,setup,latency,cpu")
     parser.add_argument("--load", type=int, default=0,
                         help="busy processes spinning during the run (a loaded machine)")
     parser.add_argument("--no-ui", action="store_true", help="skip voicecli's Rich screen")
@@ -495,6 +537,9 @@ def main() -> None:
     args = parser.parse_args()
     if not args.cookbook.exists():
         sys.exit(f"the cookbook sample is not at {args.cookbook} (--cookbook PATH)")
+    # As installed (pip writes the bytecode): under PYTHONDONTWRITEBYTECODE every spawn would
+    # otherwise time the compiler too (the sample's google-genai is installed, compiled).
+    compileall.compile_dir(str(ROOT / "voicecli"), quiet=1)
     env = va_environment()  # exported too: before sounddevice is imported
     for key in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "VOICECLI_API_KEY", "VOICECLI_BASE_URL"):
         env.pop(key, None)
@@ -513,6 +558,7 @@ def main() -> None:
         spinners = busy_load(args.load)
         try:
             start = startup_part(args, env, workdir) if "startup" in parts else None
+            setup = setup_part(args, env, workdir, tls) if "setup" in parts else None
             lat = latency_part(args, env, workdir, tls) if "latency" in parts else None
             kinds = ["voicecli", "cookbook"] + ([] if args.no_ui else ["voicecli-ui"])
             cpu = cpu_part(args, env, workdir, kinds) if "cpu" in parts else None
@@ -520,14 +566,15 @@ def main() -> None:
             for spinner in spinners:
                 spinner.kill()
                 spinner.wait()
-    rows = table(lat, cpu, start)
+    rows = table(lat, cpu, start, setup)
     print_table(rows)
     print(f"load average at start {started_load[0]:.2f}, at end {os.getloadavg()[0]:.2f}"
           f" (--load {args.load}: busy processes of ours)")
     write_result("bench_vs_cookbook", {"meta": meta(rounds=args.rounds, seconds=args.seconds,
                                                     trials=args.trials, busy_load=args.load,
                                                     load_at_start=started_load),
-                                       "rows": rows, "startup": start, "latency": lat,
+                                       "rows": rows, "startup": start, "setup": setup,
+                                       "latency": lat,
                                        "cpu": cpu}, args.out)
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from voicecli.audio.aec_extra import AEC_HINT, aec_available
 from voicecli.audio.calibrate import EchoProbe, run_probe
-from voicecli.audio.echo import AEC_HINT, aec_available
 from voicecli.audio.interfaces import AudioInput
 
 LISTEN_S = 1.0  # with --no-probe: how long the mic is heard to tell a live one from a silent one

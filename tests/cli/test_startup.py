@@ -1,12 +1,15 @@
 """Start-up stays light: what `voicecli --help`, `--version` and `import voicecli.cli` load.
 
-Not timing tests (benchmarks/bench_startup.py measures the time): each runs the real entry point
-in a fresh interpreter and asserts which modules it imported, and that the typer-free top-level
-help is the very screen typer draws.
+Not timing tests (benchmarks/bench_vs_cookbook.py measures the time): each runs the real entry
+point in a fresh interpreter and asserts which modules it imported, and that the typer-free
+top-level help is the very screen typer draws; `talk` puts its setup on the wire before numpy,
+PortAudio, Rich, pydantic (typer's coercion, voicecli/cli/plain_values.py) or the conversation
+load.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -116,3 +119,44 @@ def test_commands_run_and_typos_are_suggested(tmp_path: Path) -> None:
                                capture_output=True, text=True, timeout=60,
                                env={**os.environ, "COLUMNS": "120"})
     assert help_text.returncode == 0 and "--input-device" in help_text.stdout
+
+
+# Runs the CLI until its first frame (the setup) is on the wire, then reports every module loaded.
+RUN_TO_SETUP = """
+import json, os, sys
+out = sys.argv.pop(1)
+from voicecli.client import connection
+flush = connection.LiveConnection.flush
+async def first_flush(self):
+    await flush(self)
+    open(out, "w").write(json.dumps(sorted(sys.modules)))
+    os._exit(0)
+connection.LiveConnection.flush = first_flush
+from voicecli.cli import main
+main()
+"""
+#: What `talk` loads only once its setup is on the wire (voicecli.talk.connecting).
+AFTER_THE_SETUP = ("numpy", "sounddevice", "soxr", "soundfile", "rich", "pydantic", "livekit",
+                   "voicecli.audio.capture", "voicecli.audio.playback", "voicecli.audio.echo",
+                   "voicecli.talk.conversation", "voicecli.ui.live", "voicecli.server")
+
+
+@pytest.mark.parametrize("args", [["--json", "--echo", "off"], ["--json", "--chunk-ms", "40",
+                                                               "--latency", "0.05"]])
+async def test_talk_sends_its_setup_before_loading_audio_numpy_or_the_screen(
+        tmp_path: Path, args: list[str]) -> None:
+    from tests.cli.test_cli import clean_env
+    from voicecli.server import ServerConfig, start_server
+
+    out = tmp_path / "modules.json"
+    async with await start_server(ServerConfig(port=0)) as server:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", RUN_TO_SETUP, str(out), "talk", *args,
+            env=clean_env(tmp_path, VOICECLI_BASE_URL=server.url),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    modules = json.loads(out.read_text())
+    assert "voicecli.talk.run" in modules
+    assert [m for m in modules if any(m == late or m.startswith(late + ".")
+                                      for late in AFTER_THE_SETUP)] == []

@@ -27,7 +27,6 @@ Modes:
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any, Protocol
 
 import numpy as np
@@ -42,10 +41,9 @@ from voicecli.audio._echo_align import (
     energy_db,
     pcm_samples,
 )
+from voicecli.audio.aec_extra import aec_available, aec_missing
 from voicecli.errors import UsageError
 from voicecli.setting_parts import check_echo_mode
-
-AEC_HINT = "pip install 'voicecli[aec]'"
 
 
 class EchoCanceller(Protocol):
@@ -61,11 +59,6 @@ class EchoCanceller(Protocol):
     def reset(self, at: float | None = None) -> None: ...
 
 
-def aec_available() -> bool:
-    """Whether the ``aec`` extra (livekit) is installed, without importing it."""
-    return importlib.util.find_spec("livekit") is not None
-
-
 def resolve_mode(mode: str, *, headset: bool = False) -> str:
     """``--echo mode`` → "aec", "gate" or "off". ``auto``: off on a headset (nothing to remove),
     else aec when the extra is installed, else gate.
@@ -78,13 +71,6 @@ def resolve_mode(mode: str, *, headset: bool = False) -> str:
     if headset:
         return "off"
     return "aec" if aec_available() else "gate"
-
-
-def aec_missing(detail: str = "") -> UsageError:
-    """The one-line error for ``--echo aec`` without the extra."""
-    suffix = f" [{detail}]" if detail else ""
-    return UsageError(f"--echo aec needs WebRTC echo cancellation: {AEC_HINT} "
-                      f"(or use --echo gate){suffix}")
 
 
 def make_canceller(mode: str, *, headset: bool = False, noise_suppression: bool = False,

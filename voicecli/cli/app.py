@@ -20,6 +20,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from voicecli import __version__
+from voicecli.cli import plain_values
 from voicecli.cli.commands import COMMANDS
 from voicecli.cli.env import Env, current_env, running
 from voicecli.cli.help_format import install as mend_help
@@ -45,6 +46,8 @@ def load_command(name: str) -> Any:
         single.command(name)(target)
         command = typer.main.get_command(single)
     command.name = name
+    for each in (command, *getattr(command, "commands", {}).values()):
+        plain_values.install(each)  # no pydantic for plain option values
     return command
 
 
@@ -145,7 +148,9 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> NoReturn:
         from voicecli.cli.session_options import fill_optional_values
 
         args = fill_optional_values(args)
-    run(typer.main.get_command(app), args, env or Env.from_process(args), "voicecli")
+    group = typer.main.get_command(app)
+    plain_values.install(group)
+    run(group, args, env or Env.from_process(args), "voicecli")
 
 
 def run(command: Any, args: list[str] | None, env: Env, prog_name: str) -> NoReturn:

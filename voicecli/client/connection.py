@@ -63,23 +63,29 @@ class LiveConnection:
         ping_interval_s: float | None = 20.0,
         ping_timeout_s: float | None = 60.0,
         owed_tool_calls: frozenset[str] = frozenset(),
+        on_setup_sent: Callable[[], None] | None = None,
     ) -> LiveConnection:
         """Connect, send `setup` and wait for `setupComplete` (§5.1).
 
         `owed_tool_calls`: ids a resumed session still expects responses for (§5.6).
+        `on_setup_sent` is called once the setup is on the wire, before `setupComplete` is
+        awaited (talk opens its devices then).
         """
         ws = await _connect(endpoint, connect_timeout_s, ping_interval_s, ping_timeout_s)
         conn = cls(ws, ClientSession(outstanding_tool_calls=owed_tool_calls), endpoint)
         try:
-            await conn._handshake(setup, setup_timeout_s)
+            await conn._handshake(setup, setup_timeout_s, on_setup_sent)
         except BaseException:
             await conn.abort()
             raise
         return conn
 
-    async def _handshake(self, setup: Setup, timeout_s: float) -> None:
+    async def _handshake(self, setup: Setup, timeout_s: float,
+                         on_setup_sent: Callable[[], None] | None = None) -> None:
         self.session.send_setup(setup)
         await self.flush()
+        if on_setup_sent is not None:
+            on_setup_sent()
         try:
             async with asyncio.timeout(timeout_s):
                 while self.setup_complete is None:

@@ -113,6 +113,8 @@ class LiveSession:
         self._broken_in_a_row = 0
         self._cuts_in_a_row = 0
         self.reconnects = 0
+        #: Set once a connection's setup is on the wire (its `setupComplete` may be on the way).
+        self.setup_sent = asyncio.Event()
         #: After a goAway, rotation waits for a turn boundary; this says "not now" as well
         #: (talk: the user is speaking). The goAway deadline still applies.
         self.defer_rotation: Callable[[], bool] | None = None
@@ -402,6 +404,7 @@ class LiveSession:
             ping_interval_s=o.ping_interval_s,
             ping_timeout_s=o.ping_timeout_s,
             owed_tool_calls=owed_tool_calls,
+            on_setup_sent=self.setup_sent.set,
         )
 
 

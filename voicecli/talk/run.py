@@ -2,10 +2,15 @@
 
     result = asyncio.run(run_talk(load_settings(), TalkOptions(), console=Console()))
 
-Order of events: refuse bad settings before touching anything; open the devices (a missing
-device fails before any network); connect; then run the conversation until `q`, Ctrl-C, SIGTERM,
-the server ending it, or an error. Every exit path closes the socket with 1000, restores the
-terminal and flushes the transcript.
+Order of events: refuse bad settings before touching anything; connect, and open the devices
+once the setup is on the wire (voicecli.talk.connecting: a missing device closes the connection
+and is the error; with the local engine, which has no network to overlap, or an ephemeral token,
+whose uses are counted, the devices open first); then run the conversation until `q`, Ctrl-C,
+SIGTERM, the server ending it, or an error. Every exit path closes the socket with 1000, restores
+the terminal and flushes the transcript.
+
+Only what the setup needs is imported with this module: numpy, PortAudio, Rich and the
+conversation itself load after the setup is sent (tests/cli/test_startup.py).
 """
 
 from __future__ import annotations
@@ -21,11 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from rich.console import Console
-
-from voicecli.audio.echo import aec_available, aec_missing
-from voicecli.audio.echo_path import EchoPath
-from voicecli.audio.interfaces import AudioInput, AudioOutput
+from voicecli.audio.aec_extra import aec_available, aec_missing
 from voicecli.audio.opening import open_microphone, open_speaker
 from voicecli.client.backends import connect_options, open_endpoint, resolve_backend
 from voicecli.client.history import resume_refused, send_seed
@@ -33,21 +34,26 @@ from voicecli.client.live import LiveSession
 from voicecli.client.usage import TokenTally
 from voicecli.errors import ServiceRefused, Several
 from voicecli.settings import Settings, replace
-from voicecli.talk.conversation import Conversation, Emit, Quit
+from voicecli.talk.connecting import connect_then_open
 from voicecli.talk.keys import KeyReader
 from voicecli.talk.options import TalkOptions
-from voicecli.talk.record import Recording, TranscriptFile
 from voicecli.talk.session_setup import talk_setup
 from voicecli.talk.stderr import stderr_to_file
-from voicecli.tools import ToolUse, session_tools
-from voicecli.ui.live import LiveView
 from voicecli.ui.state import Status, ViewState
-from voicecli.video.feed import VideoFeed
-from voicecli.video.sources import FrameSource, open_source
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from voicecli.audio.capture import Microphone
+    from voicecli.audio.interfaces import AudioInput, AudioOutput
     from voicecli.audio.playback import Speaker
+    from voicecli.protocol import Setup
+    from voicecli.talk.conversation import Conversation, Emit
+    from voicecli.talk.record import Recording, TranscriptFile
+    from voicecli.tools import ToolUse
+    from voicecli.ui.live import LiveView
+    from voicecli.video.feed import VideoFeed
+    from voicecli.video.sources import FrameSource
 
 
 @dataclass
@@ -94,31 +100,24 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
     async with AsyncExitStack() as stack:
         if console is not None and console.is_terminal:
             stack.enter_context(stderr_to_file(held_back))
-        view = stack.enter_context(LiveView(console)) if console is not None else None
+        view = _live_view(stack, console)
         painter = _start_painter(stack, view, state)
         say = _notifier(state, notify, view is not None)
         if tools is not None and tools.mcp_servers:  # MCP servers start with the session
+            from voicecli.tools import session_tools
+
             tools = await stack.enter_async_context(session_tools(tools, say))
             setup_options = dataclasses.replace(setup_options, tools=tools.tools)
             setup, seed = talk_setup(settings, settings.model, options, setup_options)  # + theirs
         recording, transcript = _outputs(stack, options, settings)
         video = video or _video_source(stack, options)  # like the devices: fails before network
-        if mic is None:
-            opened = await stack.enter_async_context(_microphone(options))
-            mic = opened
-        if speaker is None and not options.text:
-            speaker = await stack.enter_async_context(_speaker(options))
-        echo = EchoPath.for_devices(options.echo, mic, speaker,
-                                    noise_suppression=options.noise_suppression,
-                                    auto_gain_control=options.auto_gain_control)
-        endpoint = await stack.enter_async_context(open_endpoint(settings, say, pace=1.0))
-        setup = endpoint.address(setup)
-        live = await _connect(stack, endpoint, setup, settings, options.resume)
+        live, mic, speaker = await _open_session(stack, settings, options, setup, say, mic,
+                                                 speaker)
         started = time.monotonic()
         await send_seed(live, seed)  # --context: before any audio (§3.2)
-        convo = Conversation(live, state, options, mic, speaker, emit=emit,
-                             recording=recording, transcript=transcript, echo=echo,
-                             tools=tools, screen=view is not None)
+        convo = _conversation(live, state, options, mic, speaker, emit=emit,
+                              recording=recording, transcript=transcript, tools=tools,
+                              screen=view is not None)
         if stop is not None:
             convo.quit_requested = stop
         feed = _video_feed(live, video, state, convo) if video is not None else None
@@ -135,19 +134,70 @@ async def run_talk(settings: Settings, options: TalkOptions, *, console: Console
     return result
 
 
-async def _connect(stack: AsyncExitStack, endpoint: Any, setup: Any, settings: Settings,
-                   resume: str | None) -> LiveSession:
+async def _open_session(stack: AsyncExitStack, settings: Settings, options: TalkOptions,
+                        setup: Setup, say: Callable[[str], None] | None,
+                        mic: AudioInput | None, speaker: AudioOutput | None,
+                        ) -> tuple[LiveSession, AudioInput, AudioOutput | None]:
+    """The connected session and the devices (both closed by `stack`): the setup goes out
+    first, the devices open while its answer is on the way (voicecli.talk.connecting); with
+    the local engine or an ephemeral token (§1.1: its uses are counted) the devices open
+    first, as they always did."""
+    if resolve_backend(settings) == "local":  # no network to overlap: devices fail first
+        mic, speaker = await _devices(stack, options, mic, speaker)
+    endpoint = await stack.enter_async_context(open_endpoint(settings, say, pace=1.0))
+    if endpoint.credential == "token":  # a missing device must not spend an ephemeral token's use
+        mic, speaker = await _devices(stack, options, mic, speaker)
+    session = LiveSession(endpoint, endpoint.address(setup), connect_options(settings))
+    live, opened = await connect_then_open(
+        session, lambda: _connect(session, options.resume),
+        lambda: _devices(stack, options, mic, speaker))
+    stack.push_async_exit(live)
+    return live, *opened
+
+
+async def _connect(session: LiveSession, resume: str | None) -> LiveSession:
     try:
-        return await stack.enter_async_context(
-            LiveSession(endpoint, setup, connect_options(settings)))
+        return await session.__aenter__()
     except ServiceRefused as exc:
         raise resume_refused(exc, resume) from None
+
+
+async def _devices(stack: AsyncExitStack, options: TalkOptions, mic: AudioInput | None,
+                   speaker: AudioOutput | None) -> tuple[AudioInput, AudioOutput | None]:
+    """The microphone and speaker of `options`, unless given (or already open)."""
+    if mic is None:
+        opened = await stack.enter_async_context(_microphone(options))
+        mic = opened
+    if speaker is None and not options.text:
+        speaker = await stack.enter_async_context(_speaker(options))
+    return mic, speaker
+
+
+def _conversation(live: LiveSession, state: ViewState, options: TalkOptions, mic: AudioInput,
+                  speaker: AudioOutput | None, **parts: Any) -> Conversation:
+    from voicecli.audio.echo_path import EchoPath
+    from voicecli.talk.conversation import Conversation
+
+    echo = EchoPath.for_devices(options.echo, mic, speaker,
+                                noise_suppression=options.noise_suppression,
+                                auto_gain_control=options.auto_gain_control)
+    return Conversation(live, state, options, mic, speaker, echo=echo, **parts)
+
+
+def _live_view(stack: AsyncExitStack, console: Console | None) -> LiveView | None:
+    if console is None:
+        return None
+    from voicecli.ui.live import LiveView
+
+    return stack.enter_context(LiveView(console))
 
 
 def _video_source(stack: AsyncExitStack, options: TalkOptions) -> FrameSource | None:
     """The camera or screen, opened before connecting so a missing one fails first."""
     if not options.video_wanted:
         return None
+    from voicecli.video.sources import open_source
+
     source = open_source(camera=options.camera, screen=options.screen)
     stack.callback(source.close)
     return source
@@ -155,6 +205,8 @@ def _video_source(stack: AsyncExitStack, options: TalkOptions) -> FrameSource | 
 
 def _video_feed(live: LiveSession, source: FrameSource, state: ViewState,
                 convo: Conversation) -> VideoFeed:
+    from voicecli.video.feed import VideoFeed
+
     state.video = source.label
 
     def sent(image: Any) -> None:
@@ -167,6 +219,8 @@ def _video_feed(live: LiveSession, source: FrameSource, state: ViewState,
 
 async def _converse(convo: Conversation, keys: KeyReader | None,
                     painter: asyncio.Task[None] | None, feed: VideoFeed | None = None) -> str:
+    from voicecli.talk.conversation import Quit
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):  # a graceful quit, not a cancelled task
         loop.add_signal_handler(sig, convo.request_quit, "interrupted")
@@ -223,6 +277,10 @@ def _notifier(state: ViewState, notify: Callable[[str], None] | None,
 
 def _outputs(stack: AsyncExitStack, options: TalkOptions,
              settings: Settings) -> tuple[Recording | None, TranscriptFile | None]:
+    if options.record_dir is None and options.transcript is None:
+        return None, None
+    from voicecli.talk.record import Recording, TranscriptFile  # numpy: only when saving
+
     title = f"voicecli talk · {datetime.now():%Y-%m-%d %H:%M:%S} · {settings.model}"
     recording = transcript = None
     if options.record_dir is not None:
