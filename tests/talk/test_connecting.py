@@ -28,7 +28,7 @@ class UnpluggedMic:
 
 
 def settings_for(url: str) -> Settings:
-    return Settings(backend="gemini", base_url=url)
+    return Settings.of(backend="gemini", base_url=url)
 
 
 async def test_a_mic_that_fails_after_the_setup_went_out_closes_the_session_with_1000(
@@ -97,8 +97,8 @@ async def test_with_an_ephemeral_token_a_missing_mic_fails_before_spending_a_use
     monkeypatch.setattr(run, "_microphone", lambda options: UnpluggedMic())
     async with websockets.serve(peer, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
-        settings = Settings(backend="gemini", base_url=f"http://127.0.0.1:{port}",
-                            token=Secret("auth_tokens/one-use"))
+        settings = Settings.of(backend="gemini", base_url=f"http://127.0.0.1:{port}",
+                               token=Secret("auth_tokens/one-use"))
         with pytest.raises(AudioDeviceError, match="no-such-mic"):
             await run.run_talk(settings, TalkOptions(echo="off"), speaker=NullSpeaker(),
                                read_keys=False)
