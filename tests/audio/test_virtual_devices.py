@@ -169,7 +169,7 @@ def test_microphone_captures_a_tone_and_speech(va_env: dict[str, str], tmp_path:
     speech = speech_pcm16("what is the weather like in london today")
     fed = tone(1000, 600, dbfs=-12) + silence(400) + speech
     proc = start_python(RECORD_MIC, va_env, str(2.0 + len(fed) / 32000), str(tmp_path / "m"))
-    assert feed_mic(fed, va_env).wait(30) == 0
+    assert feed_mic(fed, va_env, latency_ms=250).wait(30) == 0
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err[-2000:]
     info = json.loads(out)

@@ -144,14 +144,17 @@ def first_loud_index(samples: np.ndarray, start: int = 0, threshold: float = 1e-
     return start + int(loud[0]) if loud.size else None
 
 
-def feed_mic(pcm16: bytes, env: dict[str, str], rate: int = 16000) -> subprocess.Popen[bytes]:
+def feed_mic(pcm16: bytes, env: dict[str, str], rate: int = 16000,
+             latency_ms: int = 20) -> subprocess.Popen[bytes]:
     """Start playing PCM16 mono into the virtual mic (sink vmic_in) with pacat, paced in real
-    time by PulseAudio; returns the process (wait() returns when it has been played)."""
+    time by PulseAudio; returns the process (wait() returns when it has been played). pacat's
+    buffer is ``latency_ms``: a test of what the mic captured, not of when, gives it more, since a
+    pacat starved of CPU for longer than its buffer leaves a gap in what the mic hears."""
     with tempfile.NamedTemporaryFile(prefix="va-feed-", suffix=".raw", delete=False) as f:
         f.write(pcm16)
     return subprocess.Popen(["sh", "-c", 'pacat -p -d vmic_in --format=s16le --rate="$1" '
-                             '--channels=1 --latency-msec=20 "$2"; rc=$?; rm -f "$2"; exit $rc',
-                             "feed", str(rate), f.name], env=env)
+                             '--channels=1 --latency-msec="$3" "$2"; rc=$?; rm -f "$2"; exit $rc',
+                             "feed", str(rate), f.name, str(latency_ms)], env=env)
 
 
 

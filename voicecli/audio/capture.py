@@ -194,23 +194,20 @@ class Microphone(DeviceStream):
         self._last_data = time.monotonic()
         return True
 
-    @property
-    def _input_latency_s(self) -> float:
-        """The input latency the open stream reports (0 without one): a constant, so it shifts
-        the capture times without making them jitter."""
-        try:
-            return float(self._stream.latency)
-        except (AttributeError, TypeError, ValueError):
-            return 0.0
-
     def _captured_at(self, index: int) -> float | None:
         """ADC time of 16 kHz output sample ``index``. From the sample count, not from the pull
         that produced it (the resampler holds back a varying few ms of input), placed by the least
-        delayed recent callback minus the stream's input latency (Timeline.earliest_bound)."""
+        delayed recent callback (Timeline.earliest_bound): the callback holds the block's last
+        frame, so its least delayed mark is that frame's capture plus only what the host adds.
+
+        The stream's reported input latency is not subtracted: PortAudio reports twice the block
+        (the whole ALSA buffer), a wait the first frame of a block has but not the last one the
+        marks are for, and on the virtual devices the echo then moved 40 ms earlier per 20 ms of
+        block (a 120 ms loopback at 80/70/30/-10 ms for 10/20/40/60 ms blocks; without it 110 ms
+        at every block size: `voicecli doctor`, tests/e2e/test_echo.py)."""
         if self._origin is None:
             return None
-        end = self._timeline.earliest_bound(self._origin + round(index * self.rate / IN_RATE))
-        return None if end is None else end - self._input_latency_s
+        return self._timeline.earliest_bound(self._origin + round(index * self.rate / IN_RATE))
 
     def _account(self, chunk: bytes) -> None:
         self.level_dbfs = rms_dbfs(chunk)
