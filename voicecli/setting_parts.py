@@ -76,12 +76,8 @@ class ConnectionSettings:
     max_reconnects: int = setting(5)
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"--backend must be one of {', '.join(BACKENDS)}, "
-                              f"not {self.backend!r}")
-        if self.api_version not in API_VERSIONS:
-            raise ConfigError(f"--api-version must be one of {', '.join(API_VERSIONS)}, "
-                              f"not {self.api_version!r}")
+        one_of("--backend", self.backend, BACKENDS)
+        one_of("--api-version", self.api_version, API_VERSIONS)
         for name in _TIMEOUTS:
             seconds = getattr(self, name)
             if not 0 < seconds < math.inf:  # also refuses NaN (--timeout nan)
@@ -92,12 +88,17 @@ class ConnectionSettings:
         return bool(self.api_key) or bool(self.token)
 
 
+def one_of(name: str, value: str, choices: tuple[str, ...]) -> str:
+    """`value` if it is one of `choices`, else the ConfigError naming `name` (a flag or key)."""
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def check_echo_mode(mode: str) -> str:
     """`mode` if it is an ``--echo`` mode (auto | aec | gate | off), else the one ConfigError that
     the settings, `talk`'s options and the echo canceller all raise."""
-    if mode not in ECHO_MODES:
-        raise ConfigError(f"--echo must be one of {', '.join(ECHO_MODES)}, not {mode!r}")
-    return mode
+    return one_of("--echo", mode, ECHO_MODES)
 
 
 @dataclass(frozen=True)
@@ -134,12 +135,8 @@ class LocalEngine:
     idle_timeout_s: float = setting(600.0, key="local_idle_timeout_s")
 
     def __post_init__(self) -> None:
-        if self.asr not in ASR_ENGINES:
-            raise ConfigError(f"local_asr must be one of {', '.join(ASR_ENGINES)}, "
-                              f"not {self.asr!r}")
-        if self.tts not in TTS_ENGINES:
-            raise ConfigError(f"local_tts must be one of {', '.join(TTS_ENGINES)}, "
-                              f"not {self.tts!r}")
+        one_of("local_asr", self.asr, ASR_ENGINES)
+        one_of("local_tts", self.tts, TTS_ENGINES)
         if self.brain_url and not self.brain_model:
             raise ConfigError("local_brain_url needs local_brain_model (the model to ask, e.g. "
                               "llama3.2)")
