@@ -87,10 +87,10 @@ def test_flush_silences_the_speaker_within_tens_of_ms(va_env: dict[str, str]) ->
 TWO_TURNS = """
 import asyncio, json, sys, time
 from tests.speechgen import tone
-from voicecli.audio.playback import Speaker
+from voicecli.audio.opening import open_speaker
 
 async def main() -> None:
-    async with Speaker(latency=0.02, block_ms=10) as sp:  # talk's settings (audio/opening.py)
+    async with open_speaker(None) as sp:  # talk's settings
         await asyncio.sleep(0.8)  # nothing to play: the stream stops itself
         idle_before = sp.stats.idle_stops
         played = time.monotonic()
@@ -135,6 +135,60 @@ def test_the_speaker_idles_between_turns_and_a_flush_cuts_at_once(va_env: dict[s
     assert (tail - onset) / rec.rate == pytest.approx(0.3, abs=0.01)  # all of it, no fade
     assert dominant_hz(rec.samples[onset:tail], rec.rate) == pytest.approx(660, abs=3)
     assert stats["underruns"] == 0 and stats["late_dropped_frames"] == 4800
+
+
+UNDERFLOW = """
+import asyncio, json, sys, time
+from tests.speechgen import tone
+from voicecli.audio.opening import open_speaker
+
+async def main() -> None:
+    async with open_speaker(None) as sp:  # talk's settings: the small buffer first
+        small = sp.block_ms
+        sp.play(tone(440, 800, rate=24000, dbfs=-10))
+        sp.end_of_turn()
+        await asyncio.sleep(0.3)
+        sys.setswitchinterval(1.0)
+        held = time.monotonic()
+        while time.monotonic() - held < 0.15:  # the GIL held: the callback cannot run
+            pass
+        sys.setswitchinterval(0.005)
+        await asyncio.sleep(1.5)  # played out; the stream stops itself
+        underflows = sp.stats.device_underflows
+        second = time.monotonic()
+        reply = tone(660, 1000, rate=24000, dbfs=-10)
+        for i in range(0, len(reply), 1920):  # a 1 s reply in 40 ms chunks at 1x
+            sp.play(reply[i:i + 1920])
+            await asyncio.sleep(0.04)
+        sp.end_of_turn()
+        await asyncio.sleep(0.8)
+        print(json.dumps({"small": small, "block_ms": sp.block_ms, "second": second,
+                          "underflows": underflows, "stats": vars(sp.stats)}))
+
+asyncio.run(main())
+"""
+
+
+def test_after_a_device_underflow_the_speaker_reopens_with_the_bigger_buffer(
+        va_env: dict[str, str]) -> None:
+    """A real underflow (the callback starved of the GIL for 150 ms): the next reply opens the
+    fallback buffer and plays whole, without a gap."""
+    recorder = MonitorRecorder(va_env)
+    try:
+        result = json.loads(run_python(UNDERFLOW, va_env))
+    finally:
+        rec = recorder.stop()
+    stats = result["stats"]
+    assert result["underflows"] >= 1
+    assert result["small"] < 10.0 and result["block_ms"] == 10.0 and stats["reopens"] == 1
+    onset = first_loud_index(rec.samples, rec.index_at(result["second"]) - rec.rate // 10)
+    assert onset is not None and rec.time_of(onset) - result["second"] < 0.08
+    tail = last_loud_index(rec.samples, onset, len(rec.samples))
+    assert (tail - onset) / rec.rate == pytest.approx(1.0, abs=0.01)
+    quiet = np.abs(rec.samples[onset:tail]) < 0.01
+    assert not any(quiet[i:i + rec.rate // 500].all()
+                   for i in range(0, len(quiet), rec.rate // 1000))  # no gap of 2 ms
+    assert stats["underruns"] == 0 and stats["device_underflows"] == result["underflows"]
 
 
 RECORD_MIC = """

@@ -17,11 +17,21 @@ if TYPE_CHECKING:
 
 # The speaker's latency no longer decides barge-in: Speaker.flush() aborts the stream, which drops
 # what the device holds at once (benchmarks/bench_bargein.py: silence within a few ms at any
-# latency), and the stream stops itself between replies (Speaker idle_stop_s). The buffer stays
-# small because a stream that starts fills it at once: what it holds beyond the first reply chunk
-# would be a gap (benchmarks/bench_vs_cookbook.py: dropouts at 50 ms, none at 20 ms).
-SPEAKER_LATENCY_S = 0.02
-SPEAKER_BLOCK_MS = 10.0
+# latency), and the stream stops itself between replies (Speaker idle_stop_s). What it decides is
+# how soon the first reply audio is heard: a reply streamed at 1x plays without gaps only if it
+# starts the device's lead (how far ahead of the DAC the stream pulls) after its first chunk, so
+# the buffer is kept small. Measured on PulseAudio's ALSA plugin (outputBufferDacTime):
+#   block 10 ms: lead 29.7 ms at any latency asked for (PortAudio rounds it up to 20 ms);
+#   block 6.7 ms (160 frames at 24 kHz), latency 10 ms: lead 13.1 ms;  block 5 ms: 14.7 ms.
+# A do-nothing callback costs ~1.3 % of a core at 10 ms blocks, ~2 % at 6.7, ~3 % at 5, and only
+# while a reply plays (the stream idles between replies).
+# On a loaded machine the small buffer can run dry (the callback or the sound server late: 0
+# and 3 device underflows in two 10-minute soaks at --load 2, benchmarks/bench_bargein_soak.py);
+# after the first, the Speaker reopens with SPEAKER_FALLBACK's 10 ms blocks and 20 ms buffer
+# (lead 29.7 ms; no underflow in any soak) as the next reply begins.
+SPEAKER_LATENCY_S = 0.01
+SPEAKER_BLOCK_MS = 20 / 3
+SPEAKER_FALLBACK = (10.0, 0.02)  # (block_ms, latency)
 MIC_LATENCY_S = 0.03
 # PortAudio delivers the mic in MIC_BLOCK_MS blocks (16.7 callbacks a second, not one per 20 ms
 # chunk): a third of the wake-ups of its thread, and a PortAudio input callback costs ~1 % of a
@@ -70,7 +80,8 @@ def open_speaker(device: str | int | None, *, latency: float | str | None = None
     """The output device (an async context manager)."""
     from voicecli.audio.playback import Speaker
 
-    return Speaker(device, latency=latency or SPEAKER_LATENCY_S, block_ms=SPEAKER_BLOCK_MS)
+    return Speaker(device, latency=latency or SPEAKER_LATENCY_S, block_ms=SPEAKER_BLOCK_MS,
+                   fallback=None if latency else SPEAKER_FALLBACK)
 
 
 __all__ = ["device_spec", "latency_spec", "open_microphone", "open_speaker"]

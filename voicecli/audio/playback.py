@@ -6,12 +6,12 @@ each stored by one side (see ringbuffer.py for why that is safe). The callback c
 bumps counters and reads generation numbers; resampling and prebuffer adaptation stay on the loop.
 
 Turns: the first ``play()`` of a turn starts it; playback waits until ``prebuffer_ms`` is
-buffered (or ``end_of_turn()`` was called) before draining. The prebuffer starts small (10 ms:
+buffered (or ``end_of_turn()`` was called) before draining. The prebuffer starts small (7 ms:
 the first reply audio is heard at once) and adapts to the jitter actually seen
 (voicecli/audio/prebuffer.py): a ring that runs dry mid-turn is an underrun (the block is
 zero-filled, counted, and playback re-buffers), after which ``play()`` grows the prebuffer to the
 lateness of the chunk that came after it plus a margin (at most 200 ms); after a long stretch of
-clean turns it shrinks slowly, never below the lateness recently seen nor the 10 ms it started
+clean turns it shrinks slowly, never below the lateness recently seen nor the 7 ms it started
 from.
 
 The device stream idles cheaply: once a turn has played out (``idle_stop_s`` of silence after its
@@ -23,6 +23,11 @@ benchmarks/bench_bargein.py), and makes ``play()`` drop audio until ``start_turn
 ``end_of_turn()``, which closes the interrupted turn). Without a stream (tests drive
 ``_callback`` directly) flush makes the next block fade out over 4 ms instead.
 With a speaker tap (echo handling needs a continuous far end) the stream never idles.
+
+The device lead (how far ahead of the DAC the stream pulls) is measured by the callback from
+PortAudio's DAC times (``_probe_lead``) and a turn's first audio waits that plus the prebuffer.
+A small device buffer keeps the lead short; given a ``fallback`` (block, latency), the first
+device underflow makes the next turn reopen the stream with that bigger buffer.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from typing import Any
 import numpy as np
 import soxr
 
-from voicecli.audio._streams import DeviceStream
+from voicecli.audio._streams import DeviceStream, close_stream, open_stream
 from voicecli.audio.pcm import OUT_RATE
 from voicecli.audio.prebuffer import PREBUFFER_START_MS, PrebufferPolicy
 from voicecli.audio.ringbuffer import RingBuffer
@@ -45,6 +50,8 @@ from voicecli.errors import AudioDeviceError
 
 FADE_MS = 4.0
 IDLE_STOP_S = 0.5
+LEAD_PROBES = 24  # callbacks after a (re)start that measure the device lead
+MAX_LEAD_S = 1.0  # a reported lead beyond this is not believed
 
 
 @dataclass
@@ -56,6 +63,7 @@ class PlaybackStats:
     device_underflows: int = 0  # PortAudio's output_underflow flag (callback)
     idle_stops: int = 0  # times the stream stopped itself with nothing to play (callback)
     restarts: int = 0  # times play() started it again (loop)
+    reopens: int = 0  # times it was reopened with the fallback buffer after a device underflow
 
 
 class Speaker(DeviceStream):
@@ -66,8 +74,10 @@ class Speaker(DeviceStream):
 
     def __init__(self, device: str | int | None = None, *, latency: float | str = 0.1,
                  prebuffer_ms: float = PREBUFFER_START_MS, block_ms: float = 10.0,
-                 capacity_s: float = 120.0, idle_stop_s: float | None = IDLE_STOP_S) -> None:
+                 capacity_s: float = 120.0, idle_stop_s: float | None = IDLE_STOP_S,
+                 fallback: tuple[float, float | str] | None = None) -> None:
         self.device = device
+        self.fallback = fallback  # (block_ms, latency) to reopen with after a device underflow
         self.latency = latency
         self.block_ms = block_ms
         self.capacity_s = capacity_s
@@ -101,6 +111,10 @@ class Speaker(DeviceStream):
         self._idle_blocks = 0  # callback-owned: silent blocks since the turn played out
         self._stopped = False  # callback stores True as it stops the stream; the loop clears it
         self._stop_signal: type[BaseException] | None = None  # sounddevice.CallbackStop
+        # the device lead as the callback measures it (see _probe_lead)
+        self._lead_probes = 0  # callbacks left that measure it: set by the loop, counted down
+        self._probe_max_s = 0.0  # callback-owned while probing
+        self._measured_lead_s = 0.0  # stored by the callback when a probe ends
 
     def setup(self, rate: int) -> None:
         """Allocate everything for device ``rate`` (done by open; tests call it without one)."""
@@ -110,13 +124,17 @@ class Speaker(DeviceStream):
         self._ramp = (0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
         self._fade_buf = np.zeros(fade, dtype=np.float32)
         self._set_prebuffer()
+        self._set_block_counts()
+
+    def _set_block_counts(self) -> None:
         self._idle_limit = (None if self.idle_stop_s is None
                             else max(1, round(self.idle_stop_s * 1000 / self.block_ms)))
+        self._lead_probes = LEAD_PROBES  # the stream starts once this returns
 
     def open(self) -> None:
         super().open()
         self._stop_signal = sys.modules[type(self._stream).__module__].CallbackStop
-        self._lead_ms = device_lead_ms(self._stream, self.block_ms)
+        self._lead_ms = device_lead_ms(self._stream, self.block_ms)  # until it is measured
         self._set_prebuffer()
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -210,6 +228,7 @@ class Speaker(DeviceStream):
         self._abort()  # a stream that stopped itself must be stopped before it starts again
         self._idle_blocks = 0
         self._playing = False
+        self._lead_probes, self._probe_max_s = LEAD_PROBES, 0.0  # measured again as it starts
         try:
             stream.start()
         except Exception as exc:  # noqa: BLE001 - PortAudioError; the device is gone
@@ -217,6 +236,37 @@ class Speaker(DeviceStream):
             return
         self._stopped = False
         self.stats.restarts += 1
+
+    def _reopen_with_fallback(self) -> None:
+        """The device underflowed (its buffer ran dry: the callback or the sound server was
+        late): reopen the stopped stream once with the fallback's bigger blocks and buffer, as a
+        turn begins. The small buffer starts replies sooner; this one survives a loaded machine.
+        The ring and the turn state stay; the lead is estimated, then measured again."""
+        assert self.fallback is not None
+        block_ms, latency = self.fallback
+        self.fallback = None
+        old, self._stream = self._stream, None
+        close_stream(old)
+        self.block_ms, self.latency = block_ms, latency
+        self._measured_lead_s, self._probe_max_s = 0.0, 0.0
+        self._idle_blocks, self._playing, self._stopped = 0, False, False
+        try:
+            self._stream, _ = open_stream(
+                self.kind, self.device, self.rate, latency=latency, prepare=self._blocks_at,
+                callback=self._callback, finished=self._on_finished)
+        except AudioDeviceError as exc:
+            self._failed = f"it could not be reopened ({exc})"
+            return
+        self._lead_ms = device_lead_ms(self._stream, block_ms)
+        self._set_prebuffer()
+        self.stats.reopens += 1
+
+    def _blocks_at(self, rate: int) -> int:
+        """open_stream's prepare for a reopen: the ring stays; only the block counts change."""
+        if rate != self.rate:
+            raise AudioDeviceError(f"the speaker now runs at {rate} Hz, not {self.rate}")
+        self._set_block_counts()
+        return max(1, round(rate * self.block_ms / 1000))
 
     def _on_finished(self) -> None:  # PortAudio thread
         if not self._stopped:  # a stop it did not ask for: the device went away
@@ -233,6 +283,9 @@ class Speaker(DeviceStream):
         return self.prebuffer.ms
 
     def _begin_turn(self) -> None:
+        if (self.fallback is not None and self.stats.device_underflows and self._stopped
+                and self._stream is not None and self.tap is None and not self._closing):
+            self._reopen_with_fallback()
         self.prebuffer.begin_turn()
         self._set_prebuffer()
         self._turn_frames = 0
@@ -244,6 +297,8 @@ class Speaker(DeviceStream):
         since the last one); on a device, the turn's first chunk and the first one after an
         underrun start the hold (see hold_ms)."""
         underran = self.stats.underruns != self._underruns_seen
+        if self._measured_lead_s and self._lead_ms:  # on a device
+            self._lead_ms = self._measured_lead_s * 1000
         self._underruns_seen = self.stats.underruns
         first = self._turn_frames == 0
         queued_ms = self._turn_frames * 1000.0 / self.rate if self.rate else 0.0
@@ -301,6 +356,8 @@ class Speaker(DeviceStream):
         out = outdata[:, 0]
         if status.output_underflow:
             self.stats.device_underflows += 1
+        if self._lead_probes:
+            self._probe_lead(time_info)
         if self._flush_gen != self._flushed_gen:
             self._fade_out(out)
         elif self._playing or self._start_playing():
@@ -310,6 +367,21 @@ class Speaker(DeviceStream):
             self._count_idle()
         if self.tap is not None:
             self.tap.record(out, time_info)
+
+    def _probe_lead(self, time_info: Any) -> None:
+        """The device lead, measured: how far ahead of the DAC the block being written will play
+        (PortAudio's outputBufferDacTime - currentTime). A starting stream fills its buffer in a
+        burst (those blocks play sooner), so the largest value of the first LEAD_PROBES
+        callbacks is the steady lead. A device that reports no times keeps the estimate."""
+        self._lead_probes -= 1
+        try:
+            ahead = float(time_info.outputBufferDacTime - time_info.currentTime)
+        except (AttributeError, TypeError):
+            ahead = 0.0
+        if 0.0 < ahead < MAX_LEAD_S:
+            self._probe_max_s = max(self._probe_max_s, ahead)
+        if not self._lead_probes and self._probe_max_s:
+            self._measured_lead_s = self._probe_max_s
 
     def _count_idle(self) -> None:
         """Stop the stream once the turn has played out and silence has gone on for a while:
@@ -352,8 +424,9 @@ class Speaker(DeviceStream):
 
 
 def device_lead_ms(stream: Any, block_ms: float) -> float:
-    """How far ahead of the DAC an output stream pulls audio: its latency plus one block
-    (measured on PulseAudio's ALSA plugin: 20 ms + 10 ms blocks -> 29.7 ms)."""
+    """How far ahead of the DAC an output stream pulls audio, estimated before the callback has
+    measured it (Speaker._probe_lead): its latency plus one block (PulseAudio's ALSA plugin:
+    20 ms + 10 ms blocks -> 29.7 ms measured; 13.3 ms + 6.7 ms blocks -> 13.1 ms measured)."""
     try:
         return max(0.0, float(stream.latency) * 1000 + block_ms)
     except (AttributeError, TypeError, ValueError):
