@@ -221,7 +221,8 @@ def table(res: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     add("RSS at the end MB", rss_end_mb(v), rss_end_mb(c))
     add("RSS slope after 240 s (warm-up), MB per hour", rss_slope_mb_per_h(v), float("nan"))
     sp = v.get("speaker", {})
-    for key in ("underruns", "device_underflows", "flushes", "restarts", "prebuffer_ms"):
+    for key in ("underruns", "device_underflows", "reopens", "flushes", "restarts",
+                "prebuffer_ms"):
         add(f"talk Speaker.{key}", sp.get(key, float("nan")), float("nan"))
     return rows
 

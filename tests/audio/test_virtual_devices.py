@@ -191,6 +191,43 @@ def test_after_a_device_underflow_the_speaker_reopens_with_the_bigger_buffer(
     assert stats["underruns"] == 0 and stats["device_underflows"] == result["underflows"]
 
 
+TAPPED = """
+import asyncio, json, time
+from tests.speechgen import tone
+from voicecli.audio.opening import open_speaker
+
+async def main() -> None:
+    async with open_speaker(None) as sp:
+        small = sp.block_ms
+        tap = sp.enable_tap()  # echo handling: the stream runs on, on the bigger buffer
+        played = time.monotonic()
+        sp.play(tone(440, 300, rate=24000, dbfs=-10))
+        sp.end_of_turn()
+        await asyncio.sleep(1.0)
+        taken, _ = tap.take()
+        print(json.dumps({"small": small, "block_ms": sp.block_ms, "played": played,
+                          "tapped_s": len(taken) / sp.rate,
+                          "stats": vars(sp.stats)}))
+
+asyncio.run(main())
+"""
+
+
+def test_a_tapped_speaker_runs_on_the_fallback_buffer(va_env: dict[str, str]) -> None:
+    recorder = MonitorRecorder(va_env)
+    try:
+        result = json.loads(run_python(TAPPED, va_env))
+    finally:
+        rec = recorder.stop()
+    assert result["small"] < 10.0 and result["block_ms"] == 10.0
+    assert result["stats"]["reopens"] == 1 and result["stats"]["idle_stops"] == 0
+    assert result["tapped_s"] > 0.9  # the far end keeps coming while nothing plays
+    onset = first_loud_index(rec.samples, rec.index_at(result["played"]) - rec.rate // 10)
+    assert onset is not None
+    tail = last_loud_index(rec.samples, onset, len(rec.samples))
+    assert (tail - onset) / rec.rate == pytest.approx(0.3, abs=0.01)
+
+
 RECORD_MIC = """
 import asyncio, json, sys
 from voicecli.audio.capture import Microphone

@@ -160,7 +160,11 @@ class Speaker(DeviceStream):
 
     def enable_tap(self) -> SpeakerTap:
         """Keep a copy of every played block with its DAC time (echo cancellation's far end).
-        Call after the stream is open; the caller must `take()` from it regularly."""
+        Call after the stream is open; the caller must `take()` from it regularly. A tapped
+        stream never idles, so a short lead buys nothing: it runs on the fallback buffer (fewer
+        callbacks) if there is one."""
+        if self.tap is None and self.fallback is not None and self._stream is not None:
+            self._reopen_with_fallback()
         if self.tap is None:
             self.tap = SpeakerTap(self.rate or OUT_RATE)
         return self.tap
@@ -238,14 +242,15 @@ class Speaker(DeviceStream):
         self.stats.restarts += 1
 
     def _reopen_with_fallback(self) -> None:
-        """The device underflowed (its buffer ran dry: the callback or the sound server was
-        late): reopen the stopped stream once with the fallback's bigger blocks and buffer, as a
-        turn begins. The small buffer starts replies sooner; this one survives a loaded machine.
-        The ring and the turn state stay; the lead is estimated, then measured again."""
+        """Reopen the stream once with the fallback's bigger blocks and buffer: as a turn begins
+        after the device underflowed (its buffer ran dry: the callback or the sound server was
+        late), or for a tap. The small buffer starts replies sooner; this one survives a loaded
+        machine. The ring and the turn state stay; the lead is estimated, then measured again."""
         assert self.fallback is not None
         block_ms, latency = self.fallback
         self.fallback = None
         old, self._stream = self._stream, None
+        self._stopped = True  # its end is asked for (_on_finished)
         close_stream(old)
         self.block_ms, self.latency = block_ms, latency
         self._measured_lead_s, self._probe_max_s = 0.0, 0.0
