@@ -63,7 +63,7 @@ class PlaybackStats:
     device_underflows: int = 0  # PortAudio's output_underflow flag (callback)
     idle_stops: int = 0  # times the stream stopped itself with nothing to play (callback)
     restarts: int = 0  # times play() started it again (loop)
-    reopens: int = 0  # times it was reopened with the fallback buffer after a device underflow
+    reopens: int = 0  # times it was reopened on the fallback buffer (an underflow, or a tap)
 
 
 class Speaker(DeviceStream):
