@@ -52,18 +52,19 @@ asyncio.run(main(float(sys.argv[1])))
 """
 
 
-def play_and_record(env: dict[str, str], flush_after: float,
+def play_and_record(code: str, env: dict[str, str], *args: str,
                     ) -> tuple[dict[str, Any], Recording]:
+    """Run a speaker script (it prints one JSON line) while the monitor records."""
     recorder = MonitorRecorder(env)
     try:
-        result = json.loads(run_python(PLAY_TONE, env, str(flush_after)))
+        result = json.loads(run_python(code, env, *args))
     finally:
         rec = recorder.stop()
     return result, rec
 
 
 def test_speaker_plays_a_tone_that_the_monitor_hears(va_env: dict[str, str]) -> None:
-    result, rec = play_and_record(va_env, 1.3)
+    result, rec = play_and_record(PLAY_TONE, va_env, "1.3")
     start = first_loud_index(rec.samples)
     assert start is not None, "nothing reached the speaker"
     end = last_loud_index(rec.samples, start, len(rec.samples))
@@ -74,7 +75,7 @@ def test_speaker_plays_a_tone_that_the_monitor_hears(va_env: dict[str, str]) -> 
 
 
 def test_flush_silences_the_speaker_within_tens_of_ms(va_env: dict[str, str]) -> None:
-    result, rec = play_and_record(va_env, 0.5)
+    result, rec = play_and_record(PLAY_TONE, va_env, "0.5")
     start = first_loud_index(rec.samples)
     assert start is not None
     end = last_loud_index(rec.samples, start, len(rec.samples))
@@ -114,11 +115,7 @@ asyncio.run(main())
 
 def test_the_speaker_idles_between_turns_and_a_flush_cuts_at_once(va_env: dict[str, str],
                                                                    ) -> None:
-    recorder = MonitorRecorder(va_env)
-    try:
-        result = json.loads(run_python(TWO_TURNS, va_env))
-    finally:
-        rec = recorder.stop()
+    result, rec = play_and_record(TWO_TURNS, va_env)
     stats = result["stats"]
     assert result["idle_before"] == 1  # stopped before the first reply
     assert stats["restarts"] == 2 and stats["idle_stops"] >= 2  # and again after the second
@@ -173,11 +170,7 @@ def test_after_a_device_underflow_the_speaker_reopens_with_the_bigger_buffer(
         va_env: dict[str, str]) -> None:
     """A real underflow (the callback starved of the GIL for 150 ms): the next reply opens the
     fallback buffer and plays whole, without a gap."""
-    recorder = MonitorRecorder(va_env)
-    try:
-        result = json.loads(run_python(UNDERFLOW, va_env))
-    finally:
-        rec = recorder.stop()
+    result, rec = play_and_record(UNDERFLOW, va_env)
     stats = result["stats"]
     assert result["underflows"] >= 1
     assert result["small"] < 10.0 and result["block_ms"] == 10.0 and stats["reopens"] == 1
@@ -214,11 +207,7 @@ asyncio.run(main())
 
 
 def test_a_tapped_speaker_runs_on_the_fallback_buffer(va_env: dict[str, str]) -> None:
-    recorder = MonitorRecorder(va_env)
-    try:
-        result = json.loads(run_python(TAPPED, va_env))
-    finally:
-        rec = recorder.stop()
+    result, rec = play_and_record(TAPPED, va_env)
     assert result["small"] < 10.0 and result["block_ms"] == 10.0
     assert result["stats"]["reopens"] == 1 and result["stats"]["idle_stops"] == 0
     assert result["tapped_s"] > 0.9  # the far end keeps coming while nothing plays
