@@ -230,7 +230,7 @@ def test_the_hold_uses_the_lead_the_callback_measured_not_the_latency_guess() ->
     """A starting stream fills its buffer in a burst (blocks 0, 10, 20 ms ahead), then stays at
     its steady lead: the largest lead of the first callbacks is the one a 1x reply must wait."""
     sp = speaker(24000, prebuffer_ms=10)
-    sp._lead_ms = 30.0  # open()'s guess from the stream's latency (latency + one block)
+    sp._lead_guess_ms = 30.0  # open()'s guess from the stream's latency (latency + one block)
     for ahead in (0.0, 0.0066, 0.0126, *[0.0131] * 30, 0.5):  # 0.5: after the probe, not used
         timed_block(sp, ahead)
     sp.play(tone(440, 40, rate=24000))  # the turn's first chunk picks the measured lead up
@@ -240,7 +240,7 @@ def test_the_hold_uses_the_lead_the_callback_measured_not_the_latency_guess() ->
 
 def test_a_device_that_reports_no_times_keeps_the_guessed_lead() -> None:
     sp = speaker(24000, prebuffer_ms=10)
-    sp._lead_ms = 30.0
+    sp._lead_guess_ms = 30.0
     for ahead in (None, 5.0, *[0.0] * 30):  # no time_info, nonsense, zeros
         timed_block(sp, ahead)
     sp.play(tone(440, 40, rate=24000))
@@ -252,7 +252,7 @@ def test_on_a_device_a_1x_reply_waits_the_hold_not_for_frames() -> None:
     """A device pulls its lead at once: a reply paced at 1x starts a hold after its first chunk
     (jitter allowance + lead), however much that chunk holds; a backlog starts at once."""
     sp = speaker(24000, prebuffer_ms=10)
-    sp._lead_ms = 30.0  # what open() measures on a device (latency + one block)
+    sp._lead_guess_ms = 30.0  # what open() estimates on a device (latency + one block)
     assert sp.hold_ms == 40.0
     sp.play(tone(440, 40, rate=24000))  # 40 ms >= the 10 ms prebuffer, but it would run dry
     assert not block(sp).any()

@@ -71,12 +71,17 @@ class DeviceStream:
 
     def open(self) -> None:
         """Open and start the stream (blocking; ``async with`` runs it in a thread)."""
-        self._stream, self.device_name = open_stream(
-            self.kind, self.device, self.preferred_rate, latency=self.latency,
-            prepare=self._prepare, callback=self._callback, finished=self._on_finished)
+        self._stream, self.device_name = self._open_stream(self.preferred_rate, self._prepare)
+
+    def _open_stream(self, rate: int, prepare: Callable[[int], int]) -> tuple[Any, str]:
+        return open_stream(self.kind, self.device, rate, latency=self.latency, prepare=prepare,
+                           callback=self._callback, finished=self._on_finished)
 
     def _prepare(self, rate: int) -> int:
         self.setup(rate)
+        return self._block_frames(rate)
+
+    def _block_frames(self, rate: int) -> int:
         return max(1, round(rate * self.block_ms / 1000))
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # On a loaded machine the small buffer can run dry (the callback or the sound server late: 0
 # and 3 device underflows in two 10-minute soaks at --load 2, benchmarks/bench_bargein_soak.py);
 # after the first, the Speaker reopens with SPEAKER_FALLBACK's 10 ms blocks and 20 ms buffer
-# (lead 29.7 ms; no underflow in any soak) as the next reply begins.
+# (lead 29.7 ms; no device underflow in the soaks run on it) as the next reply begins.
 SPEAKER_LATENCY_S = 0.01
 SPEAKER_BLOCK_MS = 20 / 3
 SPEAKER_FALLBACK = (10.0, 0.02)  # (block_ms, latency)

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import soxr
 
-from voicecli.audio._streams import DeviceStream, close_stream, open_stream
+from voicecli.audio._streams import DeviceStream, close_stream
 from voicecli.audio.pcm import OUT_RATE
 from voicecli.audio.prebuffer import PREBUFFER_START_MS, PrebufferPolicy
 from voicecli.audio.ringbuffer import RingBuffer
@@ -95,7 +95,7 @@ class Speaker(DeviceStream):
         self._in_rate = OUT_RATE
         self._underruns_seen = 0
         self._turn_frames = 0  # device-rate frames queued in the current turn
-        self._lead_ms = 0.0  # audio the device pulls ahead of the DAC (0: no stream, tests)
+        self._lead_guess_ms = 0.0  # the lead from the stream's latency (0: no stream, tests)
         self._chunk_ms = 0.0  # the last chunk's length
         # shared: stored by the loop, read by the callback
         self._turn_gen = 0
@@ -134,7 +134,7 @@ class Speaker(DeviceStream):
     def open(self) -> None:
         super().open()
         self._stop_signal = sys.modules[type(self._stream).__module__].CallbackStop
-        self._lead_ms = device_lead_ms(self._stream, self.block_ms)  # until it is measured
+        self._lead_guess_ms = device_lead_ms(self._stream, self.block_ms)
         self._set_prebuffer()
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -256,13 +256,11 @@ class Speaker(DeviceStream):
         self._measured_lead_s, self._probe_max_s = 0.0, 0.0
         self._idle_blocks, self._playing, self._stopped = 0, False, False
         try:
-            self._stream, _ = open_stream(
-                self.kind, self.device, self.rate, latency=latency, prepare=self._blocks_at,
-                callback=self._callback, finished=self._on_finished)
+            self._stream, _ = self._open_stream(self.rate, self._blocks_at)
         except AudioDeviceError as exc:
             self._failed = f"it could not be reopened ({exc})"
             return
-        self._lead_ms = device_lead_ms(self._stream, block_ms)
+        self._lead_guess_ms = device_lead_ms(self._stream, block_ms)
         self._set_prebuffer()
         self.stats.reopens += 1
 
@@ -271,7 +269,7 @@ class Speaker(DeviceStream):
         if rate != self.rate:
             raise AudioDeviceError(f"the speaker now runs at {rate} Hz, not {self.rate}")
         self._set_block_counts()
-        return max(1, round(rate * self.block_ms / 1000))
+        return self._block_frames(rate)
 
     def _on_finished(self) -> None:  # PortAudio thread
         if not self._stopped:  # a stop it did not ask for: the device went away
@@ -302,8 +300,6 @@ class Speaker(DeviceStream):
         since the last one); on a device, the turn's first chunk and the first one after an
         underrun start the hold (see hold_ms)."""
         underran = self.stats.underruns != self._underruns_seen
-        if self._measured_lead_s and self._lead_ms:  # on a device
-            self._lead_ms = self._measured_lead_s * 1000
         self._underruns_seen = self.stats.underruns
         first = self._turn_frames == 0
         queued_ms = self._turn_frames * 1000.0 / self.rate if self.rate else 0.0
@@ -314,6 +310,14 @@ class Speaker(DeviceStream):
         if self._lead_ms and (first or underran):
             self._start_at = now + self.hold_ms / 1000
             self._restart_when_due()
+
+    @property
+    def _lead_ms(self) -> float:
+        """Audio the device pulls ahead of the DAC: measured by the callback once it has been,
+        estimated from the stream's latency before (0: no stream, tests)."""
+        if self._measured_lead_s and self._lead_guess_ms:
+            return self._measured_lead_s * 1000
+        return self._lead_guess_ms
 
     @property
     def hold_ms(self) -> float:
